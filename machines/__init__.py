@@ -1,0 +1,12 @@
+"""Process definitions, one module per process (DESIGN.md "The processes").
+
+The engine finds them through the ``gongkai.processes`` entry point, which
+points at :func:`definitions`; it never imports a machine module by name.
+"""
+
+from workflow.declare import Process
+
+
+def definitions() -> list[Process]:
+    """Every declared version of every process kind, oldest first."""
+    return []

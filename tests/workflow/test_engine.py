@@ -1,0 +1,187 @@
+"""Scenario tests of the one door on the test-only ``sample`` process (DESIGN.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from workflow import signals
+from workflow.actors import PUBLIC, SYSTEM, user
+from workflow.audit import verify
+from workflow.engine import events, timers
+from workflow.errors import Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
+
+NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
+
+
+def counts(engine) -> tuple[int, int]:
+    with engine.db.read() as conn:
+        return (conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one(),
+                conn.execute(sa.select(sa.func.count()).select_from(timers)).scalar_one())
+
+
+def start(engine, people, **payload):
+    return engine.start("sample", "T", people["handler"], {"title": "办公用品", **payload}, NOW)
+
+
+def test_walk_through_with_upper_consent(engine, people):
+    case = start(engine, people)
+    assert (case.state, case.version, case.seq) == ("draft", 1, 1)
+    assert case.code == f"SP-2026-{case.id:06d}"
+    case = engine.fire(case.id, "submit", people["handler"], {"amount": 2000}, 1, NOW)
+    assert case.state == "review" and case.data["amount"] == 2000
+    case = engine.fire(case.id, "approve", people["reviewer"], {}, case.version, NOW)
+    assert case.state == "upper", "the second arrow of approve is taken for a large amount"
+    with pytest.raises(Forbidden):
+        engine.fire(case.id, "consent", people["reviewer"], {}, case.version, NOW)
+    case = engine.fire(case.id, "consent", people["upper"], {}, case.version, NOW)
+    assert case.state == "approved" and case.version == 4 and case.seq == 4
+    assert verify(engine.db, engine.registry).ok
+
+
+def test_outcomes_come_in_the_documented_order(engine, people):
+    case = start(engine, people)
+    before = counts(engine)
+    # scope first: outside it the case does not exist, whatever else is wrong
+    with pytest.raises(NotFound):
+        engine.fire(case.id, "nonsense", people["stranger"], {"x": 1}, 99, NOW)
+    # role before version
+    with pytest.raises(Forbidden):
+        engine.fire(case.id, "submit", people["reviewer"], {"amount": 1}, 99, NOW)
+    # version before state
+    with pytest.raises(StaleVersion):
+        engine.fire(case.id, "reject", people["reviewer"], {}, 99, NOW)
+    # state before payload
+    with pytest.raises(NotAllowed) as refused:
+        engine.fire(case.id, "reject", people["reviewer"], {}, case.version, NOW)
+    assert "起草" in refused.value.message.zh and "Draft" in refused.value.message.en
+    # payload before guards, with errors per field in both languages
+    with pytest.raises(Invalid) as invalid:
+        engine.fire(case.id, "submit", people["handler"], {"amount": "many", "x": 1}, 1, NOW)
+    assert invalid.value.fields["amount"].zh == "应为整数"
+    assert invalid.value.fields["x"].en == "Unknown field"
+    # guards last, with the reason
+    with pytest.raises(NotAllowed) as guard:
+        engine.fire(case.id, "submit", people["handler"], {"amount": 9000}, 1, NOW)
+    assert guard.value.message.zh == "金额超过上限"
+    assert counts(engine) == before, "a refused action leaves nothing behind"
+
+
+def test_upper_level_sees_subtree_but_not_siblings(engine, people, tree):
+    case = start(engine, people)
+    assert engine.get(case.id, people["upper"]).id == case.id
+    with pytest.raises(NotFound):
+        engine.get(case.id, people["village_reviewer"])
+    with pytest.raises(NotFound):
+        engine.get(case.id, people["stranger"])
+
+
+def test_append_only_does_not_turn_an_open_form_stale(engine, people):
+    case = start(engine, people)
+    engine.fire(case.id, "comment", PUBLIC, {"text": "支持"}, None, NOW)
+    case2 = engine.fire(case.id, "comment", people["member"], {"text": "同意"}, 0, NOW)
+    assert case2.version == case.version and case2.seq == case.seq + 2
+    assert case2.data["comments"] == ["支持", "同意"]
+    assert engine.fire(case.id, "submit", people["handler"], {"amount": 5}, case.version,
+                       NOW).state == "review"
+
+
+def test_availability_guard_hides_and_refuses(engine, people, tree):
+    case = start(engine, people)
+    both = user("li", {(tree["T"], "reviewer"), (tree["T"], "handler")})
+    case = engine.fire(case.id, "submit", both, {"amount": 5}, 1, NOW)
+    names = [t.name for t in engine.actions(case, people["reviewer"], NOW)]
+    assert "approve" not in names, "the submitter may not review their own submission"
+    with pytest.raises(NotAllowed) as refused:
+        engine.fire(case.id, "approve", people["reviewer"], {}, case.version, NOW)
+    assert refused.value.message.en == "You may not review your own submission"
+    other = user("zhou", people["reviewer"].grants)
+    assert {"approve", "reject", "extend", "comment"} <= {
+        t.name for t in engine.actions(case, other, NOW)}
+    assert "expire" not in {t.name for t in engine.actions(case, other, NOW)}
+
+
+def test_signal_is_sent_after_commit(engine, people):
+    seen = []
+
+    def listener(sender, case, event):
+        with engine.db.engine.connect() as conn:
+            seen.append(conn.execute(sa.select(events.c.hash)
+                                     .where(events.c.hash == event["hash"])).scalar())
+
+    signals.event_appended.connect(listener)
+    try:
+        case = start(engine, people)
+        with pytest.raises(Invalid):
+            engine.fire(case.id, "submit", people["handler"], {}, 1, NOW)
+    finally:
+        signals.event_appended.disconnect(listener)
+    assert len(seen) == 1 and seen[0] is not None
+
+
+def test_two_officers_race_one_wins(engine, people):
+    """Optimistic concurrency: the same expected version from two threads, one commit."""
+    case = start(engine, people)
+    case = engine.fire(case.id, "submit", people["handler"], {"amount": 5}, 1, NOW)
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def act(trigger: str, payload: dict) -> None:
+        barrier.wait()
+        try:
+            engine.fire(case.id, trigger, people["reviewer"], payload, case.version, NOW)
+            results.append("ok")
+        except StaleVersion:
+            results.append("stale")
+        except NotAllowed:
+            results.append("not_allowed")
+
+    threads = [threading.Thread(target=act, args=("approve", {})),
+               threading.Thread(target=act, args=("reject", {"reason": "不符"}))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["ok", "stale"]
+    assert verify(engine.db, engine.registry).ok
+
+
+def test_system_trigger_is_refused_to_people(engine, people):
+    case = start(engine, people)
+    case = engine.fire(case.id, "submit", people["handler"], {"amount": 5}, 1, NOW)
+    with pytest.raises(Forbidden):
+        engine.fire(case.id, "expire", people["reviewer"], {}, case.version, NOW)
+    assert engine.fire(case.id, "expire", SYSTEM, {}, None, NOW).state == "expired"
+
+
+def test_unknown_org_and_start_errors(engine, people):
+    with pytest.raises(NotFound) as missing:
+        engine.start("sample", "NOPE", people["handler"], {"title": "x"}, NOW)
+    assert missing.value.message.zh == "找不到该组织"
+    with pytest.raises(Forbidden):
+        engine.start("sample", "T", people["member"], {"title": "x"}, NOW)
+    with pytest.raises(Invalid) as invalid:
+        engine.start("sample", "T", people["handler"], {"title": " "}, NOW)
+    assert invalid.value.fields["title"].zh == "必填项"
+    assert counts(engine) == (0, 0)
+
+
+def test_settings_are_inherited_and_frozen_at_start(engine, people):
+    import json
+
+    from workflow.models import Org
+
+    orgs = Org.__table__
+    with engine.db.write() as conn:
+        conn.execute(sa.update(orgs).where(orgs.c.code == "C").values(
+            settings=json.dumps({"sample": {"max_amount": 100, "unknown": 1}})))
+    case = start(engine, people)
+    assert case.data["_settings"]["max_amount"] == 100
+    assert "unknown" not in case.data["_settings"]
+    with engine.db.write() as conn:
+        conn.execute(sa.update(orgs).where(orgs.c.code == "C").values(settings="{}"))
+    with pytest.raises(NotAllowed):
+        engine.fire(case.id, "submit", people["handler"], {"amount": 500}, 1, NOW)

@@ -1,0 +1,298 @@
+"""The ``gongkai`` command line: the contract users, scripts and other issues rely on.
+
+Every command names the database with ``GONGKAI_DATABASE_URL`` (default: SQLite under
+``instance/``) and brings the schema up to date first, so none fails on a new machine.
+Errors are printed in Chinese, then English; exit codes: 0 ok, 1 failure found, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from workflow import migrate
+from workflow.errors import WorkflowError
+from workflow.service import build
+from workflow.timeutil import parse_iso
+
+
+def _engine(init: bool = True):
+    engine = build()
+    if init:
+        migrate.upgrade(engine.db)
+        engine.record_definitions()
+    return engine
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """gongkai：党务公开工作流服务 / workflow service for Party-affairs disclosure."""
+
+
+@main.command()
+def init() -> None:
+    """创建或升级数据库（可重复执行） / create or upgrade the database; idempotent."""
+    engine = _engine()
+    click.echo(f"数据库已就绪 / database ready: {engine.db.engine.url.render_as_string()}")
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="只在数据库为空时载入 / only into an empty database")
+def demo(if_empty: bool) -> None:
+    """载入演示组织、用户和案件 / load demo organisations, users and cases."""
+    from workflow import demo as demo_data
+
+    engine = _engine()
+    if if_empty and not demo_data.is_empty(engine):
+        click.echo("数据库已有数据，跳过演示数据 / database not empty: demo data skipped")
+        return
+    created = demo_data.load(engine)
+    click.echo(f"演示数据已载入 / demo loaded: {created['orgs']} orgs, {created['cases']} cases")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """网页服务和时钟 / the web service and the clock together (embedded default)."""
+    from workflow.clock import Clock
+
+    engine = _engine()
+    clock = Clock(engine)
+    clock.start()
+    try:
+        from web import create_app
+    except ImportError:
+        click.echo("网页尚未构建，仅运行时钟 / the web is not built yet: running the clock only")
+        clock.scheduler.shutdown()
+        Clock(engine, blocking=True).start()
+        return
+    app = create_app({"ENGINE": engine})
+    app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
+@main.command()
+def scheduler() -> None:
+    """只运行时钟（多 web 进程部署时） / the clock alone, beside several web workers."""
+    from workflow.clock import Clock
+
+    click.echo("时钟已启动 / clock started")
+    Clock(_engine(), blocking=True).start()
+
+
+@main.group()
+def timers() -> None:
+    """定时器 / timers."""
+
+
+@timers.command("run-due")
+@click.option("--now", "now_text", help="ISO 时间，默认现在 / ISO date-time, default now")
+def run_due_cmd(now_text: str | None) -> None:
+    """触发到期的定时器，每个只触发一次 / fire every due timer, each exactly once."""
+    from workflow.timers import run_due
+
+    try:
+        now = parse_iso(now_text) if now_text else None
+    except ValueError:
+        _fail(f"时间格式无效：{now_text} / invalid date-time: {now_text}")
+    fired = run_due(_engine(), now)
+    click.echo(f"已触发 {fired} 个定时器 / fired {fired} timers")
+    click.echo(fired)
+
+
+@main.group()
+def calendar() -> None:
+    """工作日日历 / the working-day calendar."""
+
+
+@calendar.command("due")
+@click.argument("start")
+@click.argument("n", type=int)
+@click.option("--org", "org_code", help="按该组织的调整计算 / with this organisation's overrides")
+@click.option("--json", "as_json", is_flag=True)
+def calendar_due(start: str, n: int, org_code: str | None, as_json: bool) -> None:
+    """START 之后第 N 个工作日（收到当日不计） / the N-th working day after START."""
+    from workflow.orgs import org_by_code
+
+    try:
+        start_day = dt.date.fromisoformat(start)
+    except ValueError:
+        _fail(f"日期格式应为 YYYY-MM-DD：{start} / date must be YYYY-MM-DD: {start}")
+    if n < 0:
+        _fail("N 不能为负数 / N must not be negative")
+    engine = _engine()
+    with engine.db.read() as conn:
+        try:
+            path = org_by_code(conn, org_code).path if org_code else "/"
+        except WorkflowError as exc:
+            _fail(str(exc.message))
+        due = engine.calendars.for_org(conn, path).add_working_days(start_day, n)
+    if as_json:
+        click.echo(json.dumps(due.to_json(), ensure_ascii=False))
+    else:
+        click.echo(due.explain("zh"))
+        click.echo(due.due.isoformat())
+
+
+@calendar.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "org_code",
+              help="作为该组织的调整导入 / import as an organisation's overrides")
+def calendar_import(file: Path, org_code: str | None) -> None:
+    """导入当年官方放假安排（CSV 或 JSON） / import the year's official schedule."""
+    from workflow.calendar import ScheduleError, parse_schedule
+    from workflow.orgs import org_by_code
+    from workflow.timers import recompute_provisional
+    from workflow.workdays import store_days
+
+    try:
+        entries = parse_schedule(file)
+    except ScheduleError as exc:
+        _fail(str(exc))
+    engine = _engine()
+    with engine.db.write() as conn:
+        try:
+            org_id = org_by_code(conn, org_code).id if org_code else None
+        except WorkflowError as exc:
+            _fail(str(exc.message))
+        count = store_days(conn, org_id, entries)
+    moved = recompute_provisional(engine)
+    click.echo(f"已导入 {count} 天；重新计算 {moved} 个暂定期限 / imported {count} days; "
+               f"recomputed {moved} provisional deadlines")
+
+
+@main.group()
+def org() -> None:
+    """组织 / organisations."""
+
+
+@org.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--parent", help="上级组织代码 / parent organisation code")
+@click.option("--type", "org_type", default="branch", show_default=True)
+def org_add(code: str, name: str, parent: str | None, org_type: str) -> None:
+    """新增组织 / add an organisation."""
+    from workflow.orgs import add_org
+
+    engine = _engine()
+    try:
+        with engine.db.write() as conn:
+            row = add_org(conn, code, name, parent, org_type)
+    except WorkflowError as exc:
+        details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        _fail(f"{exc.message} {details}".strip())
+    click.echo(f"已新增组织 / added {row['code']} {row['name']}")
+
+
+@org.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def org_list(as_json: bool) -> None:
+    """列出组织 / list organisations."""
+    from workflow.orgs import list_orgs
+
+    with _engine().db.read() as conn:
+        rows = list_orgs(conn)
+    if as_json:
+        click.echo(json.dumps([{k: r[k] for k in ("code", "name", "type", "parent")}
+                               for r in rows], ensure_ascii=False))
+        return
+    for r in rows:
+        depth = r["path"].count("/") - 2
+        click.echo(f"{'  ' * depth}{r['code']}\t{r['name']}\t{r['type']}")
+
+
+@main.group()
+def audit() -> None:
+    """审计 / audit."""
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """立即写入检查点 / write a checkpoint now."""
+    from workflow.audit import write_checkpoint
+
+    row = write_checkpoint(_engine().db)
+    heads = len(json.loads(row["heads"]))
+    click.echo(f"检查点 {row['seq']} 已写入（{heads} 个案件） / checkpoint {row['seq']} "
+               f"written ({heads} cases): {row['hash']}")
+
+
+def _report(report, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        for p in report.problems:
+            click.echo(p.describe("zh"))
+        status = "完好 / intact" if report.ok else f"发现 {len(report.problems)} 处问题 / problems"
+        click.echo(f"{status}: {report.cases} cases, {report.events} events, "
+                   f"{report.checkpoints} checkpoints")
+    sys.exit(0 if report.ok else 1)
+
+
+@audit.command("verify")
+@click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="校验导出的审计包，无需数据库 / verify an exported bundle, no database")
+@click.option("--json", "as_json", is_flag=True)
+def audit_verify(bundle: Path | None, as_json: bool) -> None:
+    """校验哈希链、检查点和重放结果 / check chains, checkpoints and replay."""
+    if bundle:
+        from workflow.bundle import verify_bundle
+        from workflow.registry import Registry
+
+        try:
+            report = verify_bundle(bundle, Registry.from_entry_points())
+        except ValueError as exc:
+            _fail(str(exc))
+    else:
+        from workflow.audit import verify
+
+        engine = _engine()
+        report = verify(engine.db, engine.registry)
+    _report(report, as_json)
+
+
+@audit.command("replay")
+@click.argument("case_id", type=int)
+def audit_replay(case_id: int) -> None:
+    """仅凭事件重建案件 / rebuild a case from its events alone."""
+    from workflow.audit import ReplayError, case_events, check_chain, replay
+
+    engine = _engine()
+    rows = case_events(engine.db, case_id)
+    if not rows:
+        _fail(f"案件 {case_id} 没有事件 / case {case_id} has no events", 1)
+    problems = check_chain(case_id, rows)
+    for p in problems:
+        click.echo(p.describe("zh"))
+    try:
+        rebuilt = replay(rows, engine.registry)
+    except ReplayError as exc:
+        _fail(f"案件 {case_id} 第 {exc.seq} 号事件重放失败 / case {case_id} seq {exc.seq}: "
+              f"{exc.reason}", 1)
+    click.echo(json.dumps({"case_id": rebuilt.case_id, "code": rebuilt.code,
+                           "kind": rebuilt.kind, "state": rebuilt.state,
+                           "version": rebuilt.version, "seq": rebuilt.seq,
+                           "data": rebuilt.data}, ensure_ascii=False, indent=2))
+    sys.exit(1 if problems else 0)
+
+
+@audit.command("export")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--redacted", is_flag=True, help="以摘要替代内容，任何人可持有 / digests only (AU4)")
+def audit_export(out: Path, redacted: bool) -> None:
+    """导出审计包 / export an audit bundle."""
+    from workflow.bundle import export
+
+    counts = export(_engine().db, out, redacted)
+    click.echo(f"已导出 / exported {out}: {counts['cases']} cases, {counts['events']} events, "
+               f"{counts['checkpoints']} checkpoints")

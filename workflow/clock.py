@@ -1,0 +1,56 @@
+"""APScheduler as the clock: it wakes the timer runner and writes checkpoints.
+
+APScheduler's job store is not shared between processes (its FAQ), so the durable
+state lives in our ``timers`` table and the clock only wakes the runner; a lease in
+the database lets exactly one clock work at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from workflow.audit import write_checkpoint
+from workflow.engine import Engine
+from workflow.timers import acquire, run_due
+from workflow.timeutil import utcnow
+
+log = logging.getLogger("gongkai.clock")
+
+TICK_SECONDS = int(os.environ.get("GONGKAI_TICK_SECONDS", "30"))
+CHECKPOINT_MINUTES = int(os.environ.get("GONGKAI_CHECKPOINT_MINUTES", "60"))
+
+
+class Clock:
+    def __init__(self, engine: Engine, blocking: bool = False) -> None:
+        self.engine = engine
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self.scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(
+            timezone="Asia/Shanghai")
+        self.scheduler.add_job(self.tick, "interval", seconds=TICK_SECONDS, id="timers",
+                               max_instances=1, coalesce=True, next_run_time=utcnow())
+        self.scheduler.add_job(self.checkpoint, "interval", minutes=CHECKPOINT_MINUTES,
+                               id="checkpoint", max_instances=1, coalesce=True)
+
+    def tick(self) -> int:
+        if not acquire(self.engine.db, self.holder, ttl=TICK_SECONDS * 4):
+            return 0
+        fired = run_due(self.engine)
+        if fired:
+            log.info("fired %d timers", fired)
+        return fired
+
+    def checkpoint(self) -> None:
+        if acquire(self.engine.db, self.holder, ttl=TICK_SECONDS * 4):
+            write_checkpoint(self.engine.db)
+
+    def start(self) -> None:
+        """Blocks for the stand-alone scheduler; returns at once inside ``gongkai serve``."""
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)

@@ -1,0 +1,104 @@
+"""From a timer declaration to due instants: the deadline and its reminders.
+
+A day-count deadline falls due at the end of its due day in Asia/Shanghai (overdue
+from the next midnight); a reminder fires at the start of its day. The ``basis`` kept
+on each timer row is enough to compute it again, e.g. after an official holiday
+schedule replaces a provisional one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from workflow.calendar import WorkCalendar
+from workflow.declare import AtField, CalendarDays, Timer, WorkingDays
+from workflow.timeutil import end_of_local_day, local_date, parse_iso, start_of_local_day
+
+
+@dataclass(frozen=True)
+class Planned:
+    name: str
+    trigger: str
+    due_at: dt.datetime
+    due_date: dt.date | None
+    provisional: bool
+    basis: dict[str, Any]
+    explain: dict[str, Any] | None = None
+
+
+def _amount(rule: WorkingDays | CalendarDays, data: Mapping[str, Any]) -> int:
+    if rule.n_field and data.get(rule.n_field) is not None:
+        return int(data[rule.n_field])
+    settings = data.get("_settings", {})
+    if rule.setting and settings.get(rule.setting) is not None:
+        return int(settings[rule.setting])
+    return rule.n
+
+
+def _start(rule: WorkingDays | CalendarDays, data: Mapping[str, Any], entered: dt.datetime):
+    if rule.start_field and data.get(rule.start_field):
+        return dt.date.fromisoformat(str(data[rule.start_field])[:10])
+    return local_date(entered)
+
+
+def compute(basis: Mapping[str, Any], calendar: WorkCalendar):
+    """(due_at, due_date, provisional, explain) for a basis; reminders shift by ``before``."""
+    unit = basis["unit"]
+    if unit == "at":
+        due_at = parse_iso(basis["at"])
+        day = local_date(due_at)
+        if basis.get("before"):
+            day = day - dt.timedelta(days=basis["before"])
+            return start_of_local_day(day), day, False, None
+        return due_at, day, False, None
+    start = dt.date.fromisoformat(basis["start"])
+    if unit == "working":
+        due = calendar.add_working_days(start, basis["n"])
+        explain = {"unit": unit, "start": basis["start"], "n": basis["n"]} | due.to_json()
+        day, provisional = due.due, due.provisional
+        if basis.get("before"):
+            remind = calendar.subtract_working_days(day, basis["before"])
+            return start_of_local_day(remind), remind, provisional, None
+    else:
+        day = start + dt.timedelta(days=basis["n"])
+        explain = {"unit": unit, "start": basis["start"], "n": basis["n"],
+                   "due": day.isoformat(), "provisional": False, "skipped": []}
+        provisional = False
+        if basis.get("before"):
+            remind = day - dt.timedelta(days=basis["before"])
+            return start_of_local_day(remind), remind, False, None
+    return end_of_local_day(day), day, provisional, explain
+
+
+def plan(spec: Timer, data: Mapping[str, Any], entered: dt.datetime,
+         calendar: WorkCalendar) -> list[Planned]:
+    """The timer rows to write when a case enters ``spec.state`` (or restarts it)."""
+    rule = spec.after
+    if isinstance(rule, AtField):
+        value = data.get(rule.field)
+        if not value:
+            return []
+        moment = (start_of_local_day(dt.date.fromisoformat(value)) if len(str(value)) == 10
+                  else parse_iso(str(value)))
+        days_before = int(data.get("_settings", {}).get(rule.setting, rule.days_before)
+                          if rule.setting else rule.days_before)
+        basis: dict[str, Any] = {"unit": "at",
+                                 "at": (moment - dt.timedelta(days=days_before)).isoformat()}
+    else:
+        basis = {"unit": "working" if isinstance(rule, WorkingDays) else "calendar",
+                 "start": _start(rule, data, entered).isoformat(), "n": _amount(rule, data)}
+    due_at, due_date, provisional, explain = compute(basis, calendar)
+    planned = [Planned(spec.name, spec.trigger, due_at, due_date, provisional,
+                       basis | {"sets_due": spec.sets_due}, explain)]
+    reminders = spec.reminders
+    if spec.reminder_setting and spec.reminder_setting in data.get("_settings", {}):
+        reminders = tuple(data["_settings"][spec.reminder_setting])
+    for before in reminders:
+        rbasis = basis | {"before": before, "for": spec.name, "due": due_date.isoformat()}
+        at, day, prov, _ = compute(rbasis, calendar)
+        if at > entered:
+            planned.append(Planned(f"{spec.name}.remind{before}", "remind", at, day, prov, rbasis))
+    return planned

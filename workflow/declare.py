@@ -1,0 +1,183 @@
+"""Declaration types: what a machine module writes down (DESIGN.md, engine contract).
+
+A process is plain data: states, triggers, timers and settings. Guards and
+effects are pure functions of a :class:`Ctx` (case data, payload, now, settings,
+actor id), so replay can run them again. Machine modules import only this module
+and the standard library; the engine turns a declaration into one ``transitions``
+machine per kind and version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from workflow.schema import Field, Schema
+from workflow.text import Text
+from workflow.timeutil import local_date
+
+__all__ = [
+    "AtField", "CalendarDays", "Ctx", "DemoCase", "DemoStep", "Field", "Process", "Schema",
+    "State", "Text", "Timer", "Trigger", "WorkingDays",
+]
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a guard or effect sees. ``now`` is the event's time (UTC), never a clock read."""
+
+    data: Mapping[str, Any]
+    payload: Mapping[str, Any]
+    now: dt.datetime
+    actor: str
+    state: str | None = None
+
+    @property
+    def today(self) -> dt.date:
+        """The event's day in Asia/Shanghai: the day of receipt for deadline counting."""
+        return local_date(self.now)
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """The organisation's settings as they were when the case started."""
+        return self.data.get("_settings", {})
+
+
+Guard = Callable[[Ctx], Text | None]
+Effect = Callable[[Ctx], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    label: Text
+    role: str | None = None
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One arrow. Several arrows may share a name: the first whose guards pass wins.
+
+    ``roles`` are role codes held at the case's organisation; ``upper:CODE`` is a role
+    held at its parent (A3 consent, A4 filing); ``system`` is the timer runner;
+    ``public`` and ``applicant`` need no account. ``available`` guards see no payload
+    (they decide which actions a page lists); ``guards`` are checked on submit.
+    """
+
+    name: str
+    source: tuple[str, ...]
+    dest: str | None
+    roles: frozenset[str]
+    label: Text
+    schema: Schema = Schema()
+    available: tuple[Guard, ...] = ()
+    guards: tuple[Guard, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    append_only: bool = False
+    rules: tuple[str, ...] = ()
+    public: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.source, str):
+            object.__setattr__(self, "source", (self.source,))
+        if not isinstance(self.roles, frozenset):
+            object.__setattr__(self, "roles", frozenset(self.roles))
+        if self.append_only and self.dest is not None:
+            raise ValueError(f"append-only trigger {self.name} cannot change state")
+
+
+@dataclass(frozen=True)
+class WorkingDays:
+    """N working days after a day (A5 counting rule: that day is not counted).
+
+    ``setting`` names a case setting that overrides ``n``; ``n_field`` a data field that
+    overrides both; ``start_field`` a data field holding the day counted from (default:
+    the day, in Asia/Shanghai, of the event that entered the state).
+    """
+
+    n: int
+    setting: str | None = None
+    n_field: str | None = None
+    start_field: str | None = None
+
+
+@dataclass(frozen=True)
+class CalendarDays:
+    n: int
+    setting: str | None = None
+    n_field: str | None = None
+    start_field: str | None = None
+
+
+@dataclass(frozen=True)
+class AtField:
+    """At a date or time held in the case data, minus ``days_before`` calendar days."""
+
+    field: str
+    days_before: int = 0
+    setting: str | None = None
+
+
+@dataclass(frozen=True)
+class Timer:
+    """Started on entering ``state``, cancelled on leaving it; fires ``trigger`` as system.
+
+    ``reminders`` are working (or calendar, for calendar timers) days before the due day;
+    each fires the engine's ``remind`` trigger. ``restart_on`` lists triggers that start
+    the timer afresh without a change of state. ``sets_due`` makes it the case's due date.
+    """
+
+    name: str
+    state: str
+    trigger: str
+    after: WorkingDays | CalendarDays | AtField
+    label: Text
+    reminders: tuple[int, ...] = ()
+    reminder_setting: str | None = None
+    sets_due: bool = False
+    restart_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    trigger: str
+    role: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    """A demo case: started at ``org`` by ``role`` and walked through ``steps``."""
+
+    org: str
+    payload: Mapping[str, Any]
+    steps: tuple[DemoStep, ...] = ()
+    role: str = "handler"
+
+
+@dataclass(frozen=True)
+class Process:
+    kind: str
+    version: int
+    label: Text
+    states: tuple[State, ...]
+    initial: str
+    triggers: tuple[Trigger, ...]
+    start_roles: frozenset[str]
+    start_schema: Schema = Schema()
+    start_effects: tuple[Effect, ...] = ()
+    timers: tuple[Timer, ...] = ()
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    code_prefix: str = "GK"
+    title_field: str = "title"
+    rules: tuple[str, ...] = ()
+    demo: tuple[DemoCase, ...] = ()
+
+    def state(self, name: str) -> State:
+        for s in self.states:
+            if s.name == name:
+                return s
+        raise KeyError(name)

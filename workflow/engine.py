@@ -1,0 +1,351 @@
+"""The one door: every change of a case goes through :meth:`Engine.fire` (DESIGN.md).
+
+In one transaction ``fire`` locks the case, checks scope (404), role (403), version
+(409 stale_version), that the trigger exists in this state (409 not_allowed), the
+payload (422) and the guards (409 not_allowed with the reason); then it applies the
+effects, appends the hash-chained event, cancels and schedules timers and updates
+the case row. Signals go out only after the commit; a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from workflow import signals
+from workflow.actors import Actor
+from workflow.canonical import GENESIS, canonical, event_hash, payload_digest
+from workflow.db import Database
+from workflow.deadlines import Planned, plan
+from workflow.declare import Ctx, Trigger
+from workflow.errors import AlreadyFired, Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
+from workflow.models import Case, Definition, Event, Org, Timer
+from workflow.registry import Compiled, Registry, refusal_of
+from workflow.text import Text
+from workflow.timeutil import iso_utc, local_date, utcnow
+from workflow.workdays import Calendars
+
+cases, events, timers, orgs = Case.__table__, Event.__table__, Timer.__table__, Org.__table__
+
+START = "start"
+UNKNOWN_ACTION = Text("没有这个操作：{t}", "There is no such action: {t}")
+WRONG_STATE = Text("“{s}”状态下不能执行“{t}”", "“{t}” is not possible while the case is “{s}”")
+
+
+class DefinitionChanged(RuntimeError):
+    """A declared version differs from the one recorded: a changed machine needs a new version."""
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: int
+    kind: str
+    def_version: int
+    org_id: int
+    org_code: str
+    org_path: str
+    code: str | None
+    title: str
+    state: str
+    data: dict[str, Any]
+    version: int
+    seq: int
+    head_hash: str
+    due_at: dt.datetime | None
+    due_date: dt.date | None
+    due_provisional: bool
+    due_explain: dict[str, Any] | None
+    assignee: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> CaseView:
+        m = row._mapping
+        return cls(
+            id=m["id"], kind=m["kind"], def_version=m["def_version"], org_id=m["org_id"],
+            org_code=m["org_code"], org_path=m["org_path"], code=m["code"], title=m["title"],
+            state=m["state"], data=json.loads(m["data"]), version=m["version"], seq=m["seq"],
+            head_hash=m["head_hash"], due_at=m["due_at"], due_date=m["due_date"],
+            due_provisional=bool(m["due_provisional"]),
+            due_explain=json.loads(m["due_explain"]) if m["due_explain"] else None,
+            assignee=m["assignee"], created_at=m["created_at"], updated_at=m["updated_at"],
+        )
+
+
+def apply_effects(arrow_effects, ctx: Ctx) -> dict[str, Any]:
+    """Run effects in order, each seeing the data the previous ones produced."""
+    data = dict(ctx.data)
+    for effect in arrow_effects:
+        updates = effect(Ctx(data, ctx.payload, ctx.now, ctx.actor, ctx.state))
+        if updates:
+            data.update(updates)
+    return data
+
+
+def _dump(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+CASE_COLUMNS = [c for c in cases.c] + [orgs.c.code.label("org_code"),
+                                         orgs.c.path.label("org_path")]
+
+
+class Engine:
+    def __init__(self, db: Database, registry: Registry,
+                 calendars: Calendars | None = None) -> None:
+        self.db = db
+        self.registry = registry
+        self.calendars = calendars or Calendars()
+
+    # -- definitions ---------------------------------------------------------------
+
+    def record_definitions(self, now: dt.datetime | None = None) -> None:
+        """Refuse to run a declaration that changed without a new version number."""
+        table = Definition.__table__
+        with self.db.write() as conn:
+            known = {(r.kind, r.version): r.fingerprint
+                     for r in conn.execute(sa.select(table)).all()}
+            for compiled in self.registry.all():
+                key = (compiled.kind, compiled.version)
+                if key not in known:
+                    conn.execute(sa.insert(table).values(
+                        kind=compiled.kind, version=compiled.version,
+                        fingerprint=compiled.fingerprint, recorded_at=now or utcnow()))
+                elif known[key] != compiled.fingerprint:
+                    raise DefinitionChanged(
+                        f"流程 {key[0]} 第 {key[1]} 版的定义已改变，请提高版本号 / "
+                        f"process {key[0]} version {key[1]} changed: give it a new version")
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _select_case(self, conn: Connection, case_id: int, lock: bool) -> Any:
+        query = (sa.select(*CASE_COLUMNS).join(orgs, orgs.c.id == cases.c.org_id)
+                 .where(cases.c.id == case_id))
+        if lock and not self.db.is_sqlite:
+            query = query.with_for_update(of=cases)
+        return conn.execute(query).first()
+
+    def get(self, case_id: int, actor: Actor) -> CaseView:
+        with self.db.read() as conn:
+            row = self._select_case(conn, case_id, lock=False)
+        if row is None or not actor.sees(row.org_path, row.code):
+            raise NotFound()
+        return CaseView.from_row(row)
+
+    def actions(self, case: CaseView, actor: Actor,
+                now: dt.datetime | None = None) -> list[Trigger]:
+        """Triggers this actor may take now: role, state and availability guards pass."""
+        compiled = self.registry.get(case.kind, case.def_version)
+        ctx = Ctx(case.data, {}, now or utcnow(), actor.label, case.state)
+        found: list[Trigger] = []
+        for name in compiled.triggers_from(case.state):
+            arrows = compiled.arrows[(case.state, name)]
+            if arrows[0].roles & {"system"} == arrows[0].roles:
+                continue
+            if not actor.holds(arrows[0].roles, case.org_path):
+                continue
+            if any(refusal_of(a, ctx, with_payload=False) is None for a in arrows):
+                found.append(arrows[0])
+        return found
+
+    # -- the door ----------------------------------------------------------------------
+
+    def start(self, kind: str, org_code: str, actor: Actor, payload: Mapping[str, Any] | None,
+              now: dt.datetime | None = None) -> CaseView:
+        """Open a case of ``kind`` at an organisation (its first event, ``start``)."""
+        now = now or utcnow()
+        compiled = self.registry.get(kind)
+        process = compiled.process
+        with self.db.write() as conn:
+            org = conn.execute(sa.select(orgs).where(orgs.c.code == org_code)).first()
+            if org is None or not actor.sees(org.path, None):
+                raise NotFound(Text("找不到该组织", "No such organisation"))
+            if not actor.holds(process.start_roles, org.path):
+                raise Forbidden()
+            clean, errors = process.start_schema.validate(payload)
+            if errors:
+                raise Invalid(fields=errors)
+            settings = self._settings(conn, org.path, compiled)
+            case_id = conn.execute(sa.insert(cases).values(
+                kind=kind, def_version=process.version, org_id=org.id, title="",
+                state=process.initial, data="{}", created_at=now, updated_at=now,
+            ).returning(cases.c.id)).scalar_one()
+            code = f"{process.code_prefix}-{local_date(now).year}-{case_id:06d}"
+            payload_full = clean | {"_code": code, "_settings": settings}
+            data = start_data(compiled, payload_full, now, actor.label)
+            view = CaseView(
+                id=case_id, kind=kind, def_version=process.version, org_id=org.id,
+                org_code=org.code, org_path=org.path, code=code, title="", state=process.initial,
+                data={}, version=0, seq=0, head_hash="", due_at=None, due_date=None,
+                due_provisional=False, due_explain=None, assignee=None, created_at=now,
+                updated_at=now)
+            event = self._append(conn, view, START, None, process.initial, actor,
+                                 payload_full, now)
+            due = self._schedule(conn, compiled, view, None, process.initial, START, data, now)
+            self._update(conn, view, process.initial, data, 1, event, now, due,
+                         title=title_of(compiled, data), code=code)
+            result = self._select_case(conn, case_id, lock=False)
+        view = CaseView.from_row(result)
+        signals.event_appended.send(self, case=view, event=event)
+        return view
+
+    def fire(self, case_id: int, trigger: str, actor: Actor,
+             payload: Mapping[str, Any] | None = None, expected_version: int | None = None,
+             now: dt.datetime | None = None, timer_id: int | None = None) -> CaseView:
+        """Apply one trigger to one case, atomically. ``expected_version`` None skips the check
+        (the timer runner and append-only triggers); the web and API always send it."""
+        now = now or utcnow()
+        with self.db.write() as conn:
+            row = self._select_case(conn, case_id, lock=True)
+            if row is None or not actor.sees(row.org_path, row.code):
+                raise NotFound()
+            view = CaseView.from_row(row)
+            compiled = self.registry.get(view.kind, view.def_version)
+            first = compiled.first(trigger)
+            if first is None:
+                raise NotAllowed(UNKNOWN_ACTION.format(t=trigger))
+            if not actor.holds(first.roles, view.org_path):
+                raise Forbidden()
+            if (not first.append_only and expected_version is not None
+                    and expected_version != view.version):
+                raise StaleVersion()
+            if (view.state, trigger) not in compiled.arrows:
+                label = compiled.state(view.state).label
+                raise NotAllowed(Text(WRONG_STATE.zh.format(s=label.zh, t=first.label.zh),
+                                      WRONG_STATE.en.format(s=label.en, t=first.label.en)))
+            clean, errors = first.schema.validate(payload)
+            if errors:
+                raise Invalid(fields=errors)
+            timer_row = None
+            if timer_id is not None:
+                timer_row = conn.execute(sa.select(timers).where(timers.c.id == timer_id)).first()
+                clean["_timer"] = timer_row.name
+                if trigger == "remind":
+                    clean["due"] = json.loads(timer_row.basis).get("due")
+            ctx = Ctx(view.data, clean, now, actor.label, view.state)
+            arrow, new_state, refusal = compiled.run(view.state, trigger, ctx)
+            if arrow is None:
+                raise NotAllowed(refusal)
+            data = apply_effects(arrow.effects, ctx)
+            if timer_row is not None:
+                done = conn.execute(
+                    sa.update(timers).where(timers.c.id == timer_id,
+                                            timers.c.status == "pending")
+                    .values(status="fired", fired_seq=view.seq + 1))
+                if done.rowcount != 1:
+                    raise AlreadyFired(timer_id)
+            event = self._append(conn, view, trigger, view.state, new_state, actor, clean, now)
+            due = self._schedule(conn, compiled, view, view.state, new_state, trigger, data, now)
+            version = view.version if arrow.append_only else view.version + 1
+            self._update(conn, view, new_state, data, version, event, now, due)
+            result = self._select_case(conn, case_id, lock=False)
+        view = CaseView.from_row(result)
+        signals.event_appended.send(self, case=view, event=event)
+        return view
+
+    def assign(self, case_id: int, assignee: str | None) -> None:
+        """Claim, assign or release: who works on it is a projection field, not a state."""
+        with self.db.write() as conn:
+            conn.execute(sa.update(cases).where(cases.c.id == case_id)
+                         .values(assignee=assignee))
+
+    # -- inside the transaction ----------------------------------------------------------
+
+    def _settings(self, conn: Connection, path: str, compiled: Compiled) -> dict[str, Any]:
+        """The process defaults overlaid by every ancestor's and the organisation's own."""
+        ids = [int(p) for p in path.strip("/").split("/") if p]
+        rows = {r.id: r.settings for r in conn.execute(
+            sa.select(orgs.c.id, orgs.c.settings).where(orgs.c.id.in_(ids))).all()}
+        settings = dict(compiled.process.settings)
+        for org_id in ids:
+            own = json.loads(rows.get(org_id) or "{}").get(compiled.kind, {})
+            settings.update({k: v for k, v in own.items() if k in settings})
+        return settings
+
+    def _append(self, conn: Connection, view: CaseView, trigger: str, from_state: str | None,
+                to_state: str, actor: Actor, payload: Mapping[str, Any],
+                now: dt.datetime) -> dict[str, Any]:
+        text = canonical(payload).decode("utf-8")
+        event = {
+            "case_id": view.id, "seq": view.seq + 1, "kind": view.kind,
+            "def_version": view.def_version, "org": view.org_code, "trigger": trigger,
+            "from_state": from_state, "to_state": to_state, "actor": actor.label,
+            "at": iso_utc(now), "payload_digest": payload_digest(text),
+            "prev_hash": view.head_hash or GENESIS,
+        }
+        event["hash"] = event_hash(event)
+        event["payload"] = text
+        conn.execute(sa.insert(events).values(**event))
+        return event
+
+    def _schedule(self, conn: Connection, compiled: Compiled, view: CaseView,
+                  old_state: str | None, new_state: str, trigger: str,
+                  data: Mapping[str, Any], now: dt.datetime) -> Planned | None | bool:
+        """Cancel and start timers. Returns the new due timer, None to clear, False to keep."""
+        changed = old_state != new_state
+        specs = [t for t in compiled.process.timers
+                 if t.state == new_state and (changed or trigger in t.restart_on)]
+        if changed and old_state is not None:
+            conn.execute(sa.update(timers).where(timers.c.case_id == view.id,
+                                                 timers.c.status == "pending")
+                         .values(status="cancelled"))
+        for spec in specs if not changed else ():
+            conn.execute(sa.update(timers).where(
+                timers.c.case_id == view.id, timers.c.status == "pending",
+                sa.or_(timers.c.name == spec.name, timers.c.name.like(f"{spec.name}.remind%")),
+            ).values(status="cancelled"))
+        due: Planned | None | bool = None if changed else False
+        if not specs:
+            return due
+        calendar = self.calendars.for_org(conn, view.org_path)
+        seq = view.seq + 1
+        rows = []
+        for spec in specs:
+            planned = plan(spec, data, now, calendar)
+            for p in planned:
+                rows.append({"case_id": view.id, "name": p.name, "trigger": p.trigger,
+                             "due_at": p.due_at, "due_date": p.due_date, "status": "pending",
+                             "provisional": p.provisional, "started_seq": seq,
+                             "basis": _dump(p.basis)})
+            if spec.sets_due and planned:
+                due = planned[0]
+        if rows:
+            conn.execute(sa.insert(timers), rows)
+        return due
+
+    def _update(self, conn: Connection, view: CaseView, state: str, data: Mapping[str, Any],
+                version: int, event: Mapping[str, Any], now: dt.datetime,
+                due: Planned | None | bool, **extra: Any) -> None:
+        values: dict[str, Any] = {"state": state, "data": _dump(data), "version": version,
+                                  "seq": event["seq"], "head_hash": event["hash"],
+                                  "updated_at": now, **extra}
+        if due is not False:
+            values |= {
+                "due_at": due.due_at if due else None,
+                "due_date": due.due_date if due else None,
+                "due_provisional": bool(due and due.provisional),
+                "due_explain": _dump(due.explain) if due and due.explain else None,
+            }
+        done = conn.execute(sa.update(cases).where(cases.c.id == view.id,
+                                                   cases.c.seq == view.seq).values(**values))
+        if done.rowcount != 1:
+            raise StaleVersion()
+
+
+def start_data(compiled: Compiled, payload: Mapping[str, Any], now: dt.datetime,
+               actor: str) -> dict[str, Any]:
+    """The case data right after ``start``: the payload (less its code) and start effects."""
+    data = {k: v for k, v in payload.items() if k != "_code"}
+    ctx = Ctx(data, payload, now, actor, compiled.process.initial)
+    return apply_effects(compiled.process.start_effects, ctx)
+
+
+def title_of(compiled: Compiled, data: Mapping[str, Any]) -> str:
+    return str(data.get(compiled.process.title_field) or compiled.process.label.zh)[:500]

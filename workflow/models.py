@@ -1,0 +1,138 @@
+"""Tables. The case row is a projection of its events; events are never updated (AU1).
+
+Times in rows are naive UTC datetimes (both databases order them the same way);
+event times are the hashed ISO strings themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _pk() -> Field:
+    return Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
+
+
+class Org(SQLModel, table=True):
+    """An organisation in the tree; ``path`` is ``/id/id/…/`` so a subtree is a prefix."""
+
+    __tablename__ = "orgs"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    type: str = Field(default="branch", max_length=32)
+    parent_id: int | None = Field(default=None, foreign_key="orgs.id", index=True)
+    path: str = Field(default="/", max_length=1000, index=True)
+    settings: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+    __table_args__ = (
+        sa.Index("ix_cases_org_state", "org_id", "state", "id"),
+        sa.Index("ix_cases_state_due", "state", "due_at"),
+        sa.Index("ix_cases_kind_state", "kind", "state"),
+    )
+    id: int | None = _pk()
+    kind: str = Field(max_length=64)
+    def_version: int
+    org_id: int = Field(foreign_key="orgs.id")
+    code: str | None = Field(default=None, max_length=64, unique=True)
+    title: str = Field(default="", max_length=500)
+    state: str = Field(max_length=64)
+    data: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+    version: int = 0
+    seq: int = 0
+    head_hash: str = Field(default="", max_length=64)
+    due_at: dt.datetime | None = None
+    due_date: dt.date | None = None
+    due_provisional: bool = False
+    due_explain: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    assignee: str | None = Field(default=None, max_length=64, index=True)
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),)
+    id: int | None = _pk()
+    case_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("cases.id"), nullable=False))
+    seq: int
+    kind: str = Field(max_length=64)
+    def_version: int
+    org: str = Field(max_length=64, index=True)
+    trigger: str = Field(max_length=64)
+    from_state: str | None = Field(default=None, max_length=64)
+    to_state: str = Field(max_length=64)
+    actor: str = Field(max_length=200)
+    at: str = Field(max_length=32, index=True)
+    payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    payload_digest: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class Timer(SQLModel, table=True):
+    __tablename__ = "timers"
+    __table_args__ = (sa.Index("ix_timers_status_due", "status", "due_at"),)
+    id: int | None = _pk()
+    case_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("cases.id"), nullable=False,
+                                             index=True))
+    name: str = Field(max_length=64)
+    trigger: str = Field(max_length=64)
+    due_at: dt.datetime
+    due_date: dt.date | None = None
+    status: str = Field(default="pending", max_length=16)
+    provisional: bool = False
+    started_seq: int
+    fired_seq: int | None = None
+    basis: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+    note: str | None = Field(default=None, max_length=500)
+
+
+class Checkpoint(SQLModel, table=True):
+    __tablename__ = "checkpoints"
+    id: int | None = _pk()
+    seq: int = Field(unique=True)
+    at: str = Field(max_length=32)
+    heads: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    heads_digest: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class CalendarDay(SQLModel, table=True):
+    """An imported official day (``org_id`` NULL) or an organisation's override."""
+
+    __tablename__ = "calendar_days"
+    __table_args__ = (sa.UniqueConstraint("org_id", "day", name="uq_calendar_org_day"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int | None = Field(default=None, foreign_key="orgs.id", index=True)
+    day: dt.date = Field(index=True)
+    workday: bool
+    reason: str = Field(default="", max_length=200)
+
+
+class Lock(SQLModel, table=True):
+    """A lease: only the holder of ``clock`` fires timers (several web workers may run)."""
+
+    __tablename__ = "locks"
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(default="", max_length=200)
+    expires_at: dt.datetime
+
+
+class Definition(SQLModel, table=True):
+    """Fingerprint of each process version ever run: a changed machine needs a new version."""
+
+    __tablename__ = "definitions"
+    kind: str = Field(primary_key=True, max_length=64)
+    version: int = Field(primary_key=True)
+    fingerprint: str = Field(max_length=64)
+    recorded_at: dt.datetime

@@ -1,0 +1,210 @@
+"""Process definitions, compiled once per kind and version into ``transitions`` machines.
+
+Definitions come from the ``gongkai.processes`` entry point (``machines.definitions``)
+or from an explicit list (tests); the engine never imports a machine module by name.
+One machine serves every case of a kind and version (the transitions FAQ: a machine per
+model does not scale); a case row is just data.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+
+from transitions import Machine
+
+from workflow.canonical import canonical, sha256_hex
+from workflow.declare import Ctx, Process, State, Trigger
+from workflow.text import Text
+
+REMIND = Trigger(
+    name="remind",
+    source=("*",),
+    dest=None,
+    roles=frozenset({"system"}),
+    label=Text("到期提醒", "Deadline reminder"),
+    append_only=True,
+)
+
+
+def _qualname(fn: object) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def fingerprint(process: Process) -> str:
+    """A digest of the declaration's structure; any change to it needs a new version."""
+    shape = {
+        "kind": process.kind,
+        "initial": process.initial,
+        "states": [[s.name, s.role, s.final] for s in process.states],
+        "start": [sorted(process.start_roles), process.start_schema.describe(),
+                  [_qualname(f) for f in process.start_effects]],
+        "triggers": [
+            [t.name, list(t.source), t.dest, sorted(t.roles), t.schema.describe(),
+             [_qualname(g) for g in t.available + t.guards],
+             [_qualname(e) for e in t.effects], t.append_only]
+            for t in process.triggers
+        ],
+        "timers": [[t.name, t.state, t.trigger, repr(t.after), list(t.reminders),
+                    t.reminder_setting, t.sets_due, list(t.restart_on)]
+                   for t in process.timers],
+        "settings": {k: process.settings[k] for k in sorted(process.settings)},
+    }
+    return sha256_hex(canonical(shape))
+
+
+class _Cursor:
+    """The model a thread moves through the shared machine; it carries the guard context."""
+
+    def __init__(self) -> None:
+        self.ctx: Ctx | None = None
+        self.chosen: Trigger | None = None
+        self.refusal: Text | None = None
+
+
+@dataclass
+class Compiled:
+    process: Process
+    machine: Machine
+    fingerprint: str
+    arrows: dict[tuple[str, str], list[Trigger]]
+    _local: threading.local = field(default_factory=threading.local)
+
+    @property
+    def kind(self) -> str:
+        return self.process.kind
+
+    @property
+    def version(self) -> int:
+        return self.process.version
+
+    def state(self, name: str) -> State:
+        return self.process.state(name)
+
+    def triggers_from(self, state: str) -> list[str]:
+        """Trigger names the machine accepts in ``state``, declaration order."""
+        return [name for (src, name) in self.arrows if src == state]
+
+    def first(self, trigger: str) -> Trigger | None:
+        for (_, name), arrows in self.arrows.items():
+            if name == trigger:
+                return arrows[0]
+        return REMIND if trigger == "remind" else None
+
+    def run(self, state: str, trigger: str, ctx: Ctx) -> tuple[Trigger | None, str, Text | None]:
+        """Execute ``trigger`` on the shared machine: (arrow taken, new state, refusal)."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = _Cursor()
+            self.machine.add_model(cursor, initial=state)
+        self.machine.set_state(state, model=cursor)
+        cursor.ctx, cursor.chosen, cursor.refusal = ctx, None, None
+        cursor.trigger(trigger)
+        return cursor.chosen, cursor.state, cursor.refusal
+
+    def resolve(self, state: str, trigger: str, ctx: Ctx) -> tuple[Trigger | None, Text | None]:
+        """The same choice without the machine, for replay's hot loop (no callbacks)."""
+        refusal = None
+        for arrow in self.arrows.get((state, trigger), ()):
+            refusal = refusal_of(arrow, ctx)
+            if refusal is None:
+                return arrow, None
+        return None, refusal
+
+
+def refusal_of(arrow: Trigger, ctx: Ctx, with_payload: bool = True) -> Text | None:
+    """The first guard's reason for refusing, or None when every guard passes."""
+    for guard in arrow.available + (arrow.guards if with_payload else ()):
+        reason = guard(ctx)
+        if reason is not None:
+            return reason
+    return None
+
+
+def _condition(arrow: Trigger):
+    def check(event) -> bool:
+        cursor = event.model
+        reason = refusal_of(arrow, cursor.ctx)
+        if reason is None:
+            cursor.chosen = arrow
+            return True
+        if cursor.refusal is None:
+            cursor.refusal = reason
+        return False
+
+    return check
+
+
+def compile_process(process: Process) -> Compiled:
+    names = [s.name for s in process.states]
+    if process.initial not in names:
+        raise ValueError(f"{process.kind}: initial state {process.initial!r} is not declared")
+    live = [s.name for s in process.states if not s.final]
+    arrows: dict[tuple[str, str], list[Trigger]] = {}
+    table = []
+    for arrow in (*process.triggers, REMIND):
+        sources = live if arrow.source == ("*",) else list(arrow.source)
+        for src in sources:
+            if src not in names or (arrow.dest is not None and arrow.dest not in names):
+                raise ValueError(f"{process.kind}.{arrow.name}: unknown state {src}->{arrow.dest}")
+            arrows.setdefault((src, arrow.name), []).append(arrow)
+            table.append({"trigger": arrow.name, "source": src, "dest": arrow.dest,
+                          "conditions": [_condition(arrow)]})
+    machine = Machine(model=None, states=names, initial=process.initial, transitions=table,
+                      auto_transitions=False, send_event=True)
+    for timer in process.timers:
+        if timer.state not in names:
+            raise ValueError(f"{process.kind}: timer {timer.name} on unknown state {timer.state}")
+        if not any(name == timer.trigger for (_, name) in arrows):
+            raise ValueError(f"{process.kind}: timer {timer.name} fires unknown {timer.trigger}")
+    return Compiled(process, machine, fingerprint(process), arrows)
+
+
+class Registry:
+    """Every declared version of every kind; new cases take the newest version."""
+
+    def __init__(self, processes: Iterable[Process] = ()) -> None:
+        self._compiled: dict[tuple[str, int], Compiled] = {}
+        self._latest: dict[str, int] = {}
+        for process in processes:
+            self.add(process)
+
+    @classmethod
+    def from_entry_points(cls) -> Registry:
+        """The installed processes, plus providers named in ``GONGKAI_PROCESSES``
+        (``module:function`` separated by commas) for site-specific or test processes."""
+        providers = [point.load() for point in entry_points(group="gongkai.processes")]
+        for spec in filter(None, os.environ.get("GONGKAI_PROCESSES", "").split(",")):
+            module, _, name = spec.strip().partition(":")
+            providers.append(getattr(importlib.import_module(module), name))
+        found: list[Process] = []
+        for provider in providers:
+            found.extend(provider())
+        return cls(found)
+
+    def add(self, process: Process) -> Compiled:
+        key = (process.kind, process.version)
+        if key in self._compiled:
+            raise ValueError(f"{process.kind} version {process.version} is declared twice")
+        compiled = self._compiled[key] = compile_process(process)
+        self._latest[process.kind] = max(self._latest.get(process.kind, 0), process.version)
+        return compiled
+
+    def get(self, kind: str, version: int | None = None) -> Compiled:
+        return self._compiled[(kind, version or self._latest[kind])]
+
+    def kinds(self) -> list[str]:
+        return sorted(self._latest)
+
+    def latest(self) -> list[Compiled]:
+        return [self.get(kind) for kind in self.kinds()]
+
+    def all(self) -> list[Compiled]:
+        return [self._compiled[key] for key in sorted(self._compiled)]
+
+    def __contains__(self, kind: str) -> bool:
+        return kind in self._latest

@@ -1,0 +1,217 @@
+"""Payload schemas: typed fields that validate a trigger's payload.
+
+Events hold no floats (DESIGN.md, Events), so numbers are integers and dates are
+ISO strings. A schema also describes itself as JSON Schema for the API document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from workflow.text import Text
+from workflow.timeutil import LOCAL_TZ, iso_utc
+
+TYPES = ("str", "text", "int", "bool", "date", "datetime", "choice", "list", "email", "phone")
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,19}$")
+
+REQUIRED = Text("必填项", "This field is required")
+UNKNOWN = Text("不认识的字段", "Unknown field")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One payload field. ``label`` is shown on forms; ``choices`` map value -> label."""
+
+    name: str
+    type: str = "str"
+    label: Text = Text("", "")
+    required: bool = True
+    choices: Mapping[str, Text] = field(default_factory=dict)
+    min: int | None = None
+    max: int | None = None
+    max_length: int = 2000
+    help: Text | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in TYPES:
+            raise ValueError(f"unknown field type {self.type!r} for {self.name}")
+
+    def clean(self, value: Any) -> Any:
+        """Normalise one value or raise ``FieldError`` with a bilingual message."""
+        cleaner = getattr(self, f"_clean_{self.type}")
+        return cleaner(value)
+
+    def _clean_str(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise FieldError(Text("应为文字", "Must be text"))
+        value = value.strip()
+        if self.required and not value:
+            raise FieldError(REQUIRED)
+        if len(value) > self.max_length:
+            raise FieldError(
+                Text("不能超过 {n} 个字", "At most {n} characters").format(n=self.max_length)
+            )
+        return value
+
+    _clean_text = _clean_str
+
+    def _clean_email(self, value: Any) -> str:
+        value = self._clean_str(value)
+        if value and not _EMAIL.match(value):
+            raise FieldError(Text("电子邮箱格式不正确", "Not a valid e-mail address"))
+        return value
+
+    def _clean_phone(self, value: Any) -> str:
+        value = self._clean_str(value)
+        if value and not _PHONE.match(value):
+            raise FieldError(Text("电话号码格式不正确", "Not a valid phone number"))
+        return value
+
+    def _clean_int(self, value: Any) -> int:
+        if isinstance(value, bool):
+            raise FieldError(Text("应为整数", "Must be a whole number"))
+        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+            value = int(value)
+        if not isinstance(value, int):
+            raise FieldError(Text("应为整数", "Must be a whole number"))
+        if self.min is not None and value < self.min:
+            raise FieldError(Text("不能小于 {n}", "Must be at least {n}").format(n=self.min))
+        if self.max is not None and value > self.max:
+            raise FieldError(Text("不能大于 {n}", "Must be at most {n}").format(n=self.max))
+        return value
+
+    def _clean_bool(self, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "on", "1", "yes", 1):
+            return True
+        if value in ("false", "off", "0", "no", "", 0, None):
+            return False
+        raise FieldError(Text("应为是或否", "Must be yes or no"))
+
+    def _clean_date(self, value: Any) -> str:
+        try:
+            return dt.date.fromisoformat(str(value).strip()).isoformat()
+        except ValueError:
+            raise FieldError(
+                Text("日期格式应为 YYYY-MM-DD", "Date must be YYYY-MM-DD")
+            ) from None
+
+    def _clean_datetime(self, value: Any) -> str:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise FieldError(
+                Text("时间格式应为 YYYY-MM-DDTHH:MM", "Time must be YYYY-MM-DDTHH:MM")
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=LOCAL_TZ)
+        return iso_utc(moment)
+
+    def _clean_choice(self, value: Any) -> str:
+        if value not in self.choices:
+            allowed = "、".join(self.choices)
+            raise FieldError(Text("应为以下之一：{c}", "Must be one of: {c}").format(c=allowed))
+        return value
+
+    def _clean_list(self, value: Any) -> list[str]:
+        if isinstance(value, str):
+            value = [part for part in re.split(r"[\n,，、]", value) if part.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise FieldError(Text("应为文字列表", "Must be a list of text"))
+        value = [v.strip() for v in value if v.strip()]
+        if self.required and not value:
+            raise FieldError(REQUIRED)
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        base: dict[str, Any] = {"title": self.label.zh, "description": self.label.en}
+        kind = {
+            "str": {"type": "string", "maxLength": self.max_length},
+            "text": {"type": "string", "maxLength": self.max_length},
+            "email": {"type": "string", "format": "email"},
+            "phone": {"type": "string"},
+            "int": {"type": "integer"},
+            "bool": {"type": "boolean"},
+            "date": {"type": "string", "format": "date"},
+            "datetime": {"type": "string", "format": "date-time"},
+            "choice": {"type": "string", "enum": list(self.choices)},
+            "list": {"type": "array", "items": {"type": "string"}},
+        }[self.type]
+        if self.min is not None:
+            kind["minimum"] = self.min
+        if self.max is not None:
+            kind["maximum"] = self.max
+        return base | kind
+
+
+class FieldError(ValueError):
+    def __init__(self, message: Text) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Schema:
+    """An ordered set of fields; ``extra`` lets a public form carry more keys (A1 forms)."""
+
+    fields: tuple[Field, ...] = ()
+    extra: bool = False
+
+    def validate(self, payload: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Text]]:
+        """Return (clean payload, errors by field); never raises on user input."""
+        payload = dict(payload or {})
+        clean: dict[str, Any] = {}
+        errors: dict[str, Text] = {}
+        for f in self.fields:
+            raw = payload.pop(f.name, None)
+            if raw is None or (isinstance(raw, str) and not raw.strip() and f.type != "bool"):
+                if f.required and f.type != "bool":
+                    errors[f.name] = REQUIRED
+                elif f.type == "bool":
+                    clean[f.name] = False
+                continue
+            try:
+                clean[f.name] = f.clean(raw)
+            except FieldError as exc:
+                errors[f.name] = exc.message
+        for key, value in payload.items():
+            if not self.extra:
+                errors[key] = UNKNOWN
+            elif _json_safe(value):
+                clean[key] = value
+            else:
+                errors[key] = Text("只能是文字、整数、是否或其列表", "Only text, integers or lists")
+        return clean, errors
+
+    def json_schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {f.name: f.json_schema() for f in self.fields},
+            "required": [f.name for f in self.fields if f.required and f.type != "bool"],
+            "additionalProperties": self.extra,
+        }
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Plain data for fingerprints: names, types and constraints, not labels."""
+        return [
+            {"name": f.name, "type": f.type, "required": f.required,
+             "choices": sorted(f.choices), "min": f.min, "max": f.max}
+            for f in self.fields
+        ] + ([{"extra": True}] if self.extra else [])
+
+
+def _json_safe(value: Any) -> bool:
+    if value is None or isinstance(value, bool | int | str):
+        return True
+    if isinstance(value, list):
+        return all(_json_safe(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_safe(v) for k, v in value.items())
+    return False

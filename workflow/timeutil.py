@@ -1,0 +1,42 @@
+"""Times: stored in UTC, shown and counted in Asia/Shanghai (DESIGN.md, Working days)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+UTC = dt.UTC
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    """UTC ISO-8601 ending in Z, microseconds kept: the form events are hashed in."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL_TZ)
+    return moment.astimezone(UTC)
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    """The calendar day in China on which ``moment`` falls (the day of receipt)."""
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+def end_of_local_day(day: dt.date) -> dt.datetime:
+    """A deadline on ``day`` falls due at the next midnight in Asia/Shanghai (overdue from then)."""
+    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), LOCAL_TZ)
+    return midnight.astimezone(UTC)
+
+
+def start_of_local_day(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), LOCAL_TZ).astimezone(UTC)
