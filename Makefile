@@ -1,0 +1,81 @@
+# gongkai: build, run and test.
+#
+#   make venv    .venv with the project (editable) and its test extras, pinned by constraints.txt
+#   make run     initialise instance/, load the demo data once, serve on 127.0.0.1:5000
+#   make test    ruff, then the test suite on SQLite and again on a throwaway PostgreSQL 15
+#   make bench   run bench/bench_*.py
+#   make lint    ruff check
+#   make lock    rewrite constraints.txt from what is installed in .venv
+#   make system  install the Debian packages the service needs, if missing and root
+#   make clean   remove .venv, instance/ and caches
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+PYTEST := $(VENV)/bin/pytest -n 2 -q
+
+.PHONY: venv system system-test run test bench lint lock clean
+
+venv: $(STAMP)
+
+# Re-runs only when pyproject.toml or constraints.txt changed (or .venv is new).
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PIP) install -c constraints.txt -e '.[test]'
+	touch $@
+
+# Debian packages the service and the tests use: CJK fonts (pages, screenshots, PDFs),
+# graphviz (process diagrams) and, for the browser tests, chromium. Installed when
+# missing and we are root; otherwise only noted.
+RUN_PACKAGES  := fonts-noto-cjk graphviz
+TEST_PACKAGES := $(RUN_PACKAGES) chromium
+
+system:
+	scripts/apt-ensure.sh $(RUN_PACKAGES)
+
+system-test:
+	scripts/apt-ensure.sh $(TEST_PACKAGES)
+
+run: venv system
+	$(VENV)/bin/gongkai init
+	$(VENV)/bin/gongkai demo --if-empty
+	$(VENV)/bin/gongkai serve --host 127.0.0.1 --port 5000
+
+# The PostgreSQL round: scripts/pg-test.sh prints the cluster's URL as its last stdout
+# line; the EXIT trap stops the cluster whatever happens, and the recipe keeps
+# pytest's exit status.
+test: venv system-test
+	$(VENV)/bin/ruff check .
+	env -u GONGKAI_TEST_DATABASE_URL $(PYTEST)
+	trap 'scripts/pg-test.sh stop' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	url=$$(scripts/pg-test.sh start | tail -n 1); \
+	echo "PostgreSQL test database: $$url"; \
+	GONGKAI_TEST_DATABASE_URL="$$url" $(PYTEST)
+
+bench: venv
+	@shopt -s nullglob; \
+	benches=(bench/bench_*.py); \
+	if [ $${#benches[@]} -eq 0 ]; then echo "bench: no bench/bench_*.py"; fi; \
+	for b in "$${benches[@]}"; do \
+	  echo "== $$b"; \
+	  $(PYTHON) "$$b"; \
+	done
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+# Pins everything installed in .venv except the project itself.
+lock: venv
+	$(PIP) freeze --exclude-editable | grep -viE '^gongkai([=@ ]|$$)' > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis build bench/out *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
