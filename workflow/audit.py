@@ -83,7 +83,9 @@ class Problem:
                 "message": self.message.zh, "message_en": self.message.en}
 
 
-def problem(case_id: int | None, seq: int | None, code: str, **values: Any) -> Problem:
+def problem(case_id: int | None, seq: int | None, code: str, /,
+            **values: Any) -> Problem:
+    # Positional-only: a message may itself say {seq} (case_deleted, truncated).
     return Problem(case_id, seq, code, PROBLEMS[code].format(**values))
 
 
@@ -166,20 +168,31 @@ class Report:
 def check_chain(case_id: int, rows: list[Mapping[str, Any]]) -> list[Problem]:
     """Hash chain of one case: digests, header hashes, sequence and links (AU2)."""
     found: list[Problem] = []
-    prev, expected = GENESIS, 1
+    # The hash of the event whose header belongs at each seq, wherever it now stands, so
+    # that a swap is named once as reordered and not again as a broken link after it.
+    belongs: dict[int, str] = {}
+    moves: list[int | None] = []
     for ev in rows:
         seq = ev["seq"]
-        if ev["payload"] is not None and payload_digest(ev["payload"]) != ev["payload_digest"]:
-            found.append(problem(case_id, seq, "payload_edited"))
+        moved: int | None = seq
         if event_hash(ev) != ev["hash"]:
             moved = next((other["seq"] for other in rows if other["seq"] != seq
                           and event_hash({**ev, "seq": other["seq"]}) == ev["hash"]), None)
+        if moved is not None:
+            belongs.setdefault(moved, ev["hash"])
+        moves.append(moved)
+    prev, expected = GENESIS, 1
+    for ev, moved in zip(rows, moves, strict=True):
+        seq = ev["seq"]
+        if ev["payload"] is not None and payload_digest(ev["payload"]) != ev["payload_digest"]:
+            found.append(problem(case_id, seq, "payload_edited"))
+        if moved != seq:
             found.append(problem(case_id, seq, "reordered", other=moved) if moved
                          else problem(case_id, seq, "event_edited"))
         elif seq > expected:
             found.append(problem(case_id, expected, "events_missing", first=expected,
                                  last=seq - 1))
-        elif ev["prev_hash"] != prev:
+        elif ev["prev_hash"] != belongs.get(seq - 1, prev):
             found.append(problem(case_id, seq, "chain_broken"))
         prev, expected = ev["hash"], seq + 1
     return found
