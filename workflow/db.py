@@ -42,7 +42,9 @@ def make_engine(url: str) -> Engine:
         @sa.event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
             immediate = conn.get_execution_options().get("immediate")
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # Straight to the driver: this runs once per transaction, on the hot path.
+            conn.connection.dbapi_connection.execute(
+                "BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -57,15 +57,14 @@ def compute(basis: Mapping[str, Any], calendar: WorkCalendar):
     start = dt.date.fromisoformat(basis["start"])
     if unit == "working":
         due = calendar.add_working_days(start, basis["n"])
-        explain = {"unit": unit, "start": basis["start"], "n": basis["n"]} | due.to_json()
+        explain = _trail(basis) | due.to_json()
         day, provisional = due.due, due.provisional
         if basis.get("before"):
             remind = calendar.subtract_working_days(day, basis["before"])
             return start_of_local_day(remind), remind, provisional, None
     else:
         day = start + dt.timedelta(days=basis["n"])
-        explain = {"unit": unit, "start": basis["start"], "n": basis["n"],
-                   "due": day.isoformat(), "provisional": False, "skipped": []}
+        explain = _trail(basis) | {"due": day.isoformat(), "provisional": False, "skipped": []}
         provisional = False
         if basis.get("before"):
             remind = day - dt.timedelta(days=basis["before"])
@@ -73,23 +72,57 @@ def compute(basis: Mapping[str, Any], calendar: WorkCalendar):
     return end_of_local_day(day), day, provisional, explain
 
 
-def plan(spec: Timer, data: Mapping[str, Any], entered: dt.datetime,
-         calendar: WorkCalendar) -> list[Planned]:
-    """The timer rows to write when a case enters ``spec.state`` (or restarts it)."""
+def _trail(basis: Mapping[str, Any]) -> dict[str, Any]:
+    """What a due date's explanation carries beyond the count: earlier pauses and origin."""
+    keep = {k: basis[k] for k in ("pauses", "origin") if k in basis}
+    return {"unit": basis["unit"], "start": basis["start"], "n": basis["n"]} | keep
+
+
+def initial_basis(spec: Timer, data: Mapping[str, Any],
+                  entered: dt.datetime) -> dict[str, Any] | None:
+    """How a timer counts when it starts; None when the date it needs is not in the data."""
     rule = spec.after
     if isinstance(rule, AtField):
         value = data.get(rule.field)
         if not value:
-            return []
+            return None
         moment = (start_of_local_day(dt.date.fromisoformat(value)) if len(str(value)) == 10
                   else parse_iso(str(value)))
         days_before = int(data.get("_settings", {}).get(rule.setting, rule.days_before)
                           if rule.setting else rule.days_before)
-        basis: dict[str, Any] = {"unit": "at",
-                                 "at": (moment - dt.timedelta(days=days_before)).isoformat()}
+        return {"unit": "at", "at": (moment - dt.timedelta(days=days_before)).isoformat()}
+    return {"unit": "working" if isinstance(rule, WorkingDays) else "calendar",
+            "start": _start(rule, data, entered).isoformat(), "n": _amount(rule, data)}
+
+
+def paused_basis(basis: Mapping[str, Any], due_date: dt.date, today: dt.date,
+                 calendar: WorkCalendar) -> dict[str, Any] | None:
+    """Stop the clock today, keeping the days left; a fixed instant cannot pause (None)."""
+    if basis["unit"] == "at":
+        return None
+    if basis["unit"] == "working":
+        left = calendar.working_days_between(today, due_date) if due_date > today else 0
     else:
-        basis = {"unit": "working" if isinstance(rule, WorkingDays) else "calendar",
-                 "start": _start(rule, data, entered).isoformat(), "n": _amount(rule, data)}
+        left = max((due_date - today).days, 0)
+    return dict(basis) | {"remaining": left, "paused_on": today.isoformat()}
+
+
+def resumed_basis(basis: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
+    """Run on from today with the days that were left; the pause is kept for the record."""
+    pauses = [*basis.get("pauses", []), {"from": basis["paused_on"], "to": today.isoformat()}]
+    origin = basis.get("origin", {"start": basis["start"], "n": basis["n"]})
+    kept = {k: v for k, v in basis.items() if k not in ("remaining", "paused_on")}
+    return kept | {"start": today.isoformat(), "n": basis["remaining"], "pauses": pauses,
+                   "origin": origin}
+
+
+def plan(spec: Timer, data: Mapping[str, Any], entered: dt.datetime, calendar: WorkCalendar,
+         basis: Mapping[str, Any] | None = None) -> list[Planned]:
+    """The timer row and its reminder rows, from a fresh start or a given basis."""
+    basis = basis if basis is not None else initial_basis(spec, data, entered)
+    if basis is None:
+        return []
+    basis = {k: v for k, v in basis.items() if k != "sets_due"}
     due_at, due_date, provisional, explain = compute(basis, calendar)
     planned = [Planned(spec.name, spec.trigger, due_at, due_date, provisional,
                        basis | {"sets_due": spec.sets_due}, explain)]

@@ -123,15 +123,19 @@ class AtField:
 
 @dataclass(frozen=True)
 class Timer:
-    """Started on entering ``state``, cancelled on leaving it; fires ``trigger`` as system.
+    """A deadline that runs while the case is in any of ``states``; fires ``trigger`` as system.
 
-    ``reminders`` are working (or calendar, for calendar timers) days before the due day;
-    each fires the engine's ``remind`` trigger. ``restart_on`` lists triggers that start
-    the timer afresh without a change of state. ``sets_due`` makes it the case's due date.
+    It starts when the case enters one of ``states`` from outside them and is cancelled when
+    the case leaves them, except into one of ``pauses``: there the clock stops with the
+    working days left kept, and it runs on when the case comes back (A8: time spent
+    consulting a third party does not count). ``restart_on`` lists triggers that start it
+    afresh without leaving (an extension). ``reminders`` are working (or calendar, for
+    calendar timers) days before the due day; each fires the engine's ``remind`` trigger.
+    ``sets_due`` makes it the case's due date.
     """
 
     name: str
-    state: str
+    states: str | tuple[str, ...]
     trigger: str
     after: WorkingDays | CalendarDays | AtField
     label: Text
@@ -139,6 +143,13 @@ class Timer:
     reminder_setting: str | None = None
     sets_due: bool = False
     restart_on: tuple[str, ...] = ()
+    pauses: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.states, str):
+            object.__setattr__(self, "states", (self.states,))
+        if "." in self.name:
+            raise ValueError(f"timer name {self.name!r} may not contain a dot")
 
 
 @dataclass(frozen=True)

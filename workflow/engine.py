@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from workflow import signals
 from workflow.actors import Actor
 from workflow.canonical import GENESIS, canonical, event_hash, payload_digest
 from workflow.db import Database
-from workflow.deadlines import Planned, plan
+from workflow.deadlines import Planned, paused_basis, plan, resumed_basis
 from workflow.declare import Ctx, Trigger
 from workflow.errors import AlreadyFired, Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
 from workflow.models import Case, Definition, Event, Org, Timer
@@ -96,6 +96,27 @@ def _dump(data: Mapping[str, Any]) -> str:
 CASE_COLUMNS = [c for c in cases.c] + [orgs.c.code.label("org_code"),
                                          orgs.c.path.label("org_path")]
 
+# The door's statements, built once: a statement object memoises its cache key, so each
+# execution goes straight to the compiled form (building them per call cost more than
+# the database work; see bench/bench_fire.py). Bind names differ from column names.
+_CASE_BY_ID = (sa.select(*CASE_COLUMNS).join(orgs, orgs.c.id == cases.c.org_id)
+               .where(cases.c.id == sa.bindparam("b_case_id")))
+_CASE_BY_ID_LOCKED = _CASE_BY_ID.with_for_update(of=cases)
+_TIMER_BY_ID = sa.select(timers).where(timers.c.id == sa.bindparam("b_timer_id"))
+_MARK_FIRED = (sa.update(timers)
+               .where(timers.c.id == sa.bindparam("b_timer_id"), timers.c.status == "pending")
+               .values(status="fired", fired_seq=sa.bindparam("b_fired_seq")))
+_LIVE_TIMERS = (sa.select(timers.c.id, timers.c.name, timers.c.status, timers.c.basis,
+                          timers.c.due_date)
+                .where(timers.c.case_id == sa.bindparam("b_case_id"),
+                       # not in_(): an expanding IN is re-rendered on every execution
+                       sa.or_(timers.c.status == "pending", timers.c.status == "paused")))
+_INSERT_EVENT = sa.insert(events)
+_INSERT_TIMERS = sa.insert(timers)
+# SET columns come from the parameters of each execution.
+_UPDATE_CASE = sa.update(cases).where(cases.c.id == sa.bindparam("b_case_id"),
+                                      cases.c.seq == sa.bindparam("b_seq"))
+
 
 class Engine:
     def __init__(self, db: Database, registry: Registry,
@@ -126,11 +147,8 @@ class Engine:
     # -- reading ---------------------------------------------------------------------
 
     def _select_case(self, conn: Connection, case_id: int, lock: bool) -> Any:
-        query = (sa.select(*CASE_COLUMNS).join(orgs, orgs.c.id == cases.c.org_id)
-                 .where(cases.c.id == case_id))
-        if lock and not self.db.is_sqlite:
-            query = query.with_for_update(of=cases)
-        return conn.execute(query).first()
+        query = _CASE_BY_ID_LOCKED if lock and not self.db.is_sqlite else _CASE_BY_ID
+        return conn.execute(query, {"b_case_id": case_id}).first()
 
     def get(self, case_id: int, actor: Actor) -> CaseView:
         with self.db.read() as conn:
@@ -225,7 +243,7 @@ class Engine:
                 raise Invalid(fields=errors)
             timer_row = None
             if timer_id is not None:
-                timer_row = conn.execute(sa.select(timers).where(timers.c.id == timer_id)).first()
+                timer_row = conn.execute(_TIMER_BY_ID, {"b_timer_id": timer_id}).first()
                 clean["_timer"] = timer_row.name
                 if trigger == "remind":
                     clean["due"] = json.loads(timer_row.basis).get("due")
@@ -235,18 +253,15 @@ class Engine:
                 raise NotAllowed(refusal)
             data = apply_effects(arrow.effects, ctx)
             if timer_row is not None:
-                done = conn.execute(
-                    sa.update(timers).where(timers.c.id == timer_id,
-                                            timers.c.status == "pending")
-                    .values(status="fired", fired_seq=view.seq + 1))
+                done = conn.execute(_MARK_FIRED, {"b_timer_id": timer_id,
+                                                  "b_fired_seq": view.seq + 1})
                 if done.rowcount != 1:
                     raise AlreadyFired(timer_id)
             event = self._append(conn, view, trigger, view.state, new_state, actor, clean, now)
             due = self._schedule(conn, compiled, view, view.state, new_state, trigger, data, now)
             version = view.version if arrow.append_only else view.version + 1
-            self._update(conn, view, new_state, data, version, event, now, due)
-            result = self._select_case(conn, case_id, lock=False)
-        view = CaseView.from_row(result)
+            values = self._update(conn, view, new_state, data, version, event, now, due)
+        view = _written(view, values)
         signals.event_appended.send(self, case=view, event=event)
         return view
 
@@ -282,47 +297,78 @@ class Engine:
         }
         event["hash"] = event_hash(event)
         event["payload"] = text
-        conn.execute(sa.insert(events).values(**event))
+        conn.execute(_INSERT_EVENT, event)
         return event
 
     def _schedule(self, conn: Connection, compiled: Compiled, view: CaseView,
                   old_state: str | None, new_state: str, trigger: str,
                   data: Mapping[str, Any], now: dt.datetime) -> Planned | None | bool:
-        """Cancel and start timers. Returns the new due timer, None to clear, False to keep."""
-        changed = old_state != new_state
-        specs = [t for t in compiled.process.timers
-                 if t.state == new_state and (changed or trigger in t.restart_on)]
-        if changed and old_state is not None:
-            conn.execute(sa.update(timers).where(timers.c.case_id == view.id,
-                                                 timers.c.status == "pending")
-                         .values(status="cancelled"))
-        for spec in specs if not changed else ():
-            conn.execute(sa.update(timers).where(
-                timers.c.case_id == view.id, timers.c.status == "pending",
-                sa.or_(timers.c.name == spec.name, timers.c.name.like(f"{spec.name}.remind%")),
-            ).values(status="cancelled"))
-        due: Planned | None | bool = None if changed else False
-        if not specs:
-            return due
-        calendar = self.calendars.for_org(conn, view.org_path)
-        seq = view.seq + 1
-        rows = []
-        for spec in specs:
-            planned = plan(spec, data, now, calendar)
-            for p in planned:
-                rows.append({"case_id": view.id, "name": p.name, "trigger": p.trigger,
-                             "due_at": p.due_at, "due_date": p.due_date, "status": "pending",
-                             "provisional": p.provisional, "started_seq": seq,
-                             "basis": _dump(p.basis)})
+        """Start, keep, pause, resume or cancel timers for a move from ``old_state``.
+
+        Returns the case's new due timer, None to clear the due date, False to keep it.
+        """
+        declared = compiled.process.timers
+        restarted = {t.name for t in declared if trigger in t.restart_on
+                     and new_state in t.states}
+        starting = [t for t in declared if new_state in t.states and (
+            old_state is None or t.name in restarted
+            or (old_state not in t.states and old_state not in t.pauses))]
+        if old_state == new_state and not starting:
+            return False
+        due: Planned | None | bool = False
+        by_name = {t.name: t for t in declared}
+        live = [] if old_state is None else conn.execute(
+            _LIVE_TIMERS, {"b_case_id": view.id}).all()
+        today = local_date(now)
+        calendar = self.calendars.for_org(conn, view.org_path) if (starting or live) else None
+        closed: dict[str, list[int]] = {"cancelled": [], "resumed": []}
+        resumed: list[tuple[Any, dict[str, Any]]] = []
+        for row in live:
+            spec = by_name.get(row.name.split(".")[0])
+            main = "." not in row.name
+            if spec is not None and spec.name not in restarted:
+                if new_state in spec.states and row.status == "pending":
+                    continue
+                if new_state in spec.pauses and row.status == "paused":
+                    continue
+                if new_state in spec.pauses and main:
+                    basis = paused_basis(json.loads(row.basis), row.due_date, today, calendar)
+                    if basis is not None:
+                        conn.execute(sa.update(timers).where(timers.c.id == row.id).values(
+                            status="paused", basis=_dump(basis)))
+                        due = None if spec.sets_due else due
+                        continue
+                if new_state in spec.states and row.status == "paused":
+                    resumed.append((spec, resumed_basis(json.loads(row.basis), today)))
+                    closed["resumed"].append(row.id)
+                    continue
+            closed["cancelled"].append(row.id)
+            if main and spec is not None and spec.sets_due:
+                due = None
+        if old_state != new_state and due is False and not any(
+                t.sets_due and new_state in t.states for t in declared):
+            due = None
+        for status, ids in closed.items():
+            if ids:
+                conn.execute(sa.update(timers).where(timers.c.id.in_(ids)).values(status=status))
+        planned_rows = []
+        plans = [(spec, None) for spec in starting] + resumed
+        for spec, basis in plans:
+            planned = plan(spec, data, now, calendar, basis)
+            planned_rows.extend(planned)
             if spec.sets_due and planned:
                 due = planned[0]
-        if rows:
-            conn.execute(sa.insert(timers), rows)
+        if planned_rows:
+            seq = view.seq + 1
+            conn.execute(_INSERT_TIMERS, [
+                {"case_id": view.id, "name": p.name, "trigger": p.trigger, "due_at": p.due_at,
+                 "due_date": p.due_date, "status": "pending", "provisional": p.provisional,
+                 "started_seq": seq, "basis": _dump(p.basis)} for p in planned_rows])
         return due
 
     def _update(self, conn: Connection, view: CaseView, state: str, data: Mapping[str, Any],
                 version: int, event: Mapping[str, Any], now: dt.datetime,
-                due: Planned | None | bool, **extra: Any) -> None:
+                due: Planned | None | bool, **extra: Any) -> dict[str, Any]:
         values: dict[str, Any] = {"state": state, "data": _dump(data), "version": version,
                                   "seq": event["seq"], "head_hash": event["hash"],
                                   "updated_at": now, **extra}
@@ -333,10 +379,27 @@ class Engine:
                 "due_provisional": bool(due and due.provisional),
                 "due_explain": _dump(due.explain) if due and due.explain else None,
             }
-        done = conn.execute(sa.update(cases).where(cases.c.id == view.id,
-                                                   cases.c.seq == view.seq).values(**values))
+        done = conn.execute(_UPDATE_CASE, values | {"b_case_id": view.id, "b_seq": view.seq})
         if done.rowcount != 1:
             raise StaleVersion()
+        return values
+
+
+def _written(view: CaseView, values: Mapping[str, Any]) -> CaseView:
+    """The case as ``_update`` has just written it, equal to reading the row back (which
+    the locked transaction makes certain) without another query on the hot path."""
+    changes: dict[str, Any] = {
+        "state": values["state"], "data": json.loads(values["data"]),
+        "version": values["version"], "seq": values["seq"], "head_hash": values["head_hash"],
+        "updated_at": values["updated_at"].astimezone(dt.UTC),
+    }
+    if "due_at" in values:
+        due_at, explain = values["due_at"], values["due_explain"]
+        changes |= {"due_at": due_at.astimezone(dt.UTC) if due_at else None,
+                    "due_date": values["due_date"],
+                    "due_provisional": bool(values["due_provisional"]),
+                    "due_explain": json.loads(explain) if explain else None}
+    return replace(view, **changes)
 
 
 def start_data(compiled: Compiled, payload: Mapping[str, Any], now: dt.datetime,

@@ -49,8 +49,8 @@ def fingerprint(process: Process) -> str:
              [_qualname(e) for e in t.effects], t.append_only]
             for t in process.triggers
         ],
-        "timers": [[t.name, t.state, t.trigger, repr(t.after), list(t.reminders),
-                    t.reminder_setting, t.sets_due, list(t.restart_on)]
+        "timers": [[t.name, list(t.states), t.trigger, repr(t.after), list(t.reminders),
+                    t.reminder_setting, t.sets_due, list(t.restart_on), list(t.pauses)]
                    for t in process.timers],
         "settings": {k: process.settings[k] for k in sorted(process.settings)},
     }
@@ -157,8 +157,9 @@ def compile_process(process: Process) -> Compiled:
     machine = Machine(model=None, states=names, initial=process.initial, transitions=table,
                       auto_transitions=False, send_event=True)
     for timer in process.timers:
-        if timer.state not in names:
-            raise ValueError(f"{process.kind}: timer {timer.name} on unknown state {timer.state}")
+        unknown = (set(timer.states) | set(timer.pauses)) - set(names)
+        if unknown:
+            raise ValueError(f"{process.kind}: timer {timer.name} on unknown states {unknown}")
         if not any(name == timer.trigger for (_, name) in arrows):
             raise ValueError(f"{process.kind}: timer {timer.name} fires unknown {timer.trigger}")
     return Compiled(process, machine, fingerprint(process), arrows)

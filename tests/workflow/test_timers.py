@@ -145,3 +145,28 @@ def test_timer_that_no_longer_applies_is_closed_not_retried(engine, people):
     with engine.db.read() as conn:
         notes = {r.status for r in conn.execute(sa.select(timers.c.status))}
     assert notes == {"failed"}
+
+
+def test_a8_consulting_pauses_the_clock_and_keeps_the_days_left(engine, people):
+    case = submitted(engine, people)
+    assert case.due_date == dt.date(2026, 10, 16)
+    friday = dt.datetime(2026, 10, 9, 2, 0, tzinfo=dt.UTC)
+    case = engine.fire(case.id, "consult", people["reviewer"], {}, case.version, friday)
+    assert case.due_date is None
+    rows = {r["name"]: r for r in _rows(engine, case.id)}
+    assert rows["deadline"]["status"] == "paused"
+    assert {rows[n]["status"] for n in rows if "remind" in n} == {"cancelled"}
+    assert run_due(engine, friday + dt.timedelta(days=30)) == 0, "a paused clock never fires"
+    monday = dt.datetime(2026, 10, 19, 2, 0, tzinfo=dt.UTC)
+    case = engine.fire(case.id, "resume", people["reviewer"], {}, case.version, monday)
+    # Six working days were left on 10-09 (10-10 make-up Saturday, 10-12…10-16).
+    assert case.due_date == dt.date(2026, 10, 27)
+    assert case.due_explain["pauses"] == [{"from": "2026-10-09", "to": "2026-10-19"}]
+    assert case.due_explain["origin"] == {"start": "2026-09-28", "n": 10}
+    assert set(pending(engine, case.id)) == {"deadline", "deadline.remind5", "deadline.remind1"}
+
+
+def _rows(engine, case_id: int) -> list[dict]:
+    with engine.db.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            sa.select(timers).where(timers.c.case_id == case_id).order_by(timers.c.id))]
