@@ -4,9 +4,10 @@ The engine finds them through the ``gongkai.processes`` entry point, which
 points at :func:`definitions`; it never imports a machine module by name.
 """
 
+from machines.application import APPLICATION
 from workflow.declare import Process
 
 
 def definitions() -> list[Process]:
     """Every declared version of every process kind, oldest first."""
-    return []
+    return [APPLICATION]

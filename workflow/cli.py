@@ -211,6 +211,79 @@ def org_list(as_json: bool) -> None:
         click.echo(f"{'  ' * depth}{r['code']}\t{r['name']}\t{r['type']}")
 
 
+@main.group("user")
+def user_group() -> None:
+    """用户与角色 / people and roles."""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--org", "org_code", required=True, help="组织代码 / organisation code")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="角色代码，可重复 / role code, repeatable")
+@click.option("--name", "display_name", default="", help="显示名 / display name")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码 / read the password")
+def user_add(username: str, org_code: str, roles: tuple[str, ...], display_name: str,
+             password_stdin: bool) -> None:
+    """新增用户或为其增加角色 / add a user, or add roles to one."""
+    from workflow.accounts import add_user
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    engine = _engine()
+    try:
+        with engine.db.write() as conn:
+            add_user(conn, username, org_code, list(roles), password, display_name)
+    except WorkflowError as exc:
+        details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        _fail(f"{exc.message} {details}".strip())
+    click.echo(f"已保存用户 / saved user {username}: {org_code} {', '.join(roles)}")
+
+
+@user_group.command("token")
+@click.argument("username")
+def user_token(username: str) -> None:
+    """生成新的 API 令牌（只显示一次） / print a new API token (shown once)."""
+    from workflow.accounts import new_token
+
+    try:
+        with _engine().db.write() as conn:
+            token = new_token(conn, username)
+    except WorkflowError as exc:
+        _fail(str(exc.message))
+    click.echo("请妥善保存，令牌只显示这一次 / keep it safe, it is shown only once:")
+    click.echo(token)
+
+
+@user_group.command("revoke")
+@click.argument("username")
+def user_revoke(username: str) -> None:
+    """吊销该用户全部 API 令牌 / revoke all of a user's API tokens."""
+    from workflow.accounts import revoke_tokens
+
+    try:
+        with _engine().db.write() as conn:
+            count = revoke_tokens(conn, username)
+    except WorkflowError as exc:
+        _fail(str(exc.message))
+    click.echo(f"已吊销 {count} 个令牌 / revoked {count} tokens")
+
+
+@user_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def user_list(as_json: bool) -> None:
+    """列出用户及其角色 / list users and their roles."""
+    from workflow.accounts import list_users
+
+    with _engine().db.read() as conn:
+        rows = list_users(conn)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        roles = ", ".join(f"{g['org']}:{g['role']}" for g in r["roles"])
+        click.echo(f"{r['username']}\t{r['display_name']}\t{roles}")
+
+
 @main.group()
 def audit() -> None:
     """审计 / audit."""

@@ -74,7 +74,7 @@ def compute(basis: Mapping[str, Any], calendar: WorkCalendar):
 
 def _trail(basis: Mapping[str, Any]) -> dict[str, Any]:
     """What a due date's explanation carries beyond the count: earlier pauses and origin."""
-    keep = {k: basis[k] for k in ("pauses", "origin") if k in basis}
+    keep = {k: basis[k] for k in ("pauses", "origin", "extensions") if k in basis}
     return {"unit": basis["unit"], "start": basis["start"], "n": basis["n"]} | keep
 
 
@@ -114,6 +114,12 @@ def resumed_basis(basis: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
     kept = {k: v for k, v in basis.items() if k not in ("remaining", "paused_on")}
     return kept | {"start": today.isoformat(), "n": basis["remaining"], "pauses": pauses,
                    "origin": origin}
+
+
+def extended_basis(basis: Mapping[str, Any], days: int, today: dt.date) -> dict[str, Any]:
+    """The same count with ``days`` more, the extension kept for the explanation."""
+    extensions = [*basis.get("extensions", []), {"days": days, "on": today.isoformat()}]
+    return dict(basis) | {"n": basis["n"] + days, "extensions": extensions}
 
 
 def plan(spec: Timer, data: Mapping[str, Any], entered: dt.datetime, calendar: WorkCalendar,

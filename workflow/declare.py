@@ -129,7 +129,9 @@ class Timer:
     the case leaves them, except into one of ``pauses``: there the clock stops with the
     working days left kept, and it runs on when the case comes back (A8: time spent
     consulting a third party does not count). ``restart_on`` lists triggers that start it
-    afresh without leaving (an extension). ``reminders`` are working (or calendar, for
+    afresh without leaving. ``extend_on`` maps a trigger to the data field holding the days
+    it adds (A5: one extension), keeping the count's start and pauses. ``reminders`` are
+    working (or calendar, for
     calendar timers) days before the due day; each fires the engine's ``remind`` trigger.
     ``sets_due`` makes it the case's due date.
     """
@@ -144,6 +146,7 @@ class Timer:
     sets_due: bool = False
     restart_on: tuple[str, ...] = ()
     pauses: tuple[str, ...] = ()
+    extend_on: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.states, str):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from workflow.actors import parent_path, user
+from workflow import accounts
+from workflow.accounts import add_user
+from workflow.actors import PUBLIC, Actor
 from workflow.engine import Engine, orgs
-from workflow.orgs import add_org
+from workflow.orgs import add_org, list_orgs
 
 ORGS = (
     ("XW", "中共示范县委员会", None, "county_committee"),
@@ -24,6 +26,37 @@ ORGS = (
     ("XW-GD", "县供电公司党委", "XW", "enterprise"),
     ("XW-GD-1", "供电公司第一党支部", "XW-GD", "branch"),
 )
+
+
+PASSWORD = "gongkai-demo"
+
+#: (username, display name, organisation, roles); every password is PASSWORD
+PEOPLE = (
+    ("admin", "系统管理员", "XW", ("admin",)),
+    ("auditor", "纪委审计员", "XW", ("auditor",)),
+    ("xw-reviewer", "县委办负责人", "XW", ("reviewer", "leading_group")),
+    ("xw-receiver", "县委备案受理员", "XW", ("upper_receiver",)),
+    ("xw-handler", "县委办承办人", "XW", ("handler",)),
+    ("qs-handler", "青山镇承办人", "XW-QS", ("handler", "office")),
+    ("qs-reviewer", "青山镇负责人", "XW-QS", ("reviewer", "secretary")),
+    ("qs-receiver", "青山镇备案受理员", "XW-QS", ("upper_receiver",)),
+    ("qs-member", "青山镇党员", "XW-QS", ("member",)),
+    ("xbq-handler", "小板桥村承办人", "XW-QS-XBQ", ("handler", "office")),
+    ("xbq-reviewer", "小板桥村书记", "XW-QS-XBQ", ("reviewer", "secretary")),
+    ("xbq-member", "小板桥村党员", "XW-QS-XBQ", ("member",)),
+    ("xbq-supervisor", "小板桥村监督员", "XW-QS-XBQ", ("supervisor",)),
+    ("jyj-handler", "教育局承办人", "XW-JYJ", ("handler",)),
+    ("jyj-reviewer", "教育局负责人", "XW-JYJ", ("reviewer",)),
+)
+
+
+def demo_actor(conn, org_code: str, role: str) -> Actor:
+    """The demo person who holds ``role`` at ``org_code`` (created on first use)."""
+    if role == "public":
+        return PUBLIC
+    username = f"{org_code.lower()}-{role}".replace("_", "-")
+    user_id = add_user(conn, username, org_code, [role], None, username)
+    return accounts.load(conn, user_id).actor
 
 
 def is_empty(engine: Engine) -> bool:
@@ -40,16 +73,19 @@ def load(engine: Engine) -> dict[str, int]:
             if code not in have:
                 add_org(conn, code, name, parent, kind)
                 created["orgs"] += 1
-        paths = {r.code: r.path for r in conn.execute(sa.select(orgs.c.code, orgs.c.path))}
+        for username, name, org_code, roles in PEOPLE:
+            add_user(conn, username, org_code, list(roles), PASSWORD, name)
+        parents = {r["code"]: r["parent"] for r in list_orgs(conn)}
     for compiled in engine.registry.latest():
         for demo in compiled.process.demo:
-            path = paths[demo.org]
-            case = engine.start(compiled.kind, demo.org,
-                                user(f"demo-{demo.role}", {(path, demo.role)}), demo.payload)
+            with engine.db.write() as conn:
+                starter = demo_actor(conn, demo.org, demo.role)
+            case = engine.start(compiled.kind, demo.org, starter, demo.payload)
             for step in demo.steps:
                 role = step.role.removeprefix("upper:")
-                where = path if role == step.role else parent_path(path)
-                case = engine.fire(case.id, step.trigger, user(f"demo-{role}", {(where, role)}),
-                                   step.payload, case.version)
+                where = demo.org if role == step.role else parents[demo.org]
+                with engine.db.write() as conn:
+                    actor = demo_actor(conn, where, role)
+                case = engine.fire(case.id, step.trigger, actor, step.payload, case.version)
             created["cases"] += 1
     return created

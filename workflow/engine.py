@@ -22,7 +22,7 @@ from workflow import signals
 from workflow.actors import Actor
 from workflow.canonical import GENESIS, canonical, event_hash, payload_digest
 from workflow.db import Database
-from workflow.deadlines import Planned, paused_basis, plan, resumed_basis
+from workflow.deadlines import Planned, extended_basis, paused_basis, plan, resumed_basis
 from workflow.declare import Ctx, Trigger
 from workflow.errors import AlreadyFired, Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
 from workflow.models import Case, Definition, Event, Org, Timer
@@ -196,7 +196,9 @@ class Engine:
                 state=process.initial, data="{}", created_at=now, updated_at=now,
             ).returning(cases.c.id)).scalar_one()
             code = f"{process.code_prefix}-{local_date(now).year}-{case_id:06d}"
-            payload_full = clean | {"_code": code, "_settings": settings}
+            parent = conn.execute(sa.select(orgs.c.code).where(
+                orgs.c.id == org.parent_id)).scalar() if org.parent_id else None
+            payload_full = clean | {"_code": code, "_settings": settings, "_parent": parent}
             data = start_data(compiled, payload_full, now, actor.label)
             view = CaseView(
                 id=case_id, kind=kind, def_version=process.version, org_id=org.id,
@@ -313,7 +315,9 @@ class Engine:
         starting = [t for t in declared if new_state in t.states and (
             old_state is None or t.name in restarted
             or (old_state not in t.states and old_state not in t.pauses))]
-        if old_state == new_state and not starting:
+        extending = {t.name: int(data.get(t.extend_on[trigger]) or 0) for t in declared
+                     if trigger in t.extend_on and new_state in t.states}
+        if old_state == new_state and not starting and not extending:
             return False
         due: Planned | None | bool = False
         by_name = {t.name: t for t in declared}
@@ -322,24 +326,32 @@ class Engine:
         today = local_date(now)
         calendar = self.calendars.for_org(conn, view.org_path) if (starting or live) else None
         closed: dict[str, list[int]] = {"cancelled": [], "resumed": []}
-        resumed: list[tuple[Any, dict[str, Any]]] = []
+        replanned: list[tuple[Any, dict[str, Any]]] = []
         for row in live:
             spec = by_name.get(row.name.split(".")[0])
             main = "." not in row.name
             if spec is not None and spec.name not in restarted:
+                basis = json.loads(row.basis)
+                if (spec.name in extending and row.status == "pending"
+                        and basis["unit"] != "at"):
+                    if main:
+                        replanned.append((spec, extended_basis(basis, extending[spec.name],
+                                                               today)))
+                    closed["cancelled"].append(row.id)
+                    continue
                 if new_state in spec.states and row.status == "pending":
                     continue
                 if new_state in spec.pauses and row.status == "paused":
                     continue
                 if new_state in spec.pauses and main:
-                    basis = paused_basis(json.loads(row.basis), row.due_date, today, calendar)
+                    basis = paused_basis(basis, row.due_date, today, calendar)
                     if basis is not None:
                         conn.execute(sa.update(timers).where(timers.c.id == row.id).values(
                             status="paused", basis=_dump(basis)))
                         due = None if spec.sets_due else due
                         continue
                 if new_state in spec.states and row.status == "paused":
-                    resumed.append((spec, resumed_basis(json.loads(row.basis), today)))
+                    replanned.append((spec, resumed_basis(basis, today)))
                     closed["resumed"].append(row.id)
                     continue
             closed["cancelled"].append(row.id)
@@ -352,7 +364,7 @@ class Engine:
             if ids:
                 conn.execute(sa.update(timers).where(timers.c.id.in_(ids)).values(status=status))
         planned_rows = []
-        plans = [(spec, None) for spec in starting] + resumed
+        plans = [(spec, None) for spec in starting] + replanned
         for spec, basis in plans:
             planned = plan(spec, data, now, calendar, basis)
             planned_rows.extend(planned)

@@ -1,6 +1,6 @@
 """Tables. The case row is a projection of its events; events are never updated (AU1).
 
-Times in rows are naive UTC datetimes (both databases order them the same way);
+Times in rows are aware UTC datetimes (SQLModel stores them as UTC on both databases);
 event times are the hashed ISO strings themselves.
 """
 
@@ -136,3 +136,38 @@ class Definition(SQLModel, table=True):
     version: int = Field(primary_key=True)
     fingerprint: str = Field(max_length=64)
     recorded_at: dt.datetime
+
+
+class User(SQLModel, table=True):
+    """An officer, member or auditor; applicants and the public need no account."""
+
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(default="", max_length=100)
+    password_hash: str = Field(default="", max_length=300)
+    active: bool = True
+    lang: str = Field(default="zh", max_length=8)
+    created_at: dt.datetime
+
+
+class Grant(SQLModel, table=True):
+    """A role a person holds at one organisation (G15)."""
+
+    __tablename__ = "grants"
+    __table_args__ = (sa.UniqueConstraint("user_id", "org_id", "role", name="uq_grant"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    org_id: int = Field(foreign_key="orgs.id", index=True)
+    role: str = Field(max_length=32)
+
+
+class ApiToken(SQLModel, table=True):
+    """Stored as a SHA-256 digest: a leaked database does not leak working tokens."""
+
+    __tablename__ = "api_tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    digest: str = Field(max_length=64, unique=True)
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None

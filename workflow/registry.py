@@ -50,7 +50,8 @@ def fingerprint(process: Process) -> str:
             for t in process.triggers
         ],
         "timers": [[t.name, list(t.states), t.trigger, repr(t.after), list(t.reminders),
-                    t.reminder_setting, t.sets_due, list(t.restart_on), list(t.pauses)]
+                    t.reminder_setting, t.sets_due, list(t.restart_on), list(t.pauses),
+                    sorted(t.extend_on.items())]
                    for t in process.timers],
         "settings": {k: process.settings[k] for k in sorted(process.settings)},
     }
@@ -118,7 +119,12 @@ class Compiled:
 
 def refusal_of(arrow: Trigger, ctx: Ctx, with_payload: bool = True) -> Text | None:
     """The first guard's reason for refusing, or None when every guard passes."""
-    for guard in arrow.available + (arrow.guards if with_payload else ()):
+    return first_refusal(arrow.available, ctx) or (
+        first_refusal(arrow.guards, ctx) if with_payload else None)
+
+
+def first_refusal(guards, ctx: Ctx) -> Text | None:
+    for guard in guards:
         reason = guard(ctx)
         if reason is not None:
             return reason
@@ -126,15 +132,21 @@ def refusal_of(arrow: Trigger, ctx: Ctx, with_payload: bool = True) -> Text | No
 
 
 def _condition(arrow: Trigger):
+    """A transitions condition; the reason kept is the most telling one: an arrow that was
+    available but refused the payload explains more than one that was not available."""
+
     def check(event) -> bool:
         cursor = event.model
-        reason = refusal_of(arrow, cursor.ctx)
-        if reason is None:
-            cursor.chosen = arrow
-            return True
-        if cursor.refusal is None:
+        reason = first_refusal(arrow.available, cursor.ctx)
+        if reason is not None:
+            cursor.refusal = cursor.refusal or reason
+            return False
+        reason = first_refusal(arrow.guards, cursor.ctx)
+        if reason is not None:
             cursor.refusal = reason
-        return False
+            return False
+        cursor.chosen = arrow
+        return True
 
     return check
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from workflow.timeutil import LOCAL_TZ, iso_utc
 
 TYPES = ("str", "text", "int", "bool", "date", "datetime", "choice", "list", "email", "phone")
 
+_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,19}$")
 
@@ -163,6 +164,7 @@ class Schema:
 
     fields: tuple[Field, ...] = ()
     extra: bool = False
+    checks: tuple[Callable[[Mapping[str, Any]], dict[str, Text]], ...] = ()
 
     def validate(self, payload: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Text]]:
         """Return (clean payload, errors by field); never raises on user input."""
@@ -182,12 +184,15 @@ class Schema:
             except FieldError as exc:
                 errors[f.name] = exc.message
         for key, value in payload.items():
-            if not self.extra:
+            if not self.extra or not _KEY.match(key):
                 errors[key] = UNKNOWN
             elif _json_safe(value):
                 clean[key] = value
             else:
                 errors[key] = Text("只能是文字、整数、是否或其列表", "Only text, integers or lists")
+        if not errors:
+            for check in self.checks:
+                errors.update(check(clean))
         return clean, errors
 
     def json_schema(self) -> dict[str, Any]:
@@ -204,7 +209,8 @@ class Schema:
             {"name": f.name, "type": f.type, "required": f.required,
              "choices": sorted(f.choices), "min": f.min, "max": f.max}
             for f in self.fields
-        ] + ([{"extra": True}] if self.extra else [])
+        ] + ([{"extra": True}] if self.extra else []) + [
+            {"check": f"{c.__module__}.{c.__qualname__}"} for c in self.checks]
 
 
 def _json_safe(value: Any) -> bool:
@@ -213,5 +219,6 @@ def _json_safe(value: Any) -> bool:
     if isinstance(value, list):
         return all(_json_safe(v) for v in value)
     if isinstance(value, dict):
-        return all(isinstance(k, str) and _json_safe(v) for k, v in value.items())
+        return all(isinstance(k, str) and _KEY.match(k) and _json_safe(v)
+                   for k, v in value.items())
     return False

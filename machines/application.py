@@ -1,0 +1,471 @@
+"""依申请公开 — disclosure on application (A1–A9, G6, G15).
+
+Anyone applies without an account (A1) and tracks the request with its code. The
+organisation registers it, may ask once for clarification (补正) within 7 working
+days, answers within 20 working days of receipt (A5) with one typed outcome (A7),
+reviewed by the responsible person (G3); an answer that withholds anything needs the
+upper level's consent where the organisation requires it (A3). The answer and the
+handling are filed with the upper level (A4). Time spent consulting a third party or a
+co-owner does not count (A8); overdue comes in two tiers with reminders before (A9).
+"""
+
+from __future__ import annotations
+
+from workflow.declare import (
+    Ctx,
+    DemoCase,
+    DemoStep,
+    Field,
+    Process,
+    Schema,
+    State,
+    Text,
+    Timer,
+    Trigger,
+    WorkingDays,
+)
+
+T = Text
+
+# -- settings: the rules' defaults, configurable per organisation ---------------------------
+
+SETTINGS = {
+    "deadline_days": 20,           # A5: answer within 20 working days of receipt
+    "extension_max_days": 20,      # A5: one extension of at most 20 working days
+    "clarify_window_days": 7,      # A5: a 补正 notice within 7 working days
+    "clarify_answer_days": 15,     # A5: the applicant's answer is due within 15 working days
+    "long_overdue_days": 20,       # A9: long overdue 20 working days past due
+    "reminders": [5, 1],           # A9: reminders 5 and 1 working days before due
+    "upper_consent": True,         # A3 (002): withholding needs the upper level's consent
+}
+
+# -- states ------------------------------------------------------------------------------------
+
+STATES = (
+    State("received", T("已收到，待登记", "Received"), role="office"),
+    State("processing", T("办理中", "In progress"), role="handler"),
+    State("clarifying", T("待申请人补正", "Awaiting clarification"), role=None),
+    State("consulting", T("征求第三方意见中（暂停计时）", "Consulting (clock stopped)"),
+          role="handler"),
+    State("review", T("待负责人审核", "Awaiting review"), role="reviewer"),
+    State("consent", T("待上级党组织同意", "Awaiting upper-level consent"),
+          role="upper:reviewer"),
+    State("answered", T("已答复，待报备", "Answered, to be filed"), role="handler"),
+    State("filed", T("已报上级备案", "Filed with the upper level"), role="upper:upper_receiver"),
+    State("archived", T("已归档", "Archived"), final=True),
+    State("withdrawn", T("已撤回", "Withdrawn"), final=True),
+)
+
+ANSWERING = ("received", "processing", "review", "consent")
+WITHDRAWABLE = ANSWERING + ("clarifying", "consulting")
+
+# -- outcomes (A7) -----------------------------------------------------------------------------
+
+OUTCOMES = {
+    "published": T("已经公开（告知获取途径）", "Already published (where)"),
+    "disclosed": T("予以公开", "Disclosed in full"),
+    "partial": T("部分公开", "Disclosed in part"),
+    "withheld": T("不予公开", "Not disclosed"),
+    "not_held": T("经检索没有所申请的信息", "Not held after search"),
+    "not_ours": T("不属于本组织职责范围", "Not this organisation's"),
+    "repeated": T("重复申请", "Repeated application"),
+    "not_request": T("不属于党务公开申请（转有关渠道）", "Not a disclosure request (routed)"),
+}
+
+#: The fields each outcome needs (A7), beyond the outcome itself.
+OUTCOME_FIELDS = {
+    "published": ("where",),
+    "disclosed": ("content",),
+    "partial": ("content", "withheld", "reason"),
+    "withheld": ("reason",),
+    "not_held": ("searched",),
+    "not_ours": ("responsible_org",),
+    "repeated": ("earlier_code",),
+    "not_request": ("routed_to",),
+}
+
+WITHHOLDING = frozenset({"partial", "withheld"})
+
+DELIVERY = {
+    "electronic": T("电子邮件或在线获取", "Electronic"),
+    "paper": T("纸质邮寄", "Paper by post"),
+    "onsite": T("现场查阅", "Viewing on site"),
+}
+
+# -- pure rule functions -----------------------------------------------------------------------
+
+
+def contact_required(payload) -> dict[str, Text]:
+    """A1: an applicant must be reachable — a phone number or an e-mail address."""
+    if payload.get("phone") or payload.get("email"):
+        return {}
+    need = T("电话和电子邮箱至少填写一项", "Give a phone number or an e-mail address")
+    return {"phone": need, "email": need}
+
+
+def outcome_has_its_fields(payload) -> dict[str, Text]:
+    """A7: each outcome carries the content it needs (e.g. what was withheld and why)."""
+    missing = [name for name in OUTCOME_FIELDS.get(payload.get("outcome"), ())
+               if not payload.get(name)]
+    need = T("该答复类型必须填写此项", "This outcome needs this field")
+    return {name: need for name in missing}
+
+
+def record_receipt(ctx: Ctx) -> dict:
+    """A5: the day of receipt (in China) starts the count; day 1 is the next working day."""
+    days = ctx.settings["deadline_days"]
+    return {"tracking_code": ctx.payload["_code"], "received_on": ctx.today.isoformat(),
+            "clock_start": ctx.today.isoformat(),
+            "long_n": days + ctx.settings["long_overdue_days"], "overdue": 0}
+
+
+def clarification_still_possible(ctx: Ctx) -> Text | None:
+    """A5: one 补正 notice, saying everything missing at once, within 7 working days."""
+    if ctx.data.get("clarification"):
+        return T("补正通知只能发出一次", "Clarification may be asked only once")
+    if ctx.data.get("clarify_window_closed"):
+        return T("已超过收到申请后 7 个工作日，不能再要求补正",
+                 "More than 7 working days since receipt: too late to ask for clarification")
+    return None
+
+
+def record_clarification_request(ctx: Ctx) -> dict:
+    return {"clarification": {"missing": ctx.payload["missing"], "asked_on": ctx.today.isoformat()}}
+
+
+def deadline_restarts_after_clarification(ctx: Ctx) -> dict:
+    """A5: the 20 working days count again from the day the clarified application arrives."""
+    answered = dict(ctx.data["clarification"]) | {"answer": ctx.payload["supplement"],
+                                                  "answered_on": ctx.today.isoformat()}
+    return {"clarification": answered, "clock_start": ctx.today.isoformat()}
+
+
+def close_clarify_window(ctx: Ctx) -> dict:
+    return {"clarify_window_closed": True}
+
+
+def withdraw_unclarified(ctx: Ctx) -> dict:
+    """A5: no clarification by the date set means the application is withdrawn."""
+    return {"withdrawn": {"by": "system", "reason": "逾期未补正，视为撤回申请",
+                          "on": ctx.today.isoformat()}}
+
+
+def record_withdrawal(ctx: Ctx) -> dict:
+    return {"withdrawn": {"by": "applicant", "reason": ctx.payload.get("reason", ""),
+                          "on": ctx.today.isoformat()}}
+
+
+def record_consultation(ctx: Ctx) -> dict:
+    """A8: the pause is on the record; the engine stops the deadline's clock."""
+    entry = {"party": ctx.payload["party"], "kind": ctx.payload["kind"],
+             "from": ctx.today.isoformat()}
+    return {"consultations": [*ctx.data.get("consultations", []), entry]}
+
+
+def record_consultation_reply(ctx: Ctx) -> dict:
+    done = [*ctx.data["consultations"]]
+    done[-1] = done[-1] | {"to": ctx.today.isoformat(), "reply": ctx.payload["reply"]}
+    return {"consultations": done}
+
+
+def one_extension_only(ctx: Ctx) -> Text | None:
+    """A5: one extension only."""
+    if ctx.data.get("extension"):
+        return T("只能延期一次", "Only one extension is allowed")
+    return None
+
+
+def extension_within_limit(ctx: Ctx) -> Text | None:
+    """A5: at most 20 working days (configurable)."""
+    limit = ctx.settings["extension_max_days"]
+    if ctx.payload["days"] > limit:
+        return T(f"延期不能超过 {limit} 个工作日", f"At most {limit} working days")
+    return None
+
+
+def record_extension_request(ctx: Ctx) -> dict:
+    return {"extension": {"days": ctx.payload["days"], "reason": ctx.payload["reason"],
+                          "requested_by": ctx.actor, "status": "requested"}}
+
+
+def extension_requested(ctx: Ctx) -> Text | None:
+    ext = ctx.data.get("extension") or {}
+    if ext.get("status") != "requested":
+        return T("没有待批准的延期申请", "No extension is waiting for approval")
+    return None
+
+
+def approve_extension(ctx: Ctx) -> dict:
+    """A5: approved by the responsible person; the applicant is told why (tracking page)."""
+    ext = ctx.data["extension"]
+    return {"extension": ext | {"status": "approved", "approved_by": ctx.actor,
+                                "on": ctx.today.isoformat()},
+            "extension_days": ext["days"], "long_n": ctx.data["long_n"] + ext["days"]}
+
+
+def refuse_extension(ctx: Ctx) -> dict:
+    return {"extension": ctx.data["extension"] | {"status": "refused",
+                                                  "refused_because": ctx.payload["reason"]}}
+
+
+def record_answer(ctx: Ctx) -> dict:
+    answer = {k: v for k, v in ctx.payload.items() if v not in (None, "")}
+    return {"answer": answer | {"drafted_by": ctx.actor, "drafted_on": ctx.today.isoformat()}}
+
+
+def reviewer_is_not_the_drafter(ctx: Ctx) -> Text | None:
+    """G3: 谁承办、谁提出 — the handling officer proposes, someone else reviews."""
+    if (ctx.data.get("answer") or {}).get("drafted_by") == ctx.actor:
+        return T("不能审核自己起草的答复", "You may not review an answer you drafted")
+    return None
+
+
+def refusal_needs_upper_consent(ctx: Ctx) -> Text | None:
+    """A3 (002): withholding anything needs the upper level's consent, where required."""
+    withholds = ctx.data["answer"]["outcome"] in WITHHOLDING
+    if withholds and ctx.settings["upper_consent"] and ctx.data.get("_parent"):
+        return None
+    return T("无须上级同意", "No upper-level consent needed")
+
+
+def answer_goes_out_directly(ctx: Ctx) -> Text | None:
+    if refusal_needs_upper_consent(ctx) is None:
+        return T("不予公开或部分公开须经上级党组织同意",
+                 "Withholding needs the upper-level organisation's consent")
+    return None
+
+
+def issue_notice(ctx: Ctx) -> dict:
+    """A7: the written notice (告知书) gets its reference number and date when answered."""
+    serial = ctx.data["tracking_code"].rsplit("-", 1)[-1]
+    number = f"〔{ctx.today.year}〕依申请告字第 {serial} 号"
+    return {"notice": {"number": number, "date": ctx.today.isoformat()},
+            "answered_on": ctx.today.isoformat()}
+
+
+def record_review(ctx: Ctx) -> dict:
+    return {"reviewed_by": ctx.actor}
+
+
+def record_consent(ctx: Ctx) -> dict:
+    return {"consent": {"by": ctx.actor, "on": ctx.today.isoformat(),
+                        "note": ctx.payload.get("note", "")}}
+
+
+def record_return(ctx: Ctx) -> dict:
+    returns = [*ctx.data.get("returns", []), {"by": ctx.actor, "reason": ctx.payload["reason"],
+                                              "on": ctx.today.isoformat()}]
+    return {"returns": returns}
+
+
+def record_delivery(ctx: Ctx) -> dict:
+    return {"delivered": {"how": ctx.payload["how"], "on": ctx.today.isoformat()}}
+
+
+def has_upper_level(ctx: Ctx) -> Text | None:
+    return None if ctx.data.get("_parent") else T("本组织没有上级", "No upper level here")
+
+
+def root_files_outside(ctx: Ctx) -> Text | None:
+    """A4 at the root: the filing goes to an authority outside the service, on the record."""
+    if ctx.data.get("_parent"):
+        return T("应报上级党组织备案", "File with the upper-level organisation")
+    if not (ctx.payload.get("authority") and ctx.payload.get("reference")):
+        return T("请填写备案机关和备案文号", "Name the authority and the filing reference")
+    return None
+
+
+def record_filing(ctx: Ctx) -> dict:
+    filing = {"on": ctx.today.isoformat(), "to": ctx.data.get("_parent")}
+    filing |= {k: ctx.payload[k] for k in ("authority", "reference") if ctx.payload.get(k)}
+    return {"filing": filing}
+
+
+def record_filing_received(ctx: Ctx) -> dict:
+    return {"filing": ctx.data["filing"] | {"received_by": ctx.actor,
+                                            "received_on": ctx.today.isoformat()}}
+
+
+def mark_overdue(ctx: Ctx) -> dict:
+    """A9 first tier: past the due date."""
+    return {"overdue": max(1, ctx.data.get("overdue", 0))}
+
+
+def mark_long_overdue(ctx: Ctx) -> dict:
+    """A9 second tier: long overdue (20 working days past due, configurable)."""
+    return {"overdue": 2}
+
+
+# -- triggers ----------------------------------------------------------------------------------
+
+OFFICERS = frozenset({"handler", "office"})
+
+APPLY = Schema((
+    Field("name", "str", T("申请人姓名或名称", "Applicant name"), max_length=100),
+    Field("phone", "phone", T("联系电话", "Phone"), required=False),
+    Field("email", "email", T("电子邮箱", "E-mail"), required=False),
+    Field("address", "str", T("通信地址", "Postal address"), required=False, max_length=300),
+    Field("description", "text", T("所需信息的内容描述", "Information sought"),
+          max_length=4000),
+    Field("purpose", "text", T("用途", "Purpose"), required=False, max_length=1000),
+    Field("delivery", "choice", T("获取方式", "Delivery"), choices=DELIVERY),
+    Field("member", "bool", T("申请人是中共党员", "The applicant is a Party member"),
+          required=False),
+), extra=True, checks=(contact_required,))
+
+ANSWER = Schema((
+    Field("outcome", "choice", T("答复类型", "Outcome"), choices=OUTCOMES),
+    Field("where", "text", T("已公开的获取途径", "Where it was published"), required=False),
+    Field("content", "text", T("公开的内容或提供方式", "What is disclosed and how"),
+          required=False, max_length=8000),
+    Field("withheld", "text", T("不予公开的部分", "What is withheld"), required=False),
+    Field("reason", "text", T("不予公开的理由和依据", "Why it is withheld"), required=False),
+    Field("searched", "text", T("检索情况", "How it was searched"), required=False),
+    Field("responsible_org", "str", T("负责该信息的组织", "Responsible organisation"),
+          required=False),
+    Field("earlier_code", "str", T("此前申请的编号", "Earlier application"), required=False),
+    Field("routed_to", "str", T("转交的渠道", "Routed to"), required=False),
+    Field("note", "text", T("其他说明", "Further notes"), required=False),
+), checks=(outcome_has_its_fields,))
+
+FILING = Schema((
+    Field("how", "choice", T("送达方式", "Delivered by"), choices=DELIVERY),
+    Field("authority", "str", T("备案机关（仅最高一级组织）", "Filing authority (top level only)"),
+          required=False),
+    Field("reference", "str", T("备案文号（仅最高一级组织）", "Filing reference (top level only)"),
+          required=False),
+))
+
+REASON = Schema((Field("reason", "text", T("理由", "Reason")),))
+NOTE = Schema((Field("note", "text", T("意见", "Note"), required=False),))
+
+TRIGGERS = (
+    Trigger("register", ("received",), "processing", OFFICERS, T("登记受理", "Register"),
+            NOTE, rules=("A1", "G15")),
+    Trigger("request_clarification", ("received", "processing"), "clarifying", OFFICERS,
+            T("发出补正通知", "Ask for clarification"),
+            Schema((Field("missing", "text", T("需要补正的全部内容（一次性告知）",
+                                               "Everything that is missing, at once")),)),
+            available=(clarification_still_possible,), effects=(record_clarification_request,),
+            rules=("A5",), public=True),
+    Trigger("clarify", ("clarifying",), "processing", {"applicant"},
+            T("提交补正", "Send the clarification"),
+            Schema((Field("supplement", "text", T("补正内容", "Clarification"),
+                          max_length=4000),)),
+            effects=(deadline_restarts_after_clarification,), rules=("A5",), public=True),
+    Trigger("clarify_lapsed", ("clarifying",), "withdrawn", {"system"},
+            T("逾期未补正，视为撤回", "Not clarified in time: withdrawn"),
+            effects=(withdraw_unclarified,), rules=("A5",), public=True),
+    Trigger("close_clarify_window", ANSWERING + ("consulting",), None, {"system"},
+            T("补正期限届满", "Clarification window closed"), effects=(close_clarify_window,),
+            append_only=True, rules=("A5",)),
+    Trigger("withdraw", WITHDRAWABLE, "withdrawn", {"applicant"}, T("撤回申请", "Withdraw"),
+            Schema((Field("reason", "text", T("撤回原因", "Reason"), required=False),)),
+            effects=(record_withdrawal,), public=True),
+    Trigger("consult", ("processing",), "consulting", {"handler"},
+            T("征求第三方或共有组织意见", "Consult a third party or co-owner"),
+            Schema((Field("party", "str", T("征求意见的对象", "Consulted party")),
+                    Field("kind", "choice", T("类型", "Kind"), choices={
+                        "third_party": T("利益相关的第三方", "Third party"),
+                        "co_owner": T("共同拥有信息的组织", "Co-owning organisation")}))),
+            effects=(record_consultation,), rules=("A8",), public=True),
+    Trigger("consulted", ("consulting",), "processing", {"handler"},
+            T("收到意见，恢复计时", "Reply received: resume"),
+            Schema((Field("reply", "text", T("意见摘要", "Reply")),)),
+            effects=(record_consultation_reply,), rules=("A8",), public=True),
+    Trigger("request_extension", ("processing",), None, {"handler"},
+            T("申请延期", "Ask for an extension"),
+            Schema((Field("days", "int", T("延期工作日数", "Working days"), min=1),
+                    Field("reason", "text", T("延期理由（将告知申请人）",
+                                              "Reason (the applicant is told)")))),
+            available=(one_extension_only,), guards=(extension_within_limit,),
+            effects=(record_extension_request,), rules=("A5",)),
+    Trigger("approve_extension", ("processing",), None, {"reviewer"},
+            T("批准延期", "Approve the extension"), available=(extension_requested,),
+            effects=(approve_extension,), rules=("A5",), public=True),
+    Trigger("refuse_extension", ("processing",), None, {"reviewer"},
+            T("不批准延期", "Refuse the extension"), REASON,
+            available=(extension_requested,), effects=(refuse_extension,), rules=("A5",)),
+    Trigger("draft_answer", ("processing",), "review", {"handler"},
+            T("起草答复", "Draft the answer"), ANSWER, effects=(record_answer,),
+            rules=("A2", "A3", "A7", "G3")),
+    Trigger("approve", ("review",), "consent", {"reviewer"}, T("审核通过", "Approve"), NOTE,
+            available=(reviewer_is_not_the_drafter,), guards=(refusal_needs_upper_consent,),
+            effects=(record_review,), rules=("A3", "G3")),
+    Trigger("approve", ("review",), "answered", {"reviewer"}, T("审核通过", "Approve"), NOTE,
+            available=(reviewer_is_not_the_drafter,), guards=(answer_goes_out_directly,),
+            effects=(record_review, issue_notice), rules=("A3", "G3"), public=True),
+    Trigger("return_draft", ("review",), "processing", {"reviewer"},
+            T("退回修改", "Send back"), REASON, effects=(record_return,), rules=("G3",)),
+    Trigger("consent", ("consent",), "answered", {"upper:reviewer"},
+            T("同意不予公开（部分公开）", "Consent to withholding"), NOTE,
+            effects=(record_consent, issue_notice), rules=("A3",), public=True),
+    Trigger("refuse_consent", ("consent",), "processing", {"upper:reviewer"},
+            T("不同意，退回重办", "Refuse and send back"), REASON, effects=(record_return,),
+            rules=("A3",)),
+    Trigger("file", ("answered",), "filed", OFFICERS, T("送达并报上级备案", "Deliver and file"),
+            FILING, available=(has_upper_level,), effects=(record_delivery, record_filing),
+            rules=("A4",), public=True),
+    Trigger("file", ("answered",), "archived", OFFICERS, T("送达并报上级备案", "Deliver and file"),
+            FILING, guards=(root_files_outside,), effects=(record_delivery, record_filing),
+            rules=("A4",), public=True),
+    Trigger("receive_filing", ("filed",), "archived", {"upper:upper_receiver"},
+            T("备案已收悉，归档", "Filing received: archive"), NOTE,
+            effects=(record_filing_received,), rules=("A4",)),
+    Trigger("overdue", ANSWERING + ("consulting",), None, {"system"},
+            T("已逾期", "Overdue"), effects=(mark_overdue,), append_only=True, rules=("A9",)),
+    Trigger("long_overdue", ANSWERING + ("consulting",), None, {"system"},
+            T("严重逾期", "Long overdue"), effects=(mark_long_overdue,), append_only=True,
+            rules=("A9",)),
+)
+
+# -- timers -----------------------------------------------------------------------------------
+
+TIMERS = (
+    Timer("deadline", ANSWERING, "overdue",
+          WorkingDays(20, setting="deadline_days", start_field="clock_start"),
+          T("答复期限", "Answer deadline"), reminder_setting="reminders", reminders=(5, 1),
+          sets_due=True, pauses=("consulting",),
+          extend_on={"approve_extension": "extension_days"}),
+    Timer("long_overdue", ANSWERING, "long_overdue",
+          WorkingDays(40, n_field="long_n", start_field="clock_start"),
+          T("严重逾期界限", "Long-overdue line"), pauses=("consulting",),
+          extend_on={"approve_extension": "extension_days"}),
+    Timer("clarify_window", ANSWERING + ("consulting",), "close_clarify_window",
+          WorkingDays(7, setting="clarify_window_days", start_field="received_on"),
+          T("补正通知期限", "Clarification window")),
+    Timer("clarify_answer", "clarifying", "clarify_lapsed",
+          WorkingDays(15, setting="clarify_answer_days"),
+          T("补正答复期限", "Clarification due"), sets_due=True),
+)
+
+DEMO = (
+    DemoCase("XW-QS", {"name": "张三", "phone": "13800000001",
+                       "description": "2026 年青山镇党费收缴和使用情况", "purpose": "了解情况",
+                       "delivery": "electronic"}, role="public"),
+    DemoCase("XW-QS", {"name": "李四", "email": "lisi@example.cn",
+                       "description": "小板桥村发展党员的程序和名单", "delivery": "paper"},
+             (DemoStep("register", "office"),), role="public"),
+    DemoCase("XW-QS", {"name": "王五", "phone": "13800000003",
+                       "description": "镇党委 2026 年第三季度会议纪要",
+                       "delivery": "onsite"},
+             (DemoStep("register", "office"),
+              DemoStep("request_clarification", "handler",
+                       {"missing": "请说明需要哪几次会议的纪要，以及用途。"})), role="public"),
+    DemoCase("XW-QS", {"name": "赵六", "phone": "13800000004",
+                       "description": "镇党委关于村级后备干部培养的文件", "delivery": "electronic"},
+             (DemoStep("register", "office"),
+              DemoStep("draft_answer", "handler",
+                       {"outcome": "partial", "content": "提供培养方案正文。",
+                        "withheld": "后备干部个人考察材料",
+                        "reason": "涉及个人隐私（G2），依规不予公开。"}),
+              DemoStep("approve", "reviewer")), role="public"),
+)
+
+APPLICATION = Process(
+    kind="application", version=1, label=T("依申请公开", "Disclosure on application"),
+    states=STATES, initial="received", triggers=TRIGGERS, timers=TIMERS,
+    start_roles=frozenset({"public"}), start_schema=APPLY, start_effects=(record_receipt,),
+    settings=SETTINGS, code_prefix="YS", title_field="description",
+    rules=("A1", "A2", "A3", "A4", "A5", "A7", "A8", "A9", "G3", "G6", "G15"), demo=DEMO,
+)
