@@ -1,0 +1,76 @@
+"""The web service: app factory, nothing bound at import time (STYLE.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from web.extensions import babel, csrf, limiter, login_manager
+from workflow.engine import Engine
+
+HERE = Path(__file__).parent
+
+
+def _secret_key(instance: Path) -> str:
+    """From GONGKAI_SECRET_KEY, else a random key kept under instance/ across restarts."""
+    if os.environ.get("GONGKAI_SECRET_KEY"):
+        return os.environ["GONGKAI_SECRET_KEY"]
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    config = dict(config or {})
+    app = Flask(__name__, instance_path=str(Path.cwd() / "instance"))
+    engine: Engine | None = config.pop("ENGINE", None)
+    if engine is None:
+        from workflow.service import build
+
+        engine = build(config.pop("DATABASE_URL", None))
+    app.config.update(
+        SECRET_KEY=config.pop("SECRET_KEY", None) or _secret_key(Path(app.instance_path)),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("GONGKAI_SECURE_COOKIES", "0") == "1",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
+        RATELIMIT_STORAGE_URI=os.environ.get("GONGKAI_RATELIMIT_STORAGE", "memory://"),
+        LOGIN_RATE_LIMIT=os.environ.get("GONGKAI_LOGIN_RATE_LIMIT", "10 per minute"),
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(config)
+    app.json.ensure_ascii = False
+    app.extensions["gongkai"] = engine
+
+    from web.i18n import compile_catalogues, select_locale
+
+    compile_catalogues(HERE / "translations")
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   timezone_selector=lambda: "Asia/Shanghai")
+    limiter.init_app(app)
+
+    from web import admin, api, auth, inbox, public, views
+
+    views.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+    app.register_blueprint(public.bp)
+    public.register_api(app, engine.registry)
+    return app

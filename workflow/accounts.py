@@ -172,3 +172,15 @@ def list_users(conn: Connection) -> list[dict[str, Any]]:
         if r.role:
             entry["roles"].append({"org": r.code, "role": r.role})
     return list(found.values())
+
+
+def people_at(conn: Connection, org_path: str) -> list[tuple[str, str]]:
+    """(username, display name) of everyone holding a role at the organisation itself —
+    whom a case there may be assigned to."""
+    rows = conn.execute(
+        sa.select(users.c.username, users.c.display_name).distinct()
+        .join(grants, grants.c.user_id == users.c.id).join(orgs, orgs.c.id == grants.c.org_id)
+        .where(orgs.c.path == org_path, users.c.active.is_(True),
+               grants.c.role.in_(("handler", "office", "reviewer", "secretary")))
+        .order_by(users.c.username)).all()
+    return [(r.username, r.display_name) for r in rows]

@@ -60,27 +60,6 @@ def demo(if_empty: bool) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """网页服务和时钟 / the web service and the clock together (embedded default)."""
-    from workflow.clock import Clock
-
-    engine = _engine()
-    clock = Clock(engine)
-    clock.start()
-    try:
-        from web import create_app
-    except ImportError:
-        click.echo("网页尚未构建，仅运行时钟 / the web is not built yet: running the clock only")
-        clock.scheduler.shutdown()
-        Clock(engine, blocking=True).start()
-        return
-    app = create_app({"ENGINE": engine})
-    app.run(host=host, port=port, use_reloader=False, threaded=True)
-
-
-@main.command()
 def scheduler() -> None:
     """只运行时钟（多 web 进程部署时） / the clock alone, beside several web workers."""
     from workflow.clock import Clock

@@ -19,7 +19,8 @@ from workflow.text import Text
 from workflow.timeutil import local_date
 
 __all__ = [
-    "AtField", "CalendarDays", "Ctx", "DemoCase", "DemoStep", "Field", "Process", "Schema",
+    "AtField", "CalendarDays", "Ctx", "DemoCase", "DemoStep", "Document", "Field", "Process",
+    "Schema",
     "State", "Text", "Timer", "Trigger", "WorkingDays",
 ]
 
@@ -156,6 +157,19 @@ class Timer:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A document generated from the case data (e.g. the 告知书, A7), rendered by the web
+    layer from ``web/templates/documents/<template>.html`` as HTML and PDF once the case
+    is in one of ``states``. ``public`` documents are also offered to the applicant."""
+
+    name: str
+    label: Text
+    template: str
+    states: tuple[str, ...]
+    public: bool = False
+
+
+@dataclass(frozen=True)
 class DemoStep:
     trigger: str
     role: str
@@ -189,6 +203,10 @@ class Process:
     title_field: str = "title"
     rules: tuple[str, ...] = ()
     demo: tuple[DemoCase, ...] = ()
+    documents: tuple[Document, ...] = ()
+    public_name: str | None = None
+    public_data: Mapping[str, Text] = field(default_factory=dict)
+    labels: Mapping[str, Text] = field(default_factory=dict)
 
     def state(self, name: str) -> State:
         for s in self.states:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -157,6 +157,13 @@ class Engine:
             raise NotFound()
         return CaseView.from_row(row)
 
+    def get_by_code(self, code: str, actor: Actor) -> CaseView:
+        with self.db.read() as conn:
+            case_id = conn.execute(sa.select(cases.c.id).where(cases.c.code == code)).scalar()
+        if case_id is None:
+            raise NotFound()
+        return self.get(case_id, actor)
+
     def actions(self, case: CaseView, actor: Actor,
                 now: dt.datetime | None = None) -> list[Trigger]:
         """Triggers this actor may take now: role, state and availability guards pass."""
@@ -176,8 +183,13 @@ class Engine:
     # -- the door ----------------------------------------------------------------------
 
     def start(self, kind: str, org_code: str, actor: Actor, payload: Mapping[str, Any] | None,
-              now: dt.datetime | None = None) -> CaseView:
-        """Open a case of ``kind`` at an organisation (its first event, ``start``)."""
+              now: dt.datetime | None = None,
+              within: Callable[[Connection, int, str], None] | None = None) -> CaseView:
+        """Open a case of ``kind`` at an organisation (its first event, ``start``).
+
+        ``within(conn, case_id, code)`` runs in the same transaction, for what must be
+        written with the case or not at all (an applicant's access code).
+        """
         now = now or utcnow()
         compiled = self.registry.get(kind)
         process = compiled.process
@@ -211,6 +223,8 @@ class Engine:
             due = self._schedule(conn, compiled, view, None, process.initial, START, data, now)
             self._update(conn, view, process.initial, data, 1, event, now, due,
                          title=title_of(compiled, data), code=code)
+            if within is not None:
+                within(conn, case_id, code)
             result = self._select_case(conn, case_id, lock=False)
         view = CaseView.from_row(result)
         signals.event_appended.send(self, case=view, event=event)

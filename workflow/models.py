@@ -171,3 +171,12 @@ class ApiToken(SQLModel, table=True):
     digest: str = Field(max_length=64, unique=True)
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
+
+
+class AccessCode(SQLModel, table=True):
+    """The secret that, with the tracking code, opens a case to whoever started it."""
+
+    __tablename__ = "access_codes"
+    case_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("cases.id"), primary_key=True))
+    digest: str = Field(max_length=300)
+    created_at: dt.datetime

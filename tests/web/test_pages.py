@@ -1,0 +1,132 @@
+"""Officers' pages: inbox views and filters, the case page, actions, claim and assign (G15)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.web.conftest import login
+from workflow.actors import user
+
+
+@pytest.fixture
+def app_config():
+    return {"WTF_CSRF_ENABLED": False}
+
+
+@pytest.fixture
+def opened(engine, users, tree):
+    """Three sample cases at the town: two drafts and one waiting for review."""
+    handler = user("handler", {(tree["T"], "handler")})
+    made = [engine.start("sample", "T", handler, {"title": f"事项{i}"}) for i in range(3)]
+    engine.fire(made[2].id, "submit", handler, {"amount": 5}, 1)
+    return made
+
+
+def test_inbox_views_filters_and_search(client, users, opened):
+    login(client, users["handler"])
+    mine = client.get("/inbox").get_data(as_text=True)
+    assert "事项0" in mine and "事项1" in mine and "事项2" not in mine, "drafts wait on handler"
+    org = client.get("/inbox?view=org").get_data(as_text=True)
+    assert all(f"事项{i}" in org for i in range(3))
+    assert "事项2" in client.get("/inbox?view=org&state=review").get_data(as_text=True)
+    found = client.get(f"/inbox?view=org&q={opened[1].code}").get_data(as_text=True)
+    assert "事项1" in found and "事项0" not in found
+    assert "事项2" not in client.get("/inbox?view=due").get_data(as_text=True), "10 days left"
+
+
+def test_due_soon_shows_working_days_left(client, users, engine, tree):
+    import json
+
+    import sqlalchemy as sa
+
+    from workflow.models import Org
+
+    orgs = Org.__table__
+    with engine.db.write() as conn:
+        conn.execute(sa.update(orgs).where(orgs.c.code == "T").values(
+            settings=json.dumps({"sample": {"deadline_days": 1, "reminders": []}})))
+    handler = user("handler", {(tree["T"], "handler")})
+    case = engine.start("sample", "T", handler, {"title": "急办"})
+    engine.fire(case.id, "submit", handler, {"amount": 1}, 1)
+    login(client, users["reviewer"])
+    page = client.get("/inbox?view=due").get_data(as_text=True)
+    assert "急办" in page and "剩 1 个工作日" in page
+
+
+def test_inbox_pages_with_a_cursor(client, users, engine, tree):
+    handler = user("handler", {(tree["T"], "handler")})
+    for i in range(55):
+        engine.start("sample", "T", handler, {"title": f"批量{i:02d}"})
+    login(client, users["handler"])
+    first = client.get("/inbox?view=org").get_data(as_text=True)
+    assert "批量54" in first and "批量04" not in first and "after=" in first
+    cursor = first.split("after=")[1].split('"')[0]
+    second = client.get(f"/inbox?view=org&after={cursor}").get_data(as_text=True)
+    assert "批量04" in second and "批量54" not in second
+
+
+def test_case_page_shows_state_due_diagram_timeline_and_only_my_actions(client, users, opened):
+    login(client, users["reviewer"])
+    page = client.get(f"/cases/{opened[2].id}").get_data(as_text=True)
+    assert "审核" in page and 'id="timeline"' in page and page.count("data-seq=") == 2
+    assert "<svg" in page or "current" in page
+    assert 'id="action-approve"' in page and 'id="action-submit"' not in page
+    assert "期限" in page and "个工作日" in page
+
+
+def test_an_action_error_is_shown_inline_in_chinese_and_nothing_is_saved(
+        client, users, opened, engine):
+    login(client, users["handler"])
+    bad = client.post(f"/cases/{opened[0].id}/actions/submit",
+                      data={"amount": "很多", "expected_version": "1"})
+    assert bad.status_code == 422 and "应为整数" in bad.get_data(as_text=True)
+    stale = client.post(f"/cases/{opened[0].id}/actions/submit",
+                        data={"amount": "3", "expected_version": "7"})
+    assert stale.status_code == 409 and "已被他人更新" in stale.get_data(as_text=True)
+    assert engine.get(opened[0].id, user("x", {("/", "handler")})).seq == 1
+    done = client.post(f"/cases/{opened[0].id}/actions/submit",
+                       data={"amount": "3", "expected_version": "1"})
+    assert done.status_code == 302
+    assert client.get(done.location).get_data(as_text=True).count("data-seq=") == 2
+
+
+def test_claim_assign_release(client, users, opened, engine):
+    login(client, users["handler"])
+    client.post(f"/cases/{opened[0].id}/claim")
+    anyone = user("x", {("/", "handler")})
+    assert engine.get(opened[0].id, anyone).assignee == "handler"
+    client.post(f"/cases/{opened[0].id}/claim", data={"assignee": "reviewer"})
+    assert engine.get(opened[0].id, anyone).assignee == "reviewer"
+    refused = client.post(f"/cases/{opened[0].id}/claim", data={"assignee": "sibling"})
+    assert refused.status_code == 422
+    client.post(f"/cases/{opened[0].id}/claim", data={"release": "1"})
+    assert engine.get(opened[0].id, anyone).assignee is None
+
+
+def test_out_of_scope_case_is_not_found(client, users, opened):
+    login(client, users["sibling"])
+    assert client.get(f"/cases/{opened[0].id}").status_code == 404
+
+
+def test_login_is_throttled(engine, users):
+    from web import create_app
+
+    app = create_app({"ENGINE": engine, "SECRET_KEY": "t", "TESTING": True,
+                      "WTF_CSRF_ENABLED": False, "LOGIN_RATE_LIMIT": "3 per minute"})
+    client = app.test_client()
+    codes = [client.post("/login", data={"username": "handler", "password": "wrong"}).status_code
+             for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_new_case_page_starts_a_case(client, users):
+    login(client, users["handler"])
+    assert "样例审批" in client.get("/cases/new").get_data(as_text=True)
+    bad = client.post("/cases/new", data={"kind": "sample", "org": "T", "title": ""})
+    assert bad.status_code == 422 and "必填项" in bad.get_data(as_text=True)
+    made = client.post("/cases/new", data={"kind": "sample", "org": "T", "title": "新事项",
+                                           "meeting_at": (dt.date.today() + dt.timedelta(
+                                               days=30)).isoformat() + "T09:00"})
+    assert made.status_code == 302

@@ -1,0 +1,92 @@
+"""Administrators manage the organisation tree, people, roles and API tokens."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from web.auth import current_account
+from web.i18n import pick
+from web.views import engine
+from workflow import accounts
+from workflow.errors import WorkflowError
+from workflow.orgs import ORG_TYPES, add_org, list_orgs
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def admin_required(view):
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not current_account().has("admin"):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _page(errors: dict | None = None, status: int = 200, token: str | None = None):
+    with engine().db.read() as conn:
+        orgs, users = list_orgs(conn), accounts.list_users(conn)
+    return render_template("admin.html", orgs=orgs, users=users, org_types=ORG_TYPES,
+                           roles=accounts.ROLE_LABELS, errors=errors or {},
+                           form=request.form, token=token), status
+
+
+@bp.get("/")
+@admin_required
+def index():
+    return _page()
+
+
+@bp.post("/orgs")
+@admin_required
+def new_org():
+    form = request.form
+    try:
+        with engine().db.write() as conn:
+            add_org(conn, form.get("code", "").strip(), form.get("name", "").strip(),
+                    form.get("parent") or None, form.get("type", "branch"))
+    except WorkflowError as exc:
+        flash(pick(exc.message), "error")
+        return _page({"org": exc.fields or {"code": exc.message}}, 422)
+    flash(_("已新增组织"))
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/users")
+@admin_required
+def new_user():
+    form = request.form
+    try:
+        with engine().db.write() as conn:
+            accounts.add_user(conn, form.get("username", "").strip(), form.get("org", ""),
+                              form.getlist("role"), form.get("password") or None,
+                              form.get("display_name", "").strip())
+    except WorkflowError as exc:
+        flash(pick(exc.message), "error")
+        return _page({"user": exc.fields or {"org": exc.message}}, 422)
+    flash(_("已保存用户"))
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/users/<username>/token")
+@admin_required
+def issue_token(username: str):
+    with engine().db.write() as conn:
+        token = accounts.new_token(conn, username)
+    flash(_("新令牌只显示这一次，请妥善保存"))
+    return _page(token=token)
+
+
+@bp.post("/users/<username>/revoke")
+@admin_required
+def revoke(username: str):
+    with engine().db.write() as conn:
+        count = accounts.revoke_tokens(conn, username)
+    flash(_("已吊销 %(n)s 个令牌", n=count))
+    return redirect(url_for("admin.index"))

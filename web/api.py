@@ -1,0 +1,645 @@
+"""JSON API under /api/v1: bearer tokens, one error shape, the same door as the pages.
+
+Routes only translate (STYLE.md): parse the request, call one engine function, map its
+typed errors to the JSON error shape. Every view is declared with ``routes.route``,
+which also records it for the OpenAPI document (web/openapi.py): the document is
+generated from these declarations and the registered processes, never kept by hand.
+
+Only a bearer token authenticates (``Authorization: Bearer gk_…``); a session cookie
+is ignored here, and the blueprint is CSRF-exempt for that reason. The language of
+messages is ``?lang=`` or ``Accept-Language`` (Chinese unless English is asked for).
+
+Checks come in this order: the token (401); the request's own shape — JSON body, a
+payload that is an object, an integer ``expected_version`` (422); the case's scope
+(404); for a state-changing trigger, ``expected_version`` present (422); then the
+engine's door: role (403), stale version (409), state (409), payload fields (422),
+guards (409 with the reason).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, current_app, g, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+
+from web.extensions import limiter
+from web.i18n import LANGUAGES
+from web.i18n import lang as page_lang
+from web.openapi import (
+    HTML,
+    Param,
+    Routes,
+    document,
+    payload_component,
+    register,
+    registered,
+    trigger_names,
+)
+from web.views import engine
+from workflow import accounts, audit
+from workflow import inbox as queries
+from workflow.calendar import Due, Skipped
+from workflow.engine import START, CaseView
+from workflow.errors import Invalid, WorkflowError
+from workflow.registry import Compiled
+from workflow.schema import REQUIRED, UNKNOWN
+from workflow.text import Text
+from workflow.timeutil import iso_utc
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+UNAUTHENTICATED = Text("缺少或无效的访问令牌", "Missing or invalid access token")
+RATE_LIMITED = Text("请求过于频繁，请稍后再试", "Too many requests; try later")
+BAD_JSON = Text("请求体不是有效的 JSON", "The request body is not valid JSON")
+NOT_OBJECT = Text("应为 JSON 对象", "Must be a JSON object")
+NOT_INTEGER = Text("应为整数", "Must be an integer")
+NOT_TEXT = Text("应为文字", "Must be text")
+UNKNOWN_KIND = Text("没有这个流程", "No such process")
+ONE_OF = Text("应为以下之一：{c}", "Must be one of: {c}")
+BAD_CURSOR = Text("翻页标记无效", "Invalid page cursor")
+LIMIT_RANGE = Text("应为 1 到 {n} 之间的整数", "Must be a whole number from 1 to {n}")
+OPENED = Text("立案", "Opened")
+
+MAX_LIMIT = 200
+DEFAULT_RATE_LIMIT = "600 per minute"
+
+
+def lang() -> str:
+    """The API's language: ``?lang=`` or Accept-Language; never the session's."""
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    best = request.accept_languages.best_match(LANGUAGES, default="zh")
+    return "en" if best == "en" else "zh"
+
+
+def error(code: str, message: Text, status: int, fields: dict | None = None):
+    return {"error": code, "message": message.get(lang()),
+            "fields": {k: v.get(lang()) for k, v in (fields or {}).items()}}, status
+
+
+def _bearer() -> str | None:
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def token_required(view):
+    """Bearer token from ``gongkai user token``; 401 without a valid one."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        token = _bearer()
+        account = None
+        if token:
+            with engine().db.read() as conn:
+                account = accounts.by_token(conn, token)
+        if account is None:
+            body, status = error("unauthenticated", UNAUTHENTICATED, 401)
+            return body, status, {"WWW-Authenticate": 'Bearer realm="gongkai"'}
+        g.account = account
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _rate_key() -> str:
+    """Per token when one is sent (hashed), else per address."""
+    token = _bearer()
+    if token:
+        return "token:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return "addr:" + (get_remote_address() or "")
+
+
+limiter.shared_limit(
+    lambda: current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT),
+    scope="api", key_func=_rate_key)(bp)
+
+
+@bp.errorhandler(WorkflowError)
+def workflow_error(exc: WorkflowError):
+    return exc.as_json(lang()), exc.status
+
+
+@bp.errorhandler(429)
+def rate_limited(_exc):
+    return error("rate_limited", RATE_LIMITED, 429)
+
+
+PATH_DOCS = {
+    "case_id": (Text("事项编号（`id`）", "Case id"), {"minimum": 1}),
+    "trigger": (Text("操作名（见事项的 `actions` 或流程定义）",
+                     "Trigger name (see the case's `actions` or the process definitions)"), {}),
+}
+
+routes = Routes(bp, token_required, PATH_DOCS)
+
+
+@bp.record_once
+def _document_these_routes(state) -> None:
+    register(state.app, routes)
+
+
+# -- request parsing ---------------------------------------------------------------------
+
+
+def json_body(allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The body as a JSON object with only ``allowed`` keys; an empty body is ``{}``."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid(BAD_JSON, {"body": BAD_JSON}) from None
+    if not isinstance(body, dict):
+        raise Invalid(fields={"body": NOT_OBJECT})
+    unknown = {key: UNKNOWN for key in body if key not in allowed}
+    if unknown:
+        raise Invalid(fields=unknown)
+    return body
+
+
+def _payload(body: Mapping[str, Any], fields: dict[str, Text]) -> dict[str, Any]:
+    payload = body.get("payload", {})
+    if not isinstance(payload, dict):
+        fields["payload"] = NOT_OBJECT
+        return {}
+    return payload
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# -- JSON shapes -------------------------------------------------------------------------
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return iso_utc(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
+
+
+def public(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Case data or a payload without the engine's internal keys (``_…``)."""
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def explain(basis: Mapping[str, Any] | None, language: str) -> str | None:
+    """The sentence that says how the due date was reached (as on the case page)."""
+    if not basis:
+        return None
+    if basis.get("unit") == "calendar":
+        return (f"自 {basis['start']} 起 {basis['n']} 个自然日" if language == "zh"
+                else f"{basis['n']} calendar days after {basis['start']}")
+    due = Due(
+        start=dt.date.fromisoformat(basis["start"]), days=basis["n"],
+        due=dt.date.fromisoformat(basis["due"]), provisional=basis["provisional"],
+        skipped=tuple(Skipped(dt.date.fromisoformat(s["date"]), s["reason"])
+                      for s in basis.get("skipped", ())),
+        provisional_years=(int(basis["due"][:4]),) if basis["provisional"] else ())
+    return due.explain(language)
+
+
+def action_json(arrow, language: str) -> dict[str, Any]:
+    return {"trigger": arrow.name, "label": arrow.label.get(language),
+            "append_only": arrow.append_only, "schema": arrow.schema.json_schema()}
+
+
+def case_json(case: CaseView) -> dict[str, Any]:
+    eng, language = engine(), lang()
+    compiled = eng.registry.get(case.kind, case.def_version)
+    state = compiled.state(case.state)
+    return {
+        "id": case.id, "code": case.code, "title": case.title, "kind": case.kind,
+        "kind_label": compiled.process.label.get(language), "def_version": case.def_version,
+        "org": case.org_code, "state": case.state, "state_label": state.label.get(language),
+        "final": state.final, "version": case.version, "seq": case.seq,
+        "data": public(case.data),
+        "due": case.due_date.isoformat() if case.due_date else None,
+        "due_at": _iso(case.due_at), "due_provisional": case.due_provisional,
+        "due_explain": explain(case.due_explain, language), "assignee": case.assignee,
+        "created_at": _iso(case.created_at), "updated_at": _iso(case.updated_at),
+        "actions": [action_json(a, language) for a in eng.actions(case, g.account.actor)],
+    }
+
+
+def summary_json(item: Mapping[str, Any]) -> dict[str, Any]:
+    language = lang()
+    return {
+        "id": item["id"], "code": item["code"], "title": item["title"], "kind": item["kind"],
+        "kind_label": item["kind_label"].get(language), "org": item["org"],
+        "org_name": item["org_name"], "state": item["state"],
+        "state_label": item["state_label"].get(language), "final": item["final"],
+        "version": item["version"],
+        "due": item["due"].isoformat() if item["due"] else None,
+        "due_at": _iso(item["due_at"]), "due_provisional": item["due_provisional"],
+        "overdue": item["overdue"], "days_left": item["days_left"],
+        "assignee": item["assignee"], "updated_at": _iso(item["updated_at"]),
+    }
+
+
+def event_json(ev: Mapping[str, Any], language: str) -> dict[str, Any]:
+    compiled = engine().registry.get(ev["kind"], ev["def_version"])
+    arrow = compiled.first(ev["trigger"])
+    label = arrow.label if arrow and ev["trigger"] != START else OPENED
+    return {
+        "seq": ev["seq"], "at": ev["at"], "trigger": ev["trigger"],
+        "label": label.get(language), "actor": ev["actor"],
+        "from_state": ev["from_state"], "to_state": ev["to_state"],
+        "payload": public(json.loads(ev["payload"])), "hash": ev["hash"],
+        "prev_hash": ev["prev_hash"],
+    }
+
+
+def _after(after: Any) -> dict[str, Any]:
+    unit = {"WorkingDays": "working_days", "CalendarDays": "calendar_days",
+            "AtField": "at_field"}[type(after).__name__]
+    return {"unit": unit, **dataclasses.asdict(after)}
+
+
+def process_json(compiled: Compiled, latest: bool, language: str) -> dict[str, Any]:
+    process = compiled.process
+    triggers = []
+    for name in trigger_names(compiled):
+        arrows = [(src, a) for (src, n), found in compiled.arrows.items() if n == name
+                  for a in found]
+        first = compiled.first(name)
+        triggers.append({
+            "name": name, "label": first.label.get(language),
+            "roles": sorted({r for _s, a in arrows for r in a.roles}),
+            "from": list(dict.fromkeys(src for src, _a in arrows)),
+            "to": list(dict.fromkeys(a.dest for _s, a in arrows)),
+            "append_only": first.append_only, "schema": first.schema.json_schema(),
+            "schema_ref": "#/components/schemas/"
+                          + payload_component(compiled.kind, compiled.version, name),
+        })
+    return {
+        "kind": process.kind, "version": process.version, "latest": latest,
+        "label": process.label.get(language), "initial": process.initial,
+        "states": [{"name": s.name, "label": s.label.get(language), "final": s.final,
+                    "role": s.role} for s in process.states],
+        "start": {"roles": sorted(process.start_roles),
+                  "schema": process.start_schema.json_schema(),
+                  "schema_ref": "#/components/schemas/"
+                                + payload_component(compiled.kind, compiled.version, "start")},
+        "triggers": triggers,
+        "timers": [timer_json(t, language) for t in process.timers],
+    }
+
+
+def timer_json(timer: Any, language: str) -> dict[str, Any]:
+    """Every field of the timer's declaration, as plain JSON."""
+    found: dict[str, Any] = {}
+    for f in dataclasses.fields(timer):
+        value = getattr(timer, f.name)
+        if isinstance(value, Text):
+            value = value.get(language)
+        elif f.name == "after":
+            value = _after(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        found[f.name] = value
+    return found
+
+
+# -- named schemas (the document's components) --------------------------------------------
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+BOOL = {"type": "boolean"}
+OPT_STR = {"type": ["string", "null"]}
+STAMP = {"type": "string", "format": "date-time"}
+JSON_SCHEMA = {"type": "object", "description": Text("该操作内容的 JSON Schema",
+                                                     "JSON Schema of the payload")}
+
+
+def _obj(props: Mapping[str, Any], required: tuple[str, ...] | None = None,
+         description: Text | None = None, extra: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": dict(props),
+                              "required": list(props if required is None else required),
+                              "additionalProperties": extra}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _d(schema: Mapping[str, Any], zh: str, en: str) -> dict[str, Any]:
+    return {**schema, "description": Text(zh, en)}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+ACTION = _obj({
+    "trigger": _d(STR, "操作名", "Trigger name"),
+    "label": _d(STR, "操作名称", "Label"),
+    "append_only": _d(BOOL, "只追加记录、不改变状态（无需 expected_version）",
+                      "Records without changing state (no expected_version needed)"),
+    "schema": JSON_SCHEMA,
+}, description=Text("调用者此刻可执行的操作", "An action the caller may take now"))
+
+CASE = _obj({
+    "id": INT, "code": OPT_STR, "title": STR, "kind": STR, "kind_label": STR,
+    "def_version": _d(INT, "流程定义版本", "Process definition version"),
+    "org": _d(STR, "组织代码", "Organisation code"), "state": STR,
+    "state_label": _d(STR, "状态名称（请求语言）", "State label (request language)"),
+    "final": BOOL,
+    "version": _d(INT, "版本：改变状态的操作须以 expected_version 带回",
+                  "Version: send it back as expected_version"),
+    "seq": _d(INT, "事件序号", "Event sequence number"),
+    "data": _d({"type": "object"}, "事项数据（不含内部键 `_…`）",
+               "Case data (internal `_…` keys left out)"),
+    "due": _d({"type": ["string", "null"], "format": "date"}, "期限日", "Due day"),
+    "due_at": _d({"type": ["string", "null"], "format": "date-time"}, "到期时刻（UTC）",
+                 "Due moment (UTC)"),
+    "due_provisional": _d(BOOL, "期限为暂定（该年度放假安排未发布）",
+                          "Due date provisional (holiday calendar not yet published)"),
+    "due_explain": _d(OPT_STR, "期限如何算出", "How the due date was reached"),
+    "assignee": OPT_STR, "created_at": STAMP, "updated_at": STAMP,
+    "actions": {"type": "array", "items": _ref("Action")},
+})
+
+CASE_SUMMARY = _obj({
+    "id": INT, "code": OPT_STR, "title": STR, "kind": STR, "kind_label": STR, "org": STR,
+    "org_name": STR, "state": STR, "state_label": STR, "final": BOOL, "version": INT,
+    "due": {"type": ["string", "null"], "format": "date"},
+    "due_at": {"type": ["string", "null"], "format": "date-time"}, "due_provisional": BOOL,
+    "overdue": BOOL,
+    "days_left": _d({"type": ["integer", "null"]}, "剩余工作日（逾期为负）",
+                    "Working days left (negative when overdue)"),
+    "assignee": OPT_STR, "updated_at": STAMP,
+})
+
+CASE_PAGE = _obj({
+    "items": {"type": "array", "items": _ref("CaseSummary")},
+    "next": _d(OPT_STR, "下一页的 `after` 值；没有下一页时为 null",
+               "The `after` value of the next page; null on the last page"),
+})
+
+EVENT = _obj({
+    "seq": INT, "at": _d(STR, "时间（UTC，ISO-8601，以 Z 结尾）", "Time (UTC ISO-8601, Z)"),
+    "trigger": STR, "label": STR,
+    "actor": _d(STR, "操作人（user:… / applicant:… / public:… / system）",
+                "Actor (user:… / applicant:… / public:… / system)"),
+    "from_state": OPT_STR, "to_state": STR,
+    "payload": _d({"type": "object"}, "操作内容（不含内部键）", "Payload (internal keys left out)"),
+    "hash": STR, "prev_hash": STR,
+})
+
+PROCESS = _obj({
+    "kind": STR, "version": INT, "latest": _d(BOOL, "新事项使用的版本", "Used for new cases"),
+    "label": STR, "initial": STR,
+    "states": {"type": "array", "items": _obj({
+        "name": STR, "label": STR, "final": BOOL,
+        "role": _d(OPT_STR, "待办所在角色（upper:… 为上级组织）",
+                   "Role whose inbox it is in (upper:… at the parent)")})},
+    "start": _obj({"roles": {"type": "array", "items": STR}, "schema": JSON_SCHEMA,
+                   "schema_ref": STR}),
+    "triggers": {"type": "array", "items": _obj({
+        "name": STR, "label": STR, "roles": {"type": "array", "items": STR},
+        "from": {"type": "array", "items": STR},
+        "to": _d({"type": "array", "items": OPT_STR}, "目标状态（null 为不改变状态）",
+                 "Target states (null: stays)"),
+        "append_only": BOOL, "schema": JSON_SCHEMA,
+        "schema_ref": _d(STR, "components 中的同一 Schema", "The same schema in components"),
+    })},
+    "timers": {"type": "array", "items": _obj({
+        "name": STR, "label": STR, "trigger": STR,
+        "after": _d({"type": "object", "properties": {"unit": {
+            "type": "string", "enum": ["working_days", "calendar_days", "at_field"]}}},
+            "期限的算法", "How the deadline is counted"),
+        "reminders": _d({"type": "array", "items": INT}, "提前提醒的天数",
+                        "Days before the due day to remind"),
+        "sets_due": _d(BOOL, "作为事项的期限", "Is the case's due date"),
+    }, description=Text("计时器声明的全部字段", "Every field of the timer's declaration"),
+        extra=True)},
+})
+
+
+def schemas() -> dict[str, Any]:
+    """The named schemas; request bodies refer to every process's payload schemas."""
+    registry = engine().registry
+    starts = [_ref(payload_component(c.kind, c.version, "start")) for c in registry.all()]
+    fires = [_ref(payload_component(c.kind, c.version, n))
+             for c in registry.all() for n in trigger_names(c)]
+    return {
+        "Action": ACTION, "Case": CASE, "CaseSummary": CASE_SUMMARY, "CasePage": CASE_PAGE,
+        "Event": EVENT, "EventList": _obj({"items": {"type": "array", "items": _ref("Event")}}),
+        "Process": PROCESS,
+        "ProcessList": _obj({"items": {"type": "array", "items": _ref("Process")}}),
+        "StartCase": _obj({
+            "kind": _d({"type": "string", "enum": registry.kinds()}, "流程", "Process kind"),
+            "org": _d(STR, "立案组织代码", "Organisation code"),
+            "payload": {"anyOf": starts, "description": Text(
+                "该流程最新版本的立案内容", "Start payload of the process's latest version")},
+        }, required=("kind", "org")),
+        "FireAction": _obj({
+            "payload": {"anyOf": fires or [{"type": "object"}], "description": Text(
+                "该操作的内容（缺省为 {}）", "The trigger's payload (default {})")},
+            "expected_version": _d(INT, "事项的 version；改变状态的操作必填",
+                                   "The case's version; required unless append-only"),
+        }, required=()),
+        "Assign": _obj({"assignee": _d(OPT_STR, "用户名；null 为释放",
+                                       "Username; null releases")}),
+    }
+
+
+def openapi_document(language: str) -> dict[str, Any]:
+    """The app's document: these routes and any other blueprint's registered ones."""
+    return document(registered(current_app), schemas(), engine().registry, language)
+
+
+# -- views ---------------------------------------------------------------------------------
+
+
+@routes.route("/processes", summary=Text("流程定义", "Process definitions"), tag="processes",
+              description=Text("每个已登记的流程版本：状态、操作（含内容 Schema）与计时器",
+                               "Every registered process version: states, triggers with "
+                               "payload schemas, timers"),
+              response="ProcessList")
+def processes():
+    registry, language = engine().registry, lang()
+    latest = {c.kind: c.version for c in registry.latest()}
+    return {"items": [process_json(c, latest[c.kind] == c.version, language)
+                      for c in registry.all()]}
+
+
+LIST_PARAMS = (
+    Param("view", {"type": "string", "enum": list(queries.VIEWS), "default": "mine"},
+          Text("mine 我的待办；org 本单位及下级；due 即将到期；overdue 已逾期",
+               "mine: my queue; org: my organisations; due: due soon; overdue")),
+    Param("kind", STR, Text("流程", "Process kind")),
+    Param("state", STR, Text("状态", "State")),
+    Param("org", STR, Text("组织代码（含其下级）", "Organisation code (with its subtree)")),
+    Param("q", STR, Text("编号或标题关键字", "Code or words of the title")),
+    Param("assignee", STR, Text("承办人用户名", "Assignee's username")),
+    Param("sort", {"type": "string", "enum": list(queries.SORTS), "default": "new"},
+          Text("new 新的在前；due 期限近的在前", "new: newest first; due: soonest due first")),
+    Param("after", STR, Text("上一页返回的 `next`", "The previous page's `next`")),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                    "default": queries.PAGE}, Text("每页条数", "Page size")),
+)
+
+
+def _filters() -> queries.Filters:
+    args, fields = request.args, {}
+    view = args.get("view") or "mine"
+    if view not in queries.VIEWS:
+        fields["view"] = ONE_OF.format(c="、".join(queries.VIEWS))
+    sort = args.get("sort") or "new"
+    if sort not in queries.SORTS:
+        fields["sort"] = ONE_OF.format(c="、".join(queries.SORTS))
+    limit = queries.PAGE
+    if args.get("limit"):
+        try:
+            limit = int(args["limit"])
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= MAX_LIMIT:
+            fields["limit"] = LIMIT_RANGE.format(n=MAX_LIMIT)
+    after = args.get("after") or None
+    if after and not _cursor_ok(after, sort == "due" or view in ("due", "overdue")):
+        fields["after"] = BAD_CURSOR
+    if fields:
+        raise Invalid(fields=fields)
+    return queries.Filters(view=view, kind=args.get("kind") or None,
+                           state=args.get("state") or None, org=args.get("org") or None,
+                           q=args.get("q") or None, sort=sort, after=after, limit=limit,
+                           assignee=args.get("assignee") or None)
+
+
+def _cursor_ok(after: str, by_due: bool) -> bool:
+    if not by_due:
+        return after.isdigit()
+    stamp, sep, last = after.partition("|")
+    try:
+        dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return False
+    return bool(sep) and last.isdigit()
+
+
+@routes.route("/cases", summary=Text("事项列表", "List cases"),
+              description=Text("与待办页相同的筛选；按键值翻页：把 `next` 作为下一次的 `after`",
+                               "The inbox's filters; keyset paging: pass `next` as `after`"),
+              params=LIST_PARAMS, response="CasePage", errors=("invalid",))
+def list_cases():
+    page = queries.list_cases(engine(), g.account.actor.grants, _filters())
+    return {"items": [summary_json(i) for i in page.items], "next": page.next}
+
+
+@routes.route("/cases", "POST", summary=Text("立案", "Start a case"),
+              description=Text("以最新版本的流程在某组织立案", "Open a case of the latest "
+                               "version of a process at an organisation"),
+              body="StartCase", status=201, response="Case",
+              errors=("forbidden", "not_found", "invalid"))
+def start_case():
+    body = json_body(("kind", "org", "payload"))
+    fields: dict[str, Text] = {}
+    kind, org = body.get("kind"), body.get("org")
+    if kind is None:
+        fields["kind"] = REQUIRED
+    elif not isinstance(kind, str) or kind not in engine().registry:
+        fields["kind"] = UNKNOWN_KIND
+    if org is None or org == "":
+        fields["org"] = REQUIRED
+    elif not isinstance(org, str):
+        fields["org"] = NOT_TEXT
+    payload = _payload(body, fields)
+    if fields:
+        raise Invalid(fields=fields)
+    case = engine().start(kind, org, g.account.actor, payload)
+    return case_json(case), 201, {"Location": url_for("api.get_case", case_id=case.id)}
+
+
+@routes.route("/cases/<int:case_id>", summary=Text("事项详情", "A case"),
+              description=Text("含 `version`、`state`、期限及调用者此刻可执行的操作",
+                               "With `version`, `state`, due date and the actions the caller "
+                               "may take now"),
+              response="Case", errors=("not_found",))
+def get_case(case_id: int):
+    return case_json(engine().get(case_id, g.account.actor))
+
+
+@routes.route("/cases/<int:case_id>/events", summary=Text("办理记录", "A case's events"),
+              description=Text("按序号排列的哈希链事件", "Hash-chained events, oldest first"),
+              response="EventList", errors=("not_found",))
+def case_events(case_id: int):
+    eng = engine()
+    eng.get(case_id, g.account.actor)
+    language = lang()
+    return {"items": [event_json(ev, language) for ev in audit.case_events(eng.db, case_id)]}
+
+
+@routes.route("/cases/<int:case_id>/actions/<trigger>", "POST",
+              summary=Text("执行操作", "Take an action"),
+              description=Text(
+                  "改变状态的操作须带 `expected_version`（事项当前的 `version`）；成功时返回"
+                  "更新后的事项。409 `stale_version`：事项已被他人更新；409 `not_allowed`："
+                  "当前不能执行，`message` 说明原因。",
+                  "A state-changing trigger needs `expected_version` (the case's current "
+                  "`version`); returns the updated case. 409 `stale_version`: someone changed "
+                  "it; 409 `not_allowed`: not possible now, `message` says why."),
+              body="FireAction", response="Case",
+              errors=("forbidden", "not_found", "invalid", "stale_version", "not_allowed"))
+def fire(case_id: int, trigger: str):
+    body = json_body(("payload", "expected_version"))
+    fields: dict[str, Text] = {}
+    payload = _payload(body, fields)
+    expected = body.get("expected_version")
+    if expected is not None and not _is_int(expected):
+        fields["expected_version"] = NOT_INTEGER
+    if fields:
+        raise Invalid(fields=fields)
+    eng, actor = engine(), g.account.actor
+    case = eng.get(case_id, actor)
+    arrow = eng.registry.get(case.kind, case.def_version).first(trigger)
+    if arrow is not None and not arrow.append_only and expected is None:
+        raise Invalid(fields={"expected_version": REQUIRED})
+    return case_json(eng.fire(case_id, trigger, actor, payload, expected))
+
+
+@routes.route("/cases/<int:case_id>/assign", "POST",
+              summary=Text("认领、分派或释放", "Claim, assign or release"),
+              description=Text("`assignee` 为用户名（认领或分派）或 null（释放）；不改变版本",
+                               "`assignee` is a username (claim or assign) or null (release); "
+                               "the version does not change"),
+              body="Assign", response="Case", errors=("not_found", "invalid"))
+def assign(case_id: int):
+    body = json_body(("assignee",))
+    if "assignee" not in body:
+        raise Invalid(fields={"assignee": REQUIRED})
+    assignee = body["assignee"]
+    if assignee is not None and (not isinstance(assignee, str) or not assignee.strip()
+                                 or len(assignee) > 64):
+        raise Invalid(fields={"assignee": NOT_TEXT})
+    eng, actor = engine(), g.account.actor
+    eng.get(case_id, actor)
+    eng.assign(case_id, assignee.strip() if assignee else None)
+    return case_json(eng.get(case_id, actor))
+
+
+@routes.route("/openapi.json", summary=Text("OpenAPI 文档", "The OpenAPI document"),
+              description=Text("由代码生成的 OpenAPI 3.1 文档", "OpenAPI 3.1, generated from "
+                               "the code"), tag="docs", auth=False)
+def openapi_json():
+    return openapi_document(lang())
+
+
+@routes.route("/docs", summary=Text("接口文档（网页）", "API documentation (HTML)"),
+              description=Text("同一份 OpenAPI 文档的网页版，无需脚本",
+                               "The same OpenAPI document as a page, no scripts needed"),
+              tag="docs", media=HTML, auth=False)
+def docs():
+    doc = openapi_document(page_lang())
+    return render_template("api_docs.html", doc=doc, title=_("接口文档"))

@@ -1,0 +1,175 @@
+"""Officers' pages: the inbox, the case page with its actions, starting a case.
+
+Routes only translate: parse the request, call one engine function, map its typed
+errors (STYLE.md). No process is named here; everything comes from the definitions.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from markupsafe import Markup
+
+from web.auth import current_account
+from web.diagram import diagram_svg
+from web.i18n import lang, pick
+from web.views import document_response, engine
+from workflow import accounts
+from workflow import inbox as queries
+from workflow.errors import Invalid, NotAllowed, NotFound, StaleVersion
+from workflow.schema import Schema
+
+bp = Blueprint("inbox", __name__)
+
+VIEW_LABELS = {"mine": "我的待办", "org": "本单位事项", "due": "即将到期", "overdue": "已逾期"}
+
+
+def form_payload(schema: Schema) -> dict:
+    """A submitted HTML form as a payload: only the schema's fields, as strings."""
+    payload = {}
+    for f in schema.fields:
+        if f.type == "bool":
+            payload[f.name] = f.name in request.form
+        elif f.name in request.form:
+            payload[f.name] = request.form[f.name]
+    return payload
+
+
+@bp.get("/")
+@login_required
+def home():
+    return redirect(url_for("inbox.index"))
+
+
+@bp.get("/inbox")
+@login_required
+def index():
+    account = current_account()
+    args = request.args
+    view = args.get("view", "mine")
+    if view not in queries.VIEWS:
+        view = "mine"
+    filters = queries.Filters(
+        view=view, kind=args.get("kind") or None, state=args.get("state") or None,
+        org=args.get("org") or None, q=args.get("q") or None,
+        sort=args.get("sort") if args.get("sort") in queries.SORTS else "new",
+        after=args.get("after") or None,
+    )
+    page = queries.list_cases(engine(), account.actor.grants, filters)
+    return render_template("inbox.html", page=page, filters=filters,
+                           views=queries.VIEWS, view_labels=VIEW_LABELS,
+                           processes=engine().registry.latest(),
+                           orgs=sorted({(c, n) for c, n, _p, _r in account.roles}))
+
+
+def _case_or_404(case_id: int):
+    return engine().get(case_id, current_account().actor)
+
+
+def render_case(case_id: int, errors: dict | None = None, trigger: str | None = None,
+                values: dict | None = None, status: int = 200):
+    case = _case_or_404(case_id)
+    eng = engine()
+    compiled = eng.registry.get(case.kind, case.def_version)
+    actions = eng.actions(case, current_account().actor)
+    svg = diagram_svg(compiled, case.state, lang())
+    data = {k: v for k, v in case.data.items() if not k.startswith("_")}
+    return render_template(
+        "case.html", case=case, compiled=compiled, state=compiled.state(case.state),
+        actions=actions, timeline=queries.timeline(eng, case.id), data=data,
+        diagram=Markup(svg) if svg else None, errors=errors or {}, failed=trigger,
+        documents=[d for d in compiled.process.documents if case.state in d.states],
+        colleagues=_colleagues(case.org_path),
+        values=values or {}, me=current_account().username,
+    ), status
+
+
+def _colleagues(org_path: str) -> list[tuple[str, str]]:
+    with engine().db.read() as conn:
+        return accounts.people_at(conn, org_path)
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def case_page(case_id: int):
+    return render_case(case_id)
+
+
+@bp.post("/cases/<int:case_id>/actions/<trigger>")
+@login_required
+def act(case_id: int, trigger: str):
+    eng = engine()
+    case = _case_or_404(case_id)
+    arrow = eng.registry.get(case.kind, case.def_version).first(trigger)
+    if arrow is None:
+        abort(404)
+    payload = form_payload(arrow.schema)
+    try:
+        expected = int(request.form.get("expected_version", ""))
+    except ValueError:
+        expected = None if arrow.append_only else -1
+    try:
+        eng.fire(case_id, trigger, current_account().actor, payload, expected)
+    except Invalid as exc:
+        flash(pick(exc.message), "error")
+        return render_case(case_id, exc.fields, trigger, payload, 422)
+    except (StaleVersion, NotAllowed) as exc:
+        flash(pick(exc.message), "error")
+        return render_case(case_id, status=409)
+    flash(_("已完成：%(action)s", action=pick(arrow.label)))
+    return redirect(url_for("inbox.case_page", case_id=case_id))
+
+
+@bp.get("/cases/<int:case_id>/documents/<name>.<fmt>")
+@login_required
+def document(case_id: int, name: str, fmt: str):
+    return document_response(_case_or_404(case_id), name, fmt, public_only=False)
+
+
+@bp.post("/cases/<int:case_id>/claim")
+@login_required
+def claim(case_id: int):
+    account = current_account()
+    case = _case_or_404(case_id)
+    target = request.form.get("assignee", account.username).strip() or None
+    if request.form.get("release"):
+        target = None
+    with engine().db.read() as conn:
+        allowed = {name for name, _n in accounts.people_at(conn, case.org_path)}
+    if target is not None and target not in allowed | {account.username}:
+        flash(_("只能分派给本组织的工作人员"), "error")
+        return render_case(case_id, status=422)
+    engine().assign(case_id, target)
+    flash(_("已认领") if target == account.username else
+          (_("已释放") if target is None else _("已分派给 %(who)s", who=target)))
+    return redirect(url_for("inbox.case_page", case_id=case_id))
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@login_required
+def new_case():
+    eng = engine()
+    account = current_account()
+    startable = [(c, [(code, name) for code, name, path, _r in account.roles
+                      if account.actor.holds(c.process.start_roles, path)])
+                 for c in eng.registry.latest()]
+    startable = [(c, sorted(set(o))) for c, o in startable if o]
+    errors, values, chosen = {}, {}, request.values.get("kind")
+    if request.method == "POST":
+        compiled = eng.registry.get(chosen) if chosen in eng.registry else None
+        if compiled is None:
+            abort(404)
+        values = form_payload(compiled.process.start_schema)
+        try:
+            case = eng.start(chosen, request.form.get("org", ""), account.actor, values)
+        except Invalid as exc:
+            errors = exc.fields
+            flash(pick(exc.message), "error")
+        except NotFound as exc:
+            errors = {"org": exc.message}
+        else:
+            flash(_("已立案：%(code)s", code=case.code))
+            return redirect(url_for("inbox.case_page", case_id=case.id))
+    return render_template("new_case.html", startable=startable, chosen=chosen,
+                           errors=errors, values=values), (422 if errors else 200)

@@ -1,0 +1,106 @@
+"""What every page shares: the engine accessor, template helpers and error pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from urllib.parse import quote
+
+from flask import Flask, Response, abort, current_app, render_template, request
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from web.i18n import lang, local_day, local_time, pick
+from workflow.calendar import Due, Skipped, official_known
+from workflow.engine import CaseView, Engine
+from workflow.errors import WorkflowError
+from workflow.orgs import org_by_code
+from workflow.text import Text
+from workflow.timeutil import parse_iso
+
+
+def engine() -> Engine:
+    return current_app.extensions["gongkai"]
+
+
+def due_text(explain: dict | None) -> str:
+    """The sentence that says how a due date was reached (A5: days skipped, provisional)."""
+    if not explain:
+        return ""
+    due = Due(
+        start=dt.date.fromisoformat(explain["start"]), days=explain["n"],
+        due=dt.date.fromisoformat(explain["due"]), provisional=explain["provisional"],
+        skipped=tuple(Skipped(dt.date.fromisoformat(s["date"]), s["reason"])
+                      for s in explain.get("skipped", ())),
+        provisional_years=tuple(y for y in range(int(explain["start"][:4]),
+                                                 int(explain["due"][:4]) + 1)
+                                if not official_known(y)) if explain["provisional"] else (),
+    )
+    if explain.get("unit") == "calendar":
+        return (f"自 {explain['start']} 起 {explain['n']} 个自然日" if lang() == "zh"
+                else f"{explain['n']} calendar days after {explain['start']}")
+    text = due.explain(lang())
+    for ext in explain.get("extensions", ()):
+        text += (f"（{ext['on']} 经批准延期 {ext['days']} 个工作日）" if lang() == "zh"
+                 else f" (extended by {ext['days']} working days on {ext['on']})")
+    for pause in explain.get("pauses", ()):
+        text += (f"（计时暂停：{pause['from']} 至 {pause['to']}，不计入期限）" if lang() == "zh"
+                 else f" (clock stopped {pause['from']} to {pause['to']}, not counted)")
+    return text
+
+
+def document_response(case: CaseView, name: str, fmt: str, public_only: bool):
+    """A case document as HTML or as a PDF download (the 告知书, A7)."""
+    from web import documents
+
+    compiled = engine().registry.get(case.kind, case.def_version)
+    document = documents.document_for(compiled, case, name)
+    if document is None or (public_only and not document.public) or fmt not in ("html", "pdf"):
+        abort(404)
+    with engine().db.read() as conn:
+        org_name = org_by_code(conn, case.org_code).name
+    if fmt == "html":
+        return documents.render_html(compiled, case, document, org_name)
+    filename = quote(f"{case.code}-{pick(document.label)}.pdf")
+    return Response(documents.render_pdf(compiled, case, document, org_name),
+                    mimetype="application/pdf",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(T=pick, lang=lang, due_text=due_text)
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["local_day"] = local_day
+    app.jinja_env.filters["fromiso"] = parse_iso
+    app.jinja_env.filters["pretty_json"] = lambda v: Markup.escape(
+        json.dumps(v, ensure_ascii=False, indent=2))
+
+    @app.errorhandler(WorkflowError)
+    def workflow_error(exc: WorkflowError):
+        if wants_json():
+            return exc.as_json(lang()), exc.status
+        return render_template("error.html", title=pick(exc.message), status=exc.status,
+                               message=pick(exc.message)), exc.status
+
+    for status, text in ((400, Text("请求有误", "Bad request")),
+                         (403, Text("没有权限", "Forbidden")),
+                         (404, Text("找不到该页面或事项", "Not found")),
+                         (429, Text("请求过于频繁，请稍后再试", "Too many requests; try later")),
+                         (500, Text("服务器出错，已记录", "Server error; it has been logged"))):
+        def handler(exc, status=status, text=text):
+            if wants_json():
+                codes = {400: "invalid", 403: "forbidden", 404: "not_found",
+                         429: "rate_limited", 500: "error"}
+                return {"error": codes[status], "message": pick(text), "fields": {}}, status
+            return render_template("error.html", title=pick(text), status=status,
+                                   message=pick(text)), status
+
+        app.register_error_handler(status, handler)
+
+    @app.context_processor
+    def shared():
+        return {"_": _}
