@@ -20,7 +20,7 @@ from workflow.timeutil import local_date
 
 __all__ = [
     "AtField", "CalendarDays", "Ctx", "DemoCase", "DemoStep", "Document", "Field", "Process",
-    "Schema",
+    "Schema", "Spawn",
     "State", "Text", "Timer", "Trigger", "WorkingDays",
 ]
 
@@ -59,6 +59,19 @@ class State:
 
 
 @dataclass(frozen=True)
+class Spawn:
+    """Open a case of ``kind`` at the same organisation when the arrow is taken, in the same
+    transaction (a periodic catalogue entry opening its period's case, R3). ``payload``
+    is a pure function of the arrow's context; None opens nothing this time.
+    ``org_field`` names a data field holding another organisation's code in the case's
+    subtree (an upper level's catalogue opens cases at the organisation it is for, R2)."""
+
+    kind: str
+    payload: Callable[[Ctx], Mapping[str, Any] | None]
+    org_field: str | None = None
+
+
+@dataclass(frozen=True)
 class Trigger:
     """One arrow. Several arrows may share a name: the first whose guards pass wins.
 
@@ -80,6 +93,7 @@ class Trigger:
     append_only: bool = False
     rules: tuple[str, ...] = ()
     public: bool = False
+    spawns: tuple[Spawn, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.source, str):

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from workflow import signals
-from workflow.actors import Actor
+from workflow.actors import SYSTEM, Actor
 from workflow.canonical import GENESIS, canonical, event_hash, payload_digest
 from workflow.db import Database
 from workflow.deadlines import Planned, extended_basis, paused_basis, plan, resumed_basis
@@ -171,13 +171,11 @@ class Engine:
         ctx = Ctx(case.data, {}, now or utcnow(), actor.label, case.state)
         found: list[Trigger] = []
         for name in compiled.triggers_from(case.state):
-            arrows = compiled.arrows[(case.state, name)]
-            if arrows[0].roles & {"system"} == arrows[0].roles:
-                continue
-            if not actor.holds(arrows[0].roles, case.org_path):
-                continue
-            if any(refusal_of(a, ctx, with_payload=False) is None for a in arrows):
-                found.append(arrows[0])
+            arrows = [a for a in compiled.arrows[(case.state, name)]
+                      if a.roles != {"system"} and actor.holds(a.roles, case.org_path)]
+            usable = [a for a in arrows if refusal_of(a, ctx, with_payload=False) is None]
+            if usable:
+                found.append(usable[0])
         return found
 
     # -- the door ----------------------------------------------------------------------
@@ -202,33 +200,65 @@ class Engine:
             clean, errors = process.start_schema.validate(payload)
             if errors:
                 raise Invalid(fields=errors)
-            settings = self._settings(conn, org.path, compiled)
-            case_id = conn.execute(sa.insert(cases).values(
-                kind=kind, def_version=process.version, org_id=org.id, title="",
-                state=process.initial, data="{}", created_at=now, updated_at=now,
-            ).returning(cases.c.id)).scalar_one()
-            code = f"{process.code_prefix}-{local_date(now).year}-{case_id:06d}"
-            parent = conn.execute(sa.select(orgs.c.code).where(
-                orgs.c.id == org.parent_id)).scalar() if org.parent_id else None
-            payload_full = clean | {"_code": code, "_settings": settings, "_parent": parent}
-            data = start_data(compiled, payload_full, now, actor.label)
-            view = CaseView(
-                id=case_id, kind=kind, def_version=process.version, org_id=org.id,
-                org_code=org.code, org_path=org.path, code=code, title="", state=process.initial,
-                data={}, version=0, seq=0, head_hash="", due_at=None, due_date=None,
-                due_provisional=False, due_explain=None, assignee=None, created_at=now,
-                updated_at=now)
-            event = self._append(conn, view, START, None, process.initial, actor,
-                                 payload_full, now)
-            due = self._schedule(conn, compiled, view, None, process.initial, START, data, now)
-            self._update(conn, view, process.initial, data, 1, event, now, due,
-                         title=title_of(compiled, data), code=code)
+            case_id, code, event = self._open(conn, compiled, org, actor, clean, now)
             if within is not None:
                 within(conn, case_id, code)
             result = self._select_case(conn, case_id, lock=False)
         view = CaseView.from_row(result)
         signals.event_appended.send(self, case=view, event=event)
         return view
+
+    def _open(self, conn: Connection, compiled: Compiled, org: Any, actor: Actor,
+              clean: Mapping[str, Any], now: dt.datetime,
+              extra: Mapping[str, Any] | None = None) -> tuple[int, str, dict[str, Any]]:
+        """Write a new case and its ``start`` event inside the caller's transaction."""
+        process = compiled.process
+        settings = self._settings(conn, org.path, compiled)
+        case_id = conn.execute(sa.insert(cases).values(
+            kind=compiled.kind, def_version=process.version, org_id=org.id, title="",
+            state=process.initial, data="{}", created_at=now, updated_at=now,
+        ).returning(cases.c.id)).scalar_one()
+        code = f"{process.code_prefix}-{local_date(now).year}-{case_id:06d}"
+        parent = conn.execute(sa.select(orgs.c.code).where(
+            orgs.c.id == org.parent_id)).scalar() if org.parent_id else None
+        payload_full = dict(clean) | {"_code": code, "_settings": settings,
+                                      "_parent": parent} | dict(extra or {})
+        data = start_data(compiled, payload_full, now, actor.label)
+        view = CaseView(
+            id=case_id, kind=compiled.kind, def_version=process.version, org_id=org.id,
+            org_code=org.code, org_path=org.path, code=code, title="", state=process.initial,
+            data={}, version=0, seq=0, head_hash="", due_at=None, due_date=None,
+            due_provisional=False, due_explain=None, assignee=None, created_at=now,
+            updated_at=now)
+        event = self._append(conn, view, START, None, process.initial, actor, payload_full, now)
+        due = self._schedule(conn, compiled, view, None, process.initial, START, data, now)
+        self._update(conn, view, process.initial, data, 1, event, now, due,
+                     title=title_of(compiled, data), code=code)
+        return case_id, code, event
+
+    def _spawn(self, conn: Connection, arrow: Trigger, parent: CaseView, seq: int,
+               ctx: Ctx) -> list[int]:
+        """Start the cases an arrow spawns (a period's routine case, R3), same transaction."""
+        made = []
+        for spawn in arrow.spawns:
+            payload = spawn.payload(ctx)
+            if payload is None:
+                continue
+            compiled = self.registry.get(spawn.kind)
+            clean, errors = compiled.process.start_schema.validate(payload)
+            if errors:
+                raise NotAllowed(Text("无法生成{k}事项：{e}", "Cannot open a {k} case: {e}").format(
+                    k=spawn.kind, e="; ".join(f"{k} {v.zh}" for k, v in errors.items())))
+            where = (orgs.c.code == ctx.data.get(spawn.org_field) if spawn.org_field
+                     else orgs.c.id == parent.org_id)
+            org = conn.execute(sa.select(orgs).where(where)).first()
+            if org is None or not org.path.startswith(parent.org_path):
+                raise NotAllowed(Text("目标组织不在本组织范围内", "That organisation is outside "
+                                      "this organisation's tree"))
+            case_id, _code, _event = self._open(conn, compiled, org, SYSTEM, clean, ctx.now, {
+                "_spawned_by": {"case": parent.id, "code": parent.code, "seq": seq}})
+            made.append(case_id)
+        return made
 
     def fire(self, case_id: int, trigger: str, actor: Actor,
              payload: Mapping[str, Any] | None = None, expected_version: int | None = None,
@@ -245,7 +275,7 @@ class Engine:
             first = compiled.first(trigger)
             if first is None:
                 raise NotAllowed(UNKNOWN_ACTION.format(t=trigger))
-            if not actor.holds(first.roles, view.org_path):
+            if not actor.holds(compiled.roles(trigger, view.state), view.org_path):
                 raise Forbidden()
             if (not first.append_only and expected_version is not None
                     and expected_version != view.version):
@@ -264,7 +294,8 @@ class Engine:
                 if trigger == "remind":
                     clean["due"] = json.loads(timer_row.basis).get("due")
             ctx = Ctx(view.data, clean, now, actor.label, view.state)
-            arrow, new_state, refusal = compiled.run(view.state, trigger, ctx)
+            arrow, new_state, refusal = compiled.run(
+                view.state, trigger, ctx, lambda a: actor.holds(a.roles, view.org_path))
             if arrow is None:
                 raise NotAllowed(refusal)
             data = apply_effects(arrow.effects, ctx)
@@ -274,6 +305,9 @@ class Engine:
                 if done.rowcount != 1:
                     raise AlreadyFired(timer_id)
             event = self._append(conn, view, trigger, view.state, new_state, actor, clean, now)
+            if arrow.spawns:
+                self._spawn(conn, arrow, view, event["seq"], Ctx(data, clean, now, actor.label,
+                                                                 new_state))
             due = self._schedule(conn, compiled, view, view.state, new_state, trigger, data, now)
             version = view.version if arrow.append_only else view.version + 1
             values = self._update(conn, view, new_state, data, version, event, now, due)

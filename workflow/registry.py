@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
@@ -46,7 +46,8 @@ def fingerprint(process: Process) -> str:
         "triggers": [
             [t.name, list(t.source), t.dest, sorted(t.roles), t.schema.describe(),
              [_qualname(g) for g in t.available + t.guards],
-             [_qualname(e) for e in t.effects], t.append_only]
+             [_qualname(e) for e in t.effects], t.append_only,
+             [[sp.kind, _qualname(sp.payload)] for sp in t.spawns]]
             for t in process.triggers
         ],
         "timers": [[t.name, list(t.states), t.trigger, repr(t.after), list(t.reminders),
@@ -65,6 +66,7 @@ class _Cursor:
         self.ctx: Ctx | None = None
         self.chosen: Trigger | None = None
         self.refusal: Text | None = None
+        self.may: Callable[[Trigger], bool] = lambda arrow: True
 
 
 @dataclass
@@ -96,14 +98,24 @@ class Compiled:
                 return arrows[0]
         return REMIND if trigger == "remind" else None
 
-    def run(self, state: str, trigger: str, ctx: Ctx) -> tuple[Trigger | None, str, Text | None]:
-        """Execute ``trigger`` on the shared machine: (arrow taken, new state, refusal)."""
+    def roles(self, trigger: str, state: str) -> frozenset[str]:
+        """Who may take ``trigger``: the roles of its arrows from ``state`` (or anywhere)."""
+        arrows = self.arrows.get((state, trigger)) or [
+            a for (_, name), found in self.arrows.items() if name == trigger for a in found]
+        return frozenset().union(*(a.roles for a in arrows)) if arrows else frozenset()
+
+    def run(self, state: str, trigger: str, ctx: Ctx,
+            may: Callable[[Trigger], bool] | None = None
+            ) -> tuple[Trigger | None, str, Text | None]:
+        """Execute ``trigger`` on the shared machine: (arrow taken, new state, refusal).
+        ``may`` says whether the actor holds an arrow's roles; other arrows are passed by."""
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             cursor = self._local.cursor = _Cursor()
             self.machine.add_model(cursor, initial=state)
         self.machine.set_state(state, model=cursor)
         cursor.ctx, cursor.chosen, cursor.refusal = ctx, None, None
+        cursor.may = may or (lambda arrow: True)
         cursor.trigger(trigger)
         return cursor.chosen, cursor.state, cursor.refusal
 
@@ -137,6 +149,8 @@ def _condition(arrow: Trigger):
 
     def check(event) -> bool:
         cursor = event.model
+        if not cursor.may(arrow):
+            return False
         reason = first_refusal(arrow.available, cursor.ctx)
         if reason is not None:
             cursor.refusal = cursor.refusal or reason

@@ -21,6 +21,9 @@ _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,19}$")
 
+# RFC 8785 (I-JSON) numbers are IEEE doubles: larger integers have no canonical form.
+MAX_SAFE_INT = 2**53 - 1
+
 REQUIRED = Text("必填项", "This field is required")
 UNKNOWN = Text("不认识的字段", "Unknown field")
 
@@ -54,6 +57,8 @@ class Field:
         value = value.strip()
         if self.required and not value:
             raise FieldError(REQUIRED)
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL; SQLite would store it
+            raise FieldError(Text("不能包含空字符（NUL）", "Must not contain NUL characters"))
         if len(value) > self.max_length:
             raise FieldError(
                 Text("不能超过 {n} 个字", "At most {n} characters").format(n=self.max_length)
@@ -81,6 +86,8 @@ class Field:
             value = int(value)
         if not isinstance(value, int):
             raise FieldError(Text("应为整数", "Must be a whole number"))
+        if abs(value) > MAX_SAFE_INT:
+            raise FieldError(Text("数值过大", "Number too large"))
         if self.min is not None and value < self.min:
             raise FieldError(Text("不能小于 {n}", "Must be at least {n}").format(n=self.min))
         if self.max is not None and value > self.max:
