@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml constraints.txt
 # graphviz (process diagrams) and, for the browser tests, chromium. Installed when
 # missing and we are root; otherwise only noted.
 RUN_PACKAGES  := fonts-noto-cjk graphviz
-TEST_PACKAGES := $(RUN_PACKAGES) chromium
+TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils
 
 system:
 	scripts/apt-ensure.sh $(RUN_PACKAGES)

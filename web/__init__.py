@@ -46,6 +46,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
         RATELIMIT_STORAGE_URI=os.environ.get("GONGKAI_RATELIMIT_STORAGE", "memory://"),
+        # Flask-Limiter keeps the last app's setting as the next default: say it each time.
+        RATELIMIT_ENABLED=True,
         LOGIN_RATE_LIMIT=os.environ.get("GONGKAI_LOGIN_RATE_LIMIT", "10 per minute"),
         WTF_CSRF_TIME_LIMIT=None,
         JSON_AS_ASCII=False,

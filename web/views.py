@@ -10,6 +10,7 @@ from flask import Flask, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from web import documents
 from web.i18n import lang, local_day, local_time, pick
 from workflow.calendar import Due, Skipped, official_known
 from workflow.engine import CaseView, Engine
@@ -49,10 +50,12 @@ def due_text(explain: dict | None) -> str:
     return text
 
 
+FONT_MISSING = Text("服务器未安装中文字体，暂时无法生成 PDF；可先下载 HTML 版本",
+                    "No Chinese font is installed on the server; download the HTML version")
+
+
 def document_response(case: CaseView, name: str, fmt: str, public_only: bool):
     """A case document as HTML or as a PDF download (the 告知书, A7)."""
-    from web import documents
-
     compiled = engine().registry.get(case.kind, case.def_version)
     document = documents.document_for(compiled, case, name)
     if document is None or (public_only and not document.public) or fmt not in ("html", "pdf"):
@@ -62,7 +65,12 @@ def document_response(case: CaseView, name: str, fmt: str, public_only: bool):
     if fmt == "html":
         return documents.render_html(compiled, case, document, org_name)
     filename = quote(f"{case.code}-{pick(document.label)}.pdf")
-    return Response(documents.render_pdf(compiled, case, document, org_name),
+    try:
+        pdf = documents.render_pdf(compiled, case, document, org_name)
+    except documents.FontMissing:
+        return render_template("error.html", status=503, title=pick(FONT_MISSING),
+                               message=pick(FONT_MISSING)), 503
+    return Response(pdf,
                     mimetype="application/pdf",
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
 
