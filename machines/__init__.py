@@ -5,9 +5,11 @@ points at :func:`definitions`; it never imports a machine module by name.
 """
 
 from machines.application import APPLICATION
+from machines.inquiry import INQUIRY
+from machines.routine import ROUTINE
 from workflow.declare import Process
 
 
 def definitions() -> list[Process]:
     """Every declared version of every process kind, oldest first."""
-    return [APPLICATION]
+    return [APPLICATION, INQUIRY, ROUTINE]

@@ -210,20 +210,21 @@ def refuse_extension(ctx: Ctx) -> dict:
 
 
 def record_answer(ctx: Ctx) -> dict:
-    answer = {k: v for k, v in ctx.payload.items() if v not in (None, "")}
-    return {"answer": answer | {"drafted_by": ctx.actor, "drafted_on": ctx.today.isoformat()}}
+    """A7: the draft stays inside until it is approved (the applicant sees ``answer`` only)."""
+    draft = {k: v for k, v in ctx.payload.items() if v not in (None, "")}
+    return {"draft": draft | {"drafted_by": ctx.actor, "drafted_on": ctx.today.isoformat()}}
 
 
 def reviewer_is_not_the_drafter(ctx: Ctx) -> Text | None:
     """G3: 谁承办、谁提出 — the handling officer proposes, someone else reviews."""
-    if (ctx.data.get("answer") or {}).get("drafted_by") == ctx.actor:
+    if (ctx.data.get("draft") or {}).get("drafted_by") == ctx.actor:
         return T("不能审核自己起草的答复", "You may not review an answer you drafted")
     return None
 
 
 def refusal_needs_upper_consent(ctx: Ctx) -> Text | None:
     """A3 (002): withholding anything needs the upper level's consent, where required."""
-    withholds = ctx.data["answer"]["outcome"] in WITHHOLDING
+    withholds = ctx.data["draft"]["outcome"] in WITHHOLDING
     if withholds and ctx.settings["upper_consent"] and ctx.data.get("_parent"):
         return None
     return T("无须上级同意", "No upper-level consent needed")
@@ -241,7 +242,7 @@ def issue_notice(ctx: Ctx) -> dict:
     serial = ctx.data["tracking_code"].rsplit("-", 1)[-1]
     number = f"〔{ctx.today.year}〕依申请告字第 {serial} 号"
     return {"notice": {"number": number, "date": ctx.today.isoformat()},
-            "answered_on": ctx.today.isoformat()}
+            "answer": ctx.data["draft"], "answered_on": ctx.today.isoformat()}
 
 
 def record_review(ctx: Ctx) -> dict:
@@ -303,8 +304,10 @@ OFFICERS = frozenset({"handler", "office"})
 
 APPLY = Schema((
     Field("name", "str", T("申请人姓名或名称", "Applicant name"), max_length=100),
-    Field("phone", "phone", T("联系电话", "Phone"), required=False),
-    Field("email", "email", T("电子邮箱", "E-mail"), required=False),
+    Field("phone", "phone", T("联系电话", "Phone"), required=False,
+          help=T("电话和电子邮箱至少填写一项", "A phone number or an e-mail address")),
+    Field("email", "email", T("电子邮箱", "E-mail"), required=False,
+          help=T("电话和电子邮箱至少填写一项", "A phone number or an e-mail address")),
     Field("address", "str", T("通信地址", "Postal address"), required=False, max_length=300),
     Field("description", "text", T("所需信息的内容描述", "Information sought"),
           max_length=4000),

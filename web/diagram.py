@@ -23,7 +23,8 @@ def diagram_svg(compiled: Compiled, current: str, lang: str) -> str | None:
 
 
 def _draw(compiled: Compiled, current: str, lang: str) -> str:
-    graph = graphviz.Digraph(graph_attr={"rankdir": "LR", "bgcolor": "transparent",
+    graph = graphviz.Digraph(graph_attr={"rankdir": "TB", "bgcolor": "transparent",
+                                         "nodesep": "0.25", "ranksep": "0.35",
                                          "fontname": "Noto Sans CJK SC"},
                              node_attr={"shape": "box", "style": "rounded,filled",
                                         "fontname": "Noto Sans CJK SC", "fontsize": "11",

@@ -15,7 +15,7 @@ from web.auth import current_account
 from web.diagram import diagram_svg
 from web.i18n import lang, pick
 from web.views import document_response, engine
-from workflow import accounts
+from workflow import accounts, tracking
 from workflow import inbox as queries
 from workflow.errors import Invalid, NotAllowed, NotFound, StaleVersion
 from workflow.schema import Schema
@@ -80,10 +80,14 @@ def render_case(case_id: int, errors: dict | None = None, trigger: str | None = 
     compiled = eng.registry.get(case.kind, case.def_version)
     actions = eng.actions(case, current_account().actor)
     svg = diagram_svg(compiled, case.state, lang())
+    label = tracking.labeller(eng, case)
     data = {k: v for k, v in case.data.items() if not k.startswith("_")}
+    named = {k: v for k, v in data.items() if label(k)}
+    other = {k: v for k, v in data.items() if not label(k)}
     return render_template(
         "case.html", case=case, compiled=compiled, state=compiled.state(case.state),
-        actions=actions, timeline=queries.timeline(eng, case.id), data=data,
+        actions=actions, timeline=queries.timeline(eng, case.id), data=named, other=other,
+        label=label,
         diagram=Markup(svg) if svg else None, errors=errors or {}, failed=trigger,
         documents=[d for d in compiled.process.documents if case.state in d.states],
         colleagues=_colleagues(case.org_path),

@@ -221,7 +221,7 @@ class Engine:
         code = f"{process.code_prefix}-{local_date(now).year}-{case_id:06d}"
         parent = conn.execute(sa.select(orgs.c.code).where(
             orgs.c.id == org.parent_id)).scalar() if org.parent_id else None
-        payload_full = dict(clean) | {"_code": code, "_settings": settings,
+        payload_full = dict(clean) | {"_code": code, "_settings": settings, "_org": org.code,
                                       "_parent": parent} | dict(extra or {})
         data = start_data(compiled, payload_full, now, actor.label)
         view = CaseView(

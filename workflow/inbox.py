@@ -209,7 +209,8 @@ def timeline(engine: Engine, case_id: int) -> list[dict[str, Any]]:
             who = Text(names.get(ident, ident), names.get(ident, ident))
         else:
             zh, en = ACTOR_KINDS.get(kind, (kind, kind))
-            who = Text(f"{zh} {ident}".strip(), f"{en} {ident}".strip())
+            shown = ident if kind == "applicant" else ""
+            who = Text(f"{zh} {shown}".strip(), f"{en} {shown}".strip())
         payload = {k: v for k, v in json.loads(ev["payload"]).items() if not k.startswith("_")}
         found.append({
             "seq": ev["seq"], "at": ev["at"], "trigger": ev["trigger"], "label": label,

@@ -246,3 +246,16 @@ def test_applicant_sees_only_their_own_case_and_may_withdraw(engine, people):
     with pytest.raises(Forbidden):
         engine.fire(case.id, "overdue", people["handler"], {}, None, at("2026-12-01"))
     assert engine.fire(other.id, "overdue", SYSTEM, {}, None, at("2026-12-01")).data["overdue"]
+
+
+def test_a7_the_applicant_sees_the_answer_only_once_it_is_approved(engine, people):
+    from workflow.tracking import public_data
+
+    case = act(engine, apply(engine), "register", people["office"])
+    case = act(engine, case, "draft_answer", people["handler"],
+               {"outcome": "disclosed", "content": "草稿内容"})
+    shown = {label.zh for label, _value in public_data(engine, case)}
+    assert "答复" not in shown, "a draft under review is not the answer"
+    case = act(engine, case, "approve", people["reviewer"])
+    shown = dict((label.zh, value) for label, value in public_data(engine, case))
+    assert shown["答复"]["content"] == "草稿内容" and "drafted_by" not in shown["答复"]

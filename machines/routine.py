@@ -1,0 +1,527 @@
+"""例行公开 — routine disclosure of one item (G1–G13, R1–R5).
+
+谁承办、谁提出: the handling officer drafts (G3); the responsible person reviews with
+the 保密性、必要性、准确性 checklist (G2); an item outside the catalogue needs approval
+(G4: by the organisation that made the catalogue, or by the own leading group where so
+configured), an important one a leading-group plan, a recorded committee decision and
+the upper leading group's review. It is published 党内 first and 党外 only after (G1),
+on named channels (G12), reported upward (R1); opinions from members, the public and
+supervisors are recorded and answered (G8, G13) during the feedback window (R5), then
+the case is archived as a bundle (G9). An item that may not be published is withheld
+and filed upward with the reason (G6); a published item is changed or withdrawn only
+with approval, filed upward and explained in public (G7). 即时 items are due at once
+with a notice period for objections (R4). Periodic cases come from catalogue entries
+(machines/catalogue.py, R3).
+"""
+
+from __future__ import annotations
+
+from workflow.declare import (
+    Ctx,
+    DemoCase,
+    DemoStep,
+    Field,
+    Process,
+    Schema,
+    State,
+    Text,
+    Timer,
+    Trigger,
+    WorkingDays,
+)
+
+T = Text
+
+SETTINGS = {
+    "feedback_days": 10,                     # R5: feedback window (default)
+    "notice_days": 5,                        # R4: 公示 notice period (default)
+    "deadline_days": 10,                     # R3: due 10 working days after the period ends
+    "off_catalogue_approver": "catalogue_org",  # G4: 002 default; "leading_group" after 004
+}
+
+SCOPES = {"internal": T("党内", "Party-internal"), "public": T("党外（社会）", "Public")}
+
+CHANNELS = {
+    "board": T("公开栏", "Notice board"), "website": T("网站", "Website"),
+    "meeting": T("会议", "Meeting"), "document": T("文件", "Document"),
+    "screen": T("电子屏", "E-screen"), "account": T("公众号", "Public account"),
+    "broadcast": T("广播", "Broadcast"),
+}
+
+TIME_CLASSES = {
+    "standing": T("长期公开", "Standing"), "periodic": T("定期公开", "Periodic"),
+    "staged": T("分期公开", "Staged"), "immediate": T("即时公开", "Immediate"),
+}
+
+CATEGORIES = {
+    "ideology": T("思想建设", "Ideological work"), "organisation": T("组织建设", "Organisation"),
+    "conduct": T("作风建设", "Conduct"), "integrity": T("党风廉政建设", "Integrity"),
+    "institutions": T("制度建设", "Institutions"), "decisions": T("重要决策", "Decisions"),
+    "cadres": T("干部工作", "Cadres"), "other": T("其他", "Other"),
+}
+
+# -- states ------------------------------------------------------------------------------------
+
+STATES = (
+    State("drafting", T("起草中", "Drafting"), role="handler"),
+    State("review", T("待负责人审核", "Awaiting review"), role="reviewer"),
+    State("catalogue_approval", T("目录外事项待目录制定组织审批", "Off-catalogue: approval"),
+          role="upper:reviewer"),
+    State("group_approval", T("目录外事项待领导小组审批", "Off-catalogue: leading group"),
+          role="leading_group"),
+    State("plan", T("重要事项：领导小组方案与集体决定", "Important: plan and decision"),
+          role="leading_group"),
+    State("upper_review", T("重要事项：上级领导小组审核", "Important: upper review"),
+          role="upper:leading_group"),
+    State("approved", T("已批准，待发布", "Approved, to publish"), role="handler"),
+    State("published_internal", T("已党内公开，待党外公开", "Published internally"),
+          role="handler"),
+    State("feedback", T("已公开，收集意见", "Published: collecting opinions"), role="handler"),
+    State("closing", T("意见期结束，待归档", "Feedback over: to archive"), role="handler"),
+    State("archived", T("已归档", "Archived"), final=True),
+    State("withheld", T("暂不公开，待报备", "Withheld: to file"), role="handler"),
+    State("withheld_filed", T("暂不公开，已报上级备案", "Withheld and filed"),
+          role="upper:upper_receiver"),
+    State("closed", T("已办结", "Closed"), final=True),
+    State("withdrawn", T("已撤销（附说明）", "Withdrawn, with an explanation"), final=True),
+)
+
+PUBLISHED = ("published_internal", "feedback", "closing")
+PREPARING = ("drafting", "review", "catalogue_approval", "group_approval", "plan",
+             "upper_review", "approved")
+
+# -- pure rule functions -----------------------------------------------------------------------
+
+
+def record_item(ctx: Ctx) -> dict:
+    """R3/R4: the feedback window (or a 公示's notice period) is fixed when the case opens."""
+    immediate = ctx.payload.get("time_class") == "immediate"
+    window = ctx.settings["notice_days" if immediate else "feedback_days"]
+    found = {"window_days": window, "opinions": [], "in_catalogue": bool(ctx.payload.get("entry")),
+             "due_days": 1 if immediate else ctx.settings["deadline_days"]}
+    if not ctx.payload.get("period_end"):
+        found["period_end"] = ctx.today.isoformat()
+    return found
+
+
+def checklist_passed(ctx: Ctx) -> Text | None:
+    """G2: 保密性、必要性、准确性 — every item passes all three before it is published."""
+    missing = [label for key, label in (("secrecy", "保密性"), ("necessity", "必要性"),
+                                        ("accuracy", "准确性")) if not ctx.payload.get(key)]
+    if missing:
+        return T(f"未通过{'、'.join(missing)}审核，不能发布",
+                 "The secrecy, necessity and accuracy checks must all pass")
+    return None
+
+
+def reviewer_is_not_the_drafter(ctx: Ctx) -> Text | None:
+    """G3: the handling officer proposes; someone else, the responsible person, reviews."""
+    if ctx.data.get("drafted_by") == ctx.actor:
+        return T("不能审核自己起草的事项", "You may not review an item you drafted")
+    return None
+
+
+def record_draft(ctx: Ctx) -> dict:
+    return {"drafted_by": ctx.actor, "content": ctx.payload.get("content") or ctx.data["content"]}
+
+
+def record_review(ctx: Ctx) -> dict:
+    return {"review": {"by": ctx.actor, "on": ctx.today.isoformat(),
+                       "secrecy": True, "necessity": True, "accuracy": True,
+                       "note": ctx.payload.get("note", "")}}
+
+
+def in_catalogue_and_ordinary(ctx: Ctx) -> Text | None:
+    if ctx.data["in_catalogue"] and not ctx.data.get("important"):
+        return None
+    return T("目录外或重要事项须先审批", "Off-catalogue or important: approval first")
+
+
+def off_catalogue_by_catalogue_org(ctx: Ctx) -> Text | None:
+    """G4 (002, default): the organisation that made the catalogue approves."""
+    if (not ctx.data["in_catalogue"] and not ctx.data.get("important")
+            and ctx.settings["off_catalogue_approver"] == "catalogue_org"
+            and ctx.data.get("_parent")):
+        return None
+    return T("不适用", "Not applicable")
+
+
+def off_catalogue_by_leading_group(ctx: Ctx) -> Text | None:
+    """G4 (004): the organisation's own disclosure leading group approves."""
+    if (not ctx.data["in_catalogue"] and not ctx.data.get("important")
+            and (ctx.settings["off_catalogue_approver"] == "leading_group"
+                 or not ctx.data.get("_parent"))):
+        return None
+    return T("不适用", "Not applicable")
+
+
+def important(ctx: Ctx) -> Text | None:
+    """G4: an important item needs a plan, a committee decision and the upper review."""
+    return None if ctx.data.get("important") else T("不是重要事项", "Not an important item")
+
+
+def record_approval(ctx: Ctx) -> dict:
+    approvals = [*ctx.data.get("approvals", []),
+                 {"by": ctx.actor, "on": ctx.today.isoformat(), "step": ctx.state,
+                  "note": ctx.payload.get("note", "")}]
+    return {"approvals": approvals}
+
+
+def record_plan(ctx: Ctx) -> dict:
+    """G4: the leading group's plan and the committee's collective decision, on record."""
+    return {"plan": {"plan": ctx.payload["plan"], "decision": ctx.payload["decision"],
+                     "decided_on": ctx.payload["decided_on"], "by": ctx.actor}}
+
+
+def public_scope(ctx: Ctx) -> Text | None:
+    return None if ctx.data["scope"] == "public" else T("党内事项", "Internal item")
+
+
+def internal_scope(ctx: Ctx) -> Text | None:
+    return None if ctx.data["scope"] == "internal" else T("须再党外公开", "Public release due")
+
+
+def record_internal_release(ctx: Ctx) -> dict:
+    """G1, G12, R1: the internal release, its channels, reported to the upper level."""
+    return {"published_internal": {"on": ctx.today.isoformat(), "at": ctx.now.isoformat(),
+                                   "channels": ctx.payload["channels"]},
+            "reported_to": ctx.data.get("_parent")}
+
+
+def internal_release_first(ctx: Ctx) -> Text | None:
+    """G1: 先党内、后党外 — the public release may follow, never precede, the internal one."""
+    if not ctx.data.get("published_internal"):
+        return T("须先在党内公开，才能向党外公开", "Publish internally before publishing publicly")
+    return None
+
+
+def record_public_release(ctx: Ctx) -> dict:
+    return {"published_public": {"on": ctx.today.isoformat(), "at": ctx.now.isoformat(),
+                                 "channels": ctx.payload["channels"]}}
+
+
+def opinion_fits_scope(ctx: Ctx) -> Text | None:
+    """G1: an internal item takes opinions from Party members (and supervisors) only."""
+    if ctx.data["scope"] == "internal" and ctx.actor.startswith("public"):
+        return T("党内事项只接受党员意见", "Internal items take opinions from members only")
+    return None
+
+
+def record_opinion(ctx: Ctx) -> dict:
+    """G8, G13: every opinion is kept with who gave it; supervisors' are marked."""
+    entry = {"no": len(ctx.data["opinions"]) + 1, "text": ctx.payload["text"],
+             "from": ctx.actor, "kind": ctx.payload.get("kind") or "opinion",
+             "name": ctx.payload.get("name", ""), "on": ctx.today.isoformat()}
+    return {"opinions": [*ctx.data["opinions"], entry]}
+
+
+def opinion_exists_unanswered(ctx: Ctx) -> Text | None:
+    no = ctx.payload.get("no")
+    found = [o for o in ctx.data["opinions"] if o["no"] == no]
+    if not found:
+        return T("没有这条意见", "No such opinion")
+    if found[0].get("answer"):
+        return T("这条意见已答复", "This opinion is answered already")
+    return None
+
+
+def record_answer(ctx: Ctx) -> dict:
+    """G8: the answer goes to the person; it may be published again."""
+    opinions = [o | {"answer": ctx.payload["answer"], "answered_on": ctx.today.isoformat(),
+                     "publish": ctx.payload.get("publish", False)}
+                if o["no"] == ctx.payload["no"] else o for o in ctx.data["opinions"]]
+    return {"opinions": opinions}
+
+
+def all_opinions_answered(ctx: Ctx) -> Text | None:
+    """G8: opinions are answered before the case is archived."""
+    open_ones = [str(o["no"]) for o in ctx.data["opinions"] if not o.get("answer")]
+    if open_ones:
+        return T(f"还有意见未答复：第 {'、'.join(open_ones)} 条",
+                 f"Opinions not yet answered: {', '.join(open_ones)}")
+    return None
+
+
+def archive_bundle(ctx: Ctx) -> dict:
+    """G9: 立卷归档 — the material of the case, listed in its archive record."""
+    return {"archive": {"on": ctx.today.isoformat(), "volume": ctx.payload.get("volume", ""),
+                        "items": ["content", "review", "approvals", "published_internal",
+                                  "published_public", "opinions", "changes"]}}
+
+
+def record_withholding(ctx: Ctx) -> dict:
+    """G6: withheld with the reason, to be filed with the upper level."""
+    return {"withheld": {"reason": ctx.payload["reason"], "by": ctx.actor,
+                         "on": ctx.today.isoformat()}}
+
+
+def record_filing(ctx: Ctx) -> dict:
+    filing = {"on": ctx.today.isoformat(), "to": ctx.data.get("_parent")}
+    return {"filing": filing | {k: ctx.payload[k] for k in ("authority", "reference")
+                                if ctx.payload.get(k)}}
+
+
+def has_upper_level(ctx: Ctx) -> Text | None:
+    return None if ctx.data.get("_parent") else T("本组织没有上级", "No upper level here")
+
+
+def root_files_outside(ctx: Ctx) -> Text | None:
+    """G6 at the root: filed with an authority outside the service, on the record."""
+    if ctx.data.get("_parent"):
+        return T("应报上级党组织备案", "File with the upper-level organisation")
+    if not (ctx.payload.get("authority") and ctx.payload.get("reference")):
+        return T("请填写备案机关和备案文号", "Name the authority and the filing reference")
+    return None
+
+
+def record_filing_received(ctx: Ctx) -> dict:
+    return {"filing": ctx.data["filing"] | {"received_by": ctx.actor,
+                                            "received_on": ctx.today.isoformat()}}
+
+
+def no_change_pending(ctx: Ctx) -> Text | None:
+    pending = ctx.data.get("change_request")
+    return T("已有待审批的变更", "A change is already waiting") if pending else None
+
+
+def record_change_request(ctx: Ctx) -> dict:
+    """G7: a change or a withdrawal is asked for with its public explanation."""
+    return {"change_request": {"kind": ctx.payload["kind"], "content": ctx.payload.get("content"),
+                               "explanation": ctx.payload["explanation"], "by": ctx.actor,
+                               "on": ctx.today.isoformat()}}
+
+
+def change_pending(kind: str):
+    def check(ctx: Ctx) -> Text | None:
+        pending = ctx.data.get("change_request")
+        if not pending or pending["kind"] != kind:
+            return T("没有待审批的此类申请", "No such request is waiting")
+        return None
+
+    check.__name__ = check.__qualname__ = f"{kind}_pending"
+    return check
+
+
+change_is_pending = change_pending("change")
+withdrawal_is_pending = change_pending("withdraw")
+
+
+def apply_change(ctx: Ctx) -> dict:
+    """G7: approved by the catalogue's organisation, filed upward, published with the note."""
+    request = ctx.data["change_request"]
+    change = request | {"approved_by": ctx.actor, "approved_on": ctx.today.isoformat(),
+                        "filed_with": ctx.data.get("_parent")}
+    found = {"changes": [*ctx.data.get("changes", []), change], "change_request": None}
+    if request["kind"] == "change" and request.get("content"):
+        found["content"] = request["content"]
+    return found
+
+
+def refuse_change(ctx: Ctx) -> dict:
+    refused = ctx.data["change_request"] | {"refused_by": ctx.actor,
+                                            "reason": ctx.payload["reason"]}
+    return {"change_request": None, "refused_changes": [*ctx.data.get("refused_changes", []),
+                                                        refused]}
+
+
+def change_request_waiting(ctx: Ctx) -> Text | None:
+    return None if ctx.data.get("change_request") else T("没有待审批的申请", "Nothing is waiting")
+
+
+def mark_overdue(ctx: Ctx) -> dict:
+    """R3: past the period's deadline and still not published."""
+    return {"overdue": True}
+
+
+def feedback_over(ctx: Ctx) -> dict:
+    return {"feedback_closed_on": ctx.today.isoformat()}
+
+
+# -- triggers ----------------------------------------------------------------------------------
+
+NOTE = Schema((Field("note", "text", T("意见", "Note"), required=False),))
+CHANNELS_FIELD = Field("channels", "list", T("公开渠道（可多选）", "Channels"),
+                       help=T("公开栏、网站、会议、文件、电子屏、公众号、广播",
+                              "board, website, meeting, document, screen, account, broadcast"))
+
+
+def channels_known(payload) -> dict[str, Text]:
+    """G12: each publication names its channels, from the known list."""
+    unknown = [c for c in payload.get("channels", []) if c not in CHANNELS]
+    if unknown:
+        allowed = "、".join(f"{k}（{v.zh}）" for k, v in CHANNELS.items())
+        return {"channels": T(f"不认识的渠道：{'、'.join(unknown)}；可选：{allowed}",
+                              f"Unknown channels: {', '.join(unknown)}")}
+    return {}
+
+
+RELEASE = Schema((CHANNELS_FIELD,), checks=(channels_known,))
+CHECKLIST = Schema((
+    Field("secrecy", "bool", T("保密性审核通过", "Secrecy check passed"), required=False),
+    Field("necessity", "bool", T("必要性审核通过", "Necessity check passed"), required=False),
+    Field("accuracy", "bool", T("准确性审核通过", "Accuracy check passed"), required=False),
+    Field("note", "text", T("审核意见", "Review note"), required=False),
+))
+REASON = Schema((Field("reason", "text", T("理由", "Reason")),))
+FILING = Schema((
+    Field("authority", "str", T("备案机关（仅最高一级组织）", "Filing authority (top level only)"),
+          required=False),
+    Field("reference", "str", T("备案文号（仅最高一级组织）", "Filing reference (top level only)"),
+          required=False),
+))
+OPINION = Schema((
+    Field("text", "text", T("意见内容", "Opinion")),
+    Field("name", "str", T("姓名（可不填）", "Name (optional)"), required=False, max_length=50),
+    Field("kind", "choice", T("类型", "Kind"), required=False, choices={
+        "opinion": T("意见建议", "Opinion"), "objection": T("异议（公示期）", "Objection"),
+        "supervision": T("监督员意见", "Supervisor's note")}),
+))
+OFFICERS = frozenset({"handler", "office"})
+APPROVE_STEPS = ("catalogue_approval", "group_approval")
+
+TRIGGERS = (
+    Trigger("submit", ("drafting",), "review", OFFICERS, T("提交审核", "Submit for review"),
+            Schema((Field("content", "text", T("公开内容（可修改）", "Content (may edit)"),
+                          required=False, max_length=20000),)),
+            effects=(record_draft,), rules=("G3",)),
+    Trigger("approve", ("review",), "approved", {"reviewer"}, T("审核通过", "Approve"),
+            CHECKLIST, available=(reviewer_is_not_the_drafter, in_catalogue_and_ordinary),
+            guards=(checklist_passed,), effects=(record_review,), rules=("G2", "G3")),
+    Trigger("approve", ("review",), "catalogue_approval", {"reviewer"},
+            T("审核通过", "Approve"), CHECKLIST,
+            available=(reviewer_is_not_the_drafter, off_catalogue_by_catalogue_org),
+            guards=(checklist_passed,), effects=(record_review,), rules=("G2", "G4")),
+    Trigger("approve", ("review",), "group_approval", {"reviewer"}, T("审核通过", "Approve"),
+            CHECKLIST, available=(reviewer_is_not_the_drafter, off_catalogue_by_leading_group),
+            guards=(checklist_passed,), effects=(record_review,), rules=("G2", "G4")),
+    Trigger("approve", ("review",), "plan", {"reviewer"}, T("审核通过", "Approve"), CHECKLIST,
+            available=(reviewer_is_not_the_drafter, important), guards=(checklist_passed,),
+            effects=(record_review,), rules=("G2", "G4")),
+    Trigger("return_draft", ("review", "catalogue_approval", "group_approval", "plan",
+                             "upper_review"), "drafting",
+            {"reviewer", "upper:reviewer", "leading_group", "upper:leading_group"},
+            T("退回修改", "Send back"), REASON, effects=(record_approval,), rules=("G3", "G4")),
+    Trigger("approve_off_catalogue", ("catalogue_approval",), "approved", {"upper:reviewer"},
+            T("同意公开目录外事项", "Approve the off-catalogue item"), NOTE,
+            effects=(record_approval,), rules=("G4",)),
+    Trigger("approve_off_catalogue", ("group_approval",), "approved", {"leading_group"},
+            T("同意公开目录外事项", "Approve the off-catalogue item"), NOTE,
+            effects=(record_approval,), rules=("G4",)),
+    Trigger("decide", ("plan",), "upper_review", {"leading_group"},
+            T("记录方案和集体决定", "Record the plan and the decision"),
+            Schema((Field("plan", "text", T("公开方案", "Plan")),
+                    Field("decision", "text", T("党委（党组）集体决定", "Committee decision")),
+                    Field("decided_on", "date", T("决定日期", "Decided on")))),
+            effects=(record_plan,), rules=("G4",)),
+    Trigger("approve_important", ("upper_review",), "approved", {"upper:leading_group"},
+            T("上级领导小组审核同意", "Upper leading group approves"), NOTE,
+            effects=(record_approval,), rules=("G4",)),
+    Trigger("withhold", ("review",) + APPROVE_STEPS + ("upper_review",), "withheld",
+            {"reviewer", "upper:reviewer", "leading_group", "upper:leading_group"},
+            T("暂不公开", "Withhold"), REASON, effects=(record_withholding,), rules=("G2", "G6")),
+    Trigger("file", ("withheld",), "withheld_filed", OFFICERS, T("报上级备案", "File upward"),
+            FILING, available=(has_upper_level,), effects=(record_filing,), rules=("G6",)),
+    Trigger("file", ("withheld",), "closed", OFFICERS, T("报上级备案", "File upward"), FILING,
+            guards=(root_files_outside,), effects=(record_filing,), rules=("G6",)),
+    Trigger("receive_filing", ("withheld_filed",), "closed", {"upper:upper_receiver"},
+            T("备案已收悉", "Filing received"), NOTE, effects=(record_filing_received,),
+            rules=("G6",)),
+    Trigger("publish_internal", ("approved",), "published_internal", OFFICERS,
+            T("党内公开", "Publish internally"), RELEASE, available=(public_scope,),
+            effects=(record_internal_release,), rules=("G1", "G12", "R1"), public=True),
+    Trigger("publish_internal", ("approved",), "feedback", OFFICERS,
+            T("党内公开", "Publish internally"), RELEASE, available=(internal_scope,),
+            effects=(record_internal_release,), rules=("G1", "G12", "R1"), public=True),
+    Trigger("publish_public", ("published_internal",), "feedback", OFFICERS,
+            T("党外公开", "Publish to the public"), RELEASE, guards=(internal_release_first,),
+            effects=(record_public_release,), rules=("G1", "G12"), public=True),
+    Trigger("opinion", PUBLISHED, None, {"member", "supervisor", "public", "handler"},
+            T("提出意见", "Give an opinion"), OPINION, guards=(opinion_fits_scope,),
+            effects=(record_opinion,), append_only=True, rules=("G8", "G13", "R4")),
+    Trigger("answer_opinion", PUBLISHED, None, OFFICERS, T("答复意见", "Answer an opinion"),
+            Schema((Field("no", "int", T("意见序号", "Opinion no."), min=1),
+                    Field("answer", "text", T("答复内容", "Answer")),
+                    Field("publish", "bool", T("同时公开答复", "Publish the answer"),
+                          required=False))),
+            guards=(opinion_exists_unanswered,), effects=(record_answer,), append_only=True,
+            rules=("G8",)),
+    Trigger("close_feedback", ("feedback",), "closing", {"system"},
+            T("意见收集期结束", "Feedback window over"), effects=(feedback_over,), rules=("R5",)),
+    Trigger("archive", ("closing",), "archived", OFFICERS, T("立卷归档", "Archive"),
+            Schema((Field("volume", "str", T("案卷号", "Volume"), required=False),)),
+            guards=(all_opinions_answered,), effects=(archive_bundle,), rules=("G8", "G9")),
+    Trigger("request_change", PUBLISHED, None, OFFICERS,
+            T("申请变更或撤销", "Ask to change or withdraw"),
+            Schema((Field("kind", "choice", T("类型", "Kind"), choices={
+                "change": T("变更内容", "Change"), "withdraw": T("撤销", "Withdraw")}),
+                    Field("content", "text", T("变更后的内容", "New content"), required=False,
+                          max_length=20000),
+                    Field("explanation", "text", T("公开说明", "Public explanation")))),
+            available=(no_change_pending,), effects=(record_change_request,), rules=("G7",)),
+    Trigger("approve_change", PUBLISHED, None, {"upper:reviewer"},
+            T("批准变更", "Approve the change"), NOTE, available=(change_is_pending,),
+            effects=(apply_change,), rules=("G7",), public=True),
+    Trigger("approve_change", PUBLISHED, "withdrawn", {"upper:reviewer"},
+            T("批准撤销", "Approve the withdrawal"), NOTE, available=(withdrawal_is_pending,),
+            effects=(apply_change,), rules=("G7",), public=True),
+    Trigger("refuse_change", PUBLISHED, None, {"upper:reviewer"},
+            T("不批准变更或撤销", "Refuse the change"), REASON,
+            available=(change_request_waiting,), effects=(refuse_change,), rules=("G7",)),
+    Trigger("overdue", PREPARING, None, {"system"}, T("已逾期未公开", "Overdue"),
+            effects=(mark_overdue,), append_only=True, rules=("R3",)),
+)
+
+# -- timers -----------------------------------------------------------------------------------
+
+TIMERS = (
+    Timer("deadline", PREPARING, "overdue",
+          WorkingDays(10, n_field="due_days", start_field="period_end"),
+          T("公开期限", "Publication deadline"), reminders=(2,), sets_due=True),
+    Timer("window", "feedback", "close_feedback", WorkingDays(10, n_field="window_days"),
+          T("意见收集期", "Feedback window"), sets_due=True),
+)
+
+START = Schema((
+    Field("title", "str", T("事项名称", "Title"), max_length=200),
+    Field("content", "text", T("公开内容", "Content"), max_length=20000),
+    Field("category", "choice", T("类别", "Category"), choices=CATEGORIES),
+    Field("scope", "choice", T("公开范围", "Scope"), choices=SCOPES),
+    CHANNELS_FIELD,
+    Field("time_class", "choice", T("公开时限", "Time-limit class"), choices=TIME_CLASSES),
+    Field("important", "bool", T("重要事项", "Important item"), required=False),
+    Field("entry", "str", T("目录条目编号（目录外事项留空）",
+                            "Catalogue entry (blank: off-catalogue)"), required=False),
+    Field("period", "str", T("公开期次", "Period"), required=False),
+    Field("period_end", "date", T("期末日期", "Period ends"), required=False),
+), checks=(channels_known,))
+
+CHECKED = {"secrecy": True, "necessity": True, "accuracy": True}
+
+DEMO = (
+    DemoCase("XW-QS-XBQ", {
+        "title": "2026 年第三季度党费收缴情况", "content": "应缴 42 人，实缴 42 人。",
+        "category": "organisation", "scope": "internal", "channels": ["board", "meeting"],
+        "time_class": "periodic", "entry": "ML-DEMO", "period": "2026 年第三季度",
+        "period_end": "2026-09-30"}),
+    DemoCase("XW-QS-XBQ", {
+        "title": "村党总支 2026 年工作要点", "content": "一、加强思想建设……",
+        "category": "decisions", "scope": "public", "channels": ["board", "website"],
+        "time_class": "standing", "entry": "ML-DEMO"},
+        (DemoStep("submit", "handler"), DemoStep("approve", "reviewer", CHECKED),
+         DemoStep("publish_internal", "handler", {"channels": ["meeting"]}),
+         DemoStep("publish_public", "handler", {"channels": ["board", "website"]}))),
+    DemoCase("XW-QS", {
+        "title": "发展党员公示：王某某", "content": "拟接收王某某为预备党员，公示期 5 个工作日。",
+        "category": "organisation", "scope": "public", "channels": ["board"],
+        "time_class": "immediate", "entry": "ML-DEMO"},
+        (DemoStep("submit", "handler"),)),
+)
+
+ROUTINE = Process(
+    kind="routine", version=1, label=T("例行公开", "Routine disclosure"), states=STATES,
+    initial="drafting", triggers=TRIGGERS, timers=TIMERS, start_roles=OFFICERS,
+    start_schema=START, start_effects=(record_item,), settings=SETTINGS, code_prefix="LX",
+    rules=("G1", "G2", "G3", "G4", "G6", "G7", "G8", "G9", "G12", "G13", "R1", "R3", "R4",
+           "R5"),
+    demo=DEMO,
+)
