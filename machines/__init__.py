@@ -5,6 +5,7 @@ points at :func:`definitions`; it never imports a machine module by name.
 """
 
 from machines.application import APPLICATION
+from machines.catalogue import CATALOGUE
 from machines.inquiry import INQUIRY
 from machines.routine import ROUTINE
 from workflow.declare import Process
@@ -12,4 +13,4 @@ from workflow.declare import Process
 
 def definitions() -> list[Process]:
     """Every declared version of every process kind, oldest first."""
-    return [APPLICATION, INQUIRY, ROUTINE]
+    return [APPLICATION, INQUIRY, ROUTINE, CATALOGUE]

@@ -221,6 +221,7 @@ class Process:
     public_name: str | None = None
     public_data: Mapping[str, Text] = field(default_factory=dict)
     labels: Mapping[str, Text] = field(default_factory=dict)
+    templates: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
 
     def state(self, name: str) -> State:
         for s in self.states:

@@ -151,3 +151,24 @@ def test_openapi_documents_every_api_rule_with_the_real_processes(client, app):
     rules = {r.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
              for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1")}
     assert rules <= set(doc["paths"]), rules - set(doc["paths"])
+
+
+def test_r2_catalogue_from_the_template_of_the_organisation_type(client, engine):
+    from tests.web.conftest import login, make_user
+
+    officer = make_user(engine, "tpl-handler", "C", ("handler",))
+    login(client, officer)
+    made = client.post("/cases/template/catalogue", data={"org": "C", "for_org": "T"})
+    assert made.status_code == 302
+    with engine.db.read() as conn:
+        rows = conn.execute(sa.select(cases.c.title, cases.c.state, cases.c.data).where(
+            cases.c.kind == "catalogue")).all()
+    from machines.catalogue import TEMPLATES
+
+    assert len(rows) == len(TEMPLATES["town"]) and {r.state for r in rows} == {"draft"}
+    assert all('"for_org":"T"' in r.data for r in rows)
+    outside = client.post("/cases/template/catalogue", data={"org": "T", "for_org": "C"})
+    assert outside.status_code == 302
+    with engine.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(cases).where(
+            cases.c.kind == "catalogue")).scalar_one() == len(rows)
