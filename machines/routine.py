@@ -201,8 +201,10 @@ def record_public_release(ctx: Ctx) -> dict:
 
 
 def opinion_fits_scope(ctx: Ctx) -> Text | None:
-    """G1: an internal item takes opinions from Party members (and supervisors) only."""
-    if ctx.data["scope"] == "internal" and ctx.actor.startswith("public"):
+    """G1: the public comments only on what was released to the public; an internal item
+    takes opinions from Party members (and supervisors) only."""
+    if ctx.actor.startswith("public") and (ctx.data["scope"] == "internal"
+                                           or not ctx.data.get("published_public")):
         return T("党内事项只接受党员意见", "Internal items take opinions from members only")
     return None
 

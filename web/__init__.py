@@ -65,7 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                    timezone_selector=lambda: "Asia/Shanghai")
     limiter.init_app(app)
 
-    from web import admin, api, auth, inbox, public, views
+    from web import admin, api, auth, board, inbox, public, views
 
     views.init_app(app)
     app.register_blueprint(auth.bp)
@@ -75,4 +75,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api.bp)
     app.register_blueprint(public.bp)
     public.register_api(app, engine.registry)
+    board.init_app(app)
     return app
