@@ -35,6 +35,8 @@ class Case(SQLModel, table=True):
     __tablename__ = "cases"
     __table_args__ = (
         sa.Index("ix_cases_org_state", "org_id", "state", "id"),
+        sa.Index("ix_cases_org_id", "org_id", "id"),
+        sa.Index("ix_cases_org_due", "org_id", "due_at", "id"),
         sa.Index("ix_cases_state_due", "state", "due_at"),
         sa.Index("ix_cases_kind_state", "kind", "state"),
     )
