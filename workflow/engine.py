@@ -131,6 +131,11 @@ class Engine:
         """Refuse to run a declaration that changed without a new version number."""
         table = Definition.__table__
         with self.db.write() as conn:
+            if not self.db.is_sqlite:
+                # Processes starting together (web workers, the scheduler) would each
+                # insert a new version and all but one fail on the key; SQLite's
+                # BEGIN IMMEDIATE already serialises this. Readers are not blocked.
+                conn.exec_driver_sql(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE")
             known = {(r.kind, r.version): r.fingerprint
                      for r in conn.execute(sa.select(table)).all()}
             for compiled in self.registry.all():
