@@ -116,6 +116,8 @@ def come_into_force(ctx: Ctx) -> dict:
     found = {"in_force_on": ctx.today.isoformat(), "reviewed_by": ctx.actor}
     if ctx.data.get("period"):
         found |= period_fields(ctx.today, ctx.data["period"])
+    if ctx.data["time_class"] == "staged":
+        found["year_close"] = dt.date(ctx.today.year + 1, 1, 1).isoformat()
     return found
 
 
@@ -148,6 +150,40 @@ def next_period(ctx: Ctx) -> dict:
     following = dt.date.fromisoformat(ctx.data["period_close"])
     return {"periods_opened": [*ctx.data["periods_opened"], closed]} | period_fields(
         following, ctx.data["period"])
+
+
+def staged(ctx: Ctx) -> Text | None:
+    return None if ctx.data["time_class"] == "staged" else T("不是分期公开的条目",
+                                                              "Not a staged entry")
+
+
+def stage_item(ctx: Ctx) -> dict:
+    """G5 分期: one case per stage, as the work progresses."""
+    stage = ctx.payload["stage"]
+    return item_for(ctx) | {"title": f"{ctx.data['title']}（{stage}）", "period": stage,
+                            "content": ctx.payload.get("content") or ctx.data["content"]}
+
+
+def record_stage(ctx: Ctx) -> dict:
+    stages = [*ctx.data.get("stages", []), {"stage": ctx.payload["stage"],
+                                            "opened_on": ctx.today.isoformat()}]
+    return {"stages": stages}
+
+
+def year_summary_item(ctx: Ctx) -> dict | None:
+    """G5: a staged item that runs across the year end gets a closing summary for the year."""
+    year = str(ctx.data["closed_year"])
+    if not any(s["opened_on"].startswith(year) for s in ctx.data.get("stages", [])):
+        return None
+    return item_for(ctx) | {"title": f"{ctx.data['title']}（{year} 年度小结）",
+                            "period": f"{year} 年度小结",
+                            "period_end": f"{year}-12-31"}
+
+
+def next_year(ctx: Ctx) -> dict:
+    following = dt.date.fromisoformat(ctx.data["year_close"])
+    return {"closed_year": following.year - 1,
+            "year_close": dt.date(following.year + 1, 1, 1).isoformat()}
 
 
 def keep_code(ctx: Ctx) -> dict:
@@ -230,6 +266,17 @@ TRIGGERS = (
             T("本期结束，生成公开事项", "Period over: open its case"), effects=(next_period,),
             spawns=(Spawn("routine", closed_period_item, "for_org"),), append_only=True,
             rules=("R3",)),
+    Trigger("open_stage", ("active",), None, OFFICERS,
+            T("发布本阶段事项", "Open this stage's case"),
+            Schema((Field("stage", "str", T("阶段", "Stage"), max_length=50),
+                    Field("content", "text", T("本阶段公开内容", "Content of this stage"),
+                          required=False, max_length=4000))),
+            available=(staged,), effects=(record_stage,),
+            spawns=(Spawn("routine", stage_item, "for_org"),), rules=("G5",)),
+    Trigger("year_closes", ("active", "change_review"), None, {"system"},
+            T("年度结束，分期事项小结", "Year over: closing summary"), effects=(next_year,),
+            spawns=(Spawn("routine", year_summary_item, "for_org"),), append_only=True,
+            rules=("G5",)),
     Trigger("request_change", ("active",), "change_review", OFFICERS,
             T("申请变更或终止", "Ask to change or end"), CHANGE,
             effects=(record_change_request,), rules=("G7", "R2")),
@@ -247,6 +294,8 @@ TRIGGERS = (
 TIMERS = (
     Timer("period", ("active", "change_review"), "period_closes", AtField("period_close"),
           T("本期结束", "End of the period"), restart_on=("period_closes",)),
+    Timer("year", ("active", "change_review"), "year_closes", AtField("year_close"),
+          T("年度结束", "End of the year"), restart_on=("year_closes",)),
 )
 
 DEMO = (

@@ -99,3 +99,16 @@ def test_g7_changing_or_ending_an_entry_needs_approval(engine, people):
                         at("2026-11-11"))
     assert entry.state == "ended"
     assert run_due(engine, start_of_local_day(dt.date(2027, 1, 1))) == 0
+
+
+def test_g5_a_staged_entry_opens_a_case_per_stage_and_a_year_summary(engine, people):
+    entry = in_force(engine, people, ENTRY | {"time_class": "staged", "period": "",
+                                              "title": "村级道路建设"})
+    entry = engine.fire(entry.id, "open_stage", people["handler"],
+                        {"stage": "立项", "content": "已立项"}, entry.version, at("2026-11-10"))
+    assert [r.title for r in routine_cases(engine)] == ["村级道路建设（立项）"]
+    run_due(engine, start_of_local_day(dt.date(2027, 1, 1)))
+    titles = [r.title for r in routine_cases(engine)]
+    assert titles == ["村级道路建设（立项）", "村级道路建设（2026 年度小结）"]
+    run_due(engine, start_of_local_day(dt.date(2028, 1, 1)))
+    assert len(routine_cases(engine)) == 2, "no stage in 2027: no summary for it"
