@@ -260,3 +260,41 @@ def test_a_wrong_access_code_shows_the_error_and_no_case_data(page: Page, live: 
     expect(page.locator("h1")).to_contain_text("找不到该页面或事项")
     expect(page.locator("#state")).to_have_count(0)
     assert title not in page.content()
+
+
+def test_g1_an_officer_publishes_an_item_and_the_public_sees_it_on_the_board(
+        page: Page, live: Live):
+    title = "发展党员公示：王某某"  # the demo's routine item waiting for review
+
+    page.goto("/board")
+    expect(page.locator("main")).not_to_contain_text(title)
+
+    log_in(page, "qs-reviewer")
+    open_from_inbox(page, title)
+    form = action(page, "#action-approve")
+    for check in ("secrecy", "necessity", "accuracy"):
+        form.locator(f"#approve-{check}").check()
+    submit(page, "#action-approve")
+    expect(case_state(page)).to_have_attribute("data-state", "approved")
+    log_out(page)
+
+    log_in(page, "qs-handler")
+    open_from_inbox(page, title)
+    action(page, "#action-publish_internal").locator(
+        "#publish_internal-channels").fill("meeting")
+    submit(page, "#action-publish_internal")
+    expect(case_state(page)).to_have_attribute("data-state", "published_internal")
+    page.goto("/board")
+    expect(page.locator("main")).not_to_contain_text(title)
+    page.go_back()
+    action(page, "#action-publish_public").locator(
+        "#publish_public-channels").fill("board\nwebsite")
+    submit(page, "#action-publish_public")
+    expect(case_state(page)).to_have_attribute("data-state", "feedback")
+    log_out(page)
+
+    page.goto("/board")
+    expect(page.locator("main")).to_contain_text(title)
+    page.get_by_role("link", name=re.compile(re.escape(title))).first.click()
+    expect(page.locator("main")).to_contain_text("公开栏")
+    screenshot(page, "board")
