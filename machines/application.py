@@ -11,6 +11,15 @@ co-owner does not count (A8); overdue comes in two tiers with reminders before (
 
 from __future__ import annotations
 
+from machines.filing import (
+    NOTE,
+    OUTSIDE_AUTHORITY,
+    REASON,
+    has_upper_level,
+    record_filing,
+    record_filing_received,
+    root_files_outside,
+)
 from workflow.declare import (
     Ctx,
     DemoCase,
@@ -264,28 +273,12 @@ def record_delivery(ctx: Ctx) -> dict:
     return {"delivered": {"how": ctx.payload["how"], "on": ctx.today.isoformat()}}
 
 
-def has_upper_level(ctx: Ctx) -> Text | None:
-    return None if ctx.data.get("_parent") else T("本组织没有上级", "No upper level here")
 
 
-def root_files_outside(ctx: Ctx) -> Text | None:
-    """A4 at the root: the filing goes to an authority outside the service, on the record."""
-    if ctx.data.get("_parent"):
-        return T("应报上级党组织备案", "File with the upper-level organisation")
-    if not (ctx.payload.get("authority") and ctx.payload.get("reference")):
-        return T("请填写备案机关和备案文号", "Name the authority and the filing reference")
-    return None
 
 
-def record_filing(ctx: Ctx) -> dict:
-    filing = {"on": ctx.today.isoformat(), "to": ctx.data.get("_parent")}
-    filing |= {k: ctx.payload[k] for k in ("authority", "reference") if ctx.payload.get(k)}
-    return {"filing": filing}
 
 
-def record_filing_received(ctx: Ctx) -> dict:
-    return {"filing": ctx.data["filing"] | {"received_by": ctx.actor,
-                                            "received_on": ctx.today.isoformat()}}
 
 
 def mark_overdue(ctx: Ctx) -> dict:
@@ -332,16 +325,9 @@ ANSWER = Schema((
     Field("note", "text", T("其他说明", "Further notes"), required=False),
 ), checks=(outcome_has_its_fields,))
 
-FILING = Schema((
-    Field("how", "choice", T("送达方式", "Delivered by"), choices=DELIVERY),
-    Field("authority", "str", T("备案机关（仅最高一级组织）", "Filing authority (top level only)"),
-          required=False),
-    Field("reference", "str", T("备案文号（仅最高一级组织）", "Filing reference (top level only)"),
-          required=False),
-))
+FILING = Schema((Field("how", "choice", T("送达方式", "Delivered by"), choices=DELIVERY),
+                 *OUTSIDE_AUTHORITY))
 
-REASON = Schema((Field("reason", "text", T("理由", "Reason")),))
-NOTE = Schema((Field("note", "text", T("意见", "Note"), required=False),))
 
 TRIGGERS = (
     Trigger("register", ("received",), "processing", OFFICERS, T("登记受理", "Register"),

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from machines.filing import NOTE, REASON
 from workflow.declare import (
     Ctx,
     DemoCase,
@@ -496,9 +497,7 @@ FILING = Schema((
           required=False),
 ))
 
-REASON = Schema((Field("reason", "text", T("理由", "Reason")),))
 OPTIONAL_REASON = Schema((Field("reason", "text", T("理由", "Reason"), required=False),))
-NOTE = Schema((Field("note", "text", T("意见", "Note"), required=False),))
 
 CONFIRM = T("确认联名", "Confirm as co-signer")
 PAPER_CONFIRM = T("登记联名人书面签名", "Record a co-signer's paper signature")

@@ -16,6 +16,15 @@ with a notice period for objections (R4). Periodic cases come from catalogue ent
 
 from __future__ import annotations
 
+from machines.filing import (
+    NOTE,
+    OUTSIDE_AUTHORITY,
+    REASON,
+    has_upper_level,
+    record_filing,
+    record_filing_received,
+    root_files_outside,
+)
 from workflow.declare import (
     Ctx,
     DemoCase,
@@ -257,28 +266,12 @@ def record_withholding(ctx: Ctx) -> dict:
                          "on": ctx.today.isoformat()}}
 
 
-def record_filing(ctx: Ctx) -> dict:
-    filing = {"on": ctx.today.isoformat(), "to": ctx.data.get("_parent")}
-    return {"filing": filing | {k: ctx.payload[k] for k in ("authority", "reference")
-                                if ctx.payload.get(k)}}
 
 
-def has_upper_level(ctx: Ctx) -> Text | None:
-    return None if ctx.data.get("_parent") else T("本组织没有上级", "No upper level here")
 
 
-def root_files_outside(ctx: Ctx) -> Text | None:
-    """G6 at the root: filed with an authority outside the service, on the record."""
-    if ctx.data.get("_parent"):
-        return T("应报上级党组织备案", "File with the upper-level organisation")
-    if not (ctx.payload.get("authority") and ctx.payload.get("reference")):
-        return T("请填写备案机关和备案文号", "Name the authority and the filing reference")
-    return None
 
 
-def record_filing_received(ctx: Ctx) -> dict:
-    return {"filing": ctx.data["filing"] | {"received_by": ctx.actor,
-                                            "received_on": ctx.today.isoformat()}}
 
 
 def no_change_pending(ctx: Ctx) -> Text | None:
@@ -341,7 +334,6 @@ def feedback_over(ctx: Ctx) -> dict:
 
 # -- triggers ----------------------------------------------------------------------------------
 
-NOTE = Schema((Field("note", "text", T("意见", "Note"), required=False),))
 CHANNELS_FIELD = Field("channels", "list", T("公开渠道（可多选）", "Channels"),
                        help=T("公开栏、网站、会议、文件、电子屏、公众号、广播",
                               "board, website, meeting, document, screen, account, broadcast"))
@@ -364,13 +356,7 @@ CHECKLIST = Schema((
     Field("accuracy", "bool", T("准确性审核通过", "Accuracy check passed"), required=False),
     Field("note", "text", T("审核意见", "Review note"), required=False),
 ))
-REASON = Schema((Field("reason", "text", T("理由", "Reason")),))
-FILING = Schema((
-    Field("authority", "str", T("备案机关（仅最高一级组织）", "Filing authority (top level only)"),
-          required=False),
-    Field("reference", "str", T("备案文号（仅最高一级组织）", "Filing reference (top level only)"),
-          required=False),
-))
+FILING = Schema(OUTSIDE_AUTHORITY)
 OPINION = Schema((
     Field("text", "text", T("意见内容", "Opinion")),
     Field("name", "str", T("姓名（可不填）", "Name (optional)"), required=False, max_length=50),

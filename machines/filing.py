@@ -1,0 +1,48 @@
+"""Filing with the upper level (A4, G6, R1), shared by the processes that file.
+
+The parent organisation's filing desk (``upper_receiver``) receives the filing; the root
+organisation files with an authority outside the service, whose name and reference
+number are recorded instead (DESIGN.md, Conventions).
+"""
+
+from __future__ import annotations
+
+from workflow.declare import Ctx, Field, Schema, Text
+
+T = Text
+
+REASON = Schema((Field("reason", "text", T("理由", "Reason")),))
+NOTE = Schema((Field("note", "text", T("意见", "Note"), required=False),))
+OUTSIDE_AUTHORITY = (
+    Field("authority", "str", T("备案机关（仅最高一级组织）", "Filing authority (top level only)"),
+          required=False),
+    Field("reference", "str", T("备案文号（仅最高一级组织）", "Filing reference (top level only)"),
+          required=False),
+)
+
+
+def has_upper_level(ctx: Ctx) -> Text | None:
+    """A4, G6: there is a parent organisation to file with."""
+    return None if ctx.data.get("_parent") else T("本组织没有上级", "No upper level here")
+
+
+def root_files_outside(ctx: Ctx) -> Text | None:
+    """A4, G6 at the root: the filing goes to an authority outside the service, on record."""
+    if ctx.data.get("_parent"):
+        return T("应报上级党组织备案", "File with the upper-level organisation")
+    if not (ctx.payload.get("authority") and ctx.payload.get("reference")):
+        return T("请填写备案机关和备案文号", "Name the authority and the filing reference")
+    return None
+
+
+def record_filing(ctx: Ctx) -> dict:
+    """A4, G6: filed today with the parent, or with the outside authority named."""
+    filing = {"on": ctx.today.isoformat(), "to": ctx.data.get("_parent")}
+    filing |= {k: ctx.payload[k] for k in ("authority", "reference") if ctx.payload.get(k)}
+    return {"filing": filing}
+
+
+def record_filing_received(ctx: Ctx) -> dict:
+    """A4, G6: the upper level's filing desk confirms receipt."""
+    return {"filing": ctx.data["filing"] | {"received_by": ctx.actor,
+                                            "received_on": ctx.today.isoformat()}}
