@@ -1,0 +1,99 @@
+"""`audit verify` events per second on a large database vs bare SHA-256 over canonical JSON.
+
+The database is filled by the bulk loader (bench/loader.py): cases of the ``bench``
+process, each a ``start`` and append-only ``comment`` events, with valid chains and
+case rows that replay reproduces. ``verify`` then reads every event, checks payload
+digests, header hashes and links, replays every case and compares it with its row.
+The yardstick is ``workflow.canonical.event_hash`` over the same headers held in
+memory (one SHA-256 over canonical JSON per event); the replay-only rate is
+``workflow.audit.replay`` over the same events held in memory.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import cli, open_site, remove_db, show, show_ratio, timed, work_dir  # noqa: E402
+from bench.loader import EVENT_COLUMNS, load_cases  # noqa: E402
+from workflow.audit import replay, verify  # noqa: E402
+from workflow.canonical import event_hash  # noqa: E402
+
+DEFAULT_SIZE = 1_000_000
+EVENTS_PER_CASE = 10
+
+
+def read_events(path: Path) -> list[dict]:
+    """Every event as a dict, in (case, seq) order, straight from sqlite3."""
+    conn = sqlite3.connect(path)
+    try:
+        cursor = conn.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events "
+                              "ORDER BY case_id, seq")
+        return [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in cursor]
+    finally:
+        conn.close()
+
+
+def grouped(rows: list[dict]) -> list[list[dict]]:
+    groups: list[list[dict]] = []
+    current = None
+    for row in rows:
+        if row["case_id"] != current:
+            current = row["case_id"]
+            groups.append([])
+        groups[-1].append(row)
+    return groups
+
+
+def main(size: int = DEFAULT_SIZE, workdir: Path | None = None) -> dict:
+    size = max(size, 1)
+    per_case = min(EVENTS_PER_CASE, size)
+    counts = [per_case - 1] * (size // per_case)
+    if size % per_case:
+        counts.append(size % per_case - 1)
+    with work_dir(workdir) as where:
+        path = where / "verify.db"
+        site = open_site(path)
+        try:
+            load_s, loaded = timed(lambda: load_cases(site, "bench", len(counts), counts))
+            show("cases loaded", loaded.cases)
+            show("events loaded", loaded.events)
+            show("bulk load", loaded.events / load_s, "events/s")
+            verify_s, report = timed(lambda: verify(site.db, site.registry))
+            show("verify", "ok" if report.ok else
+                 f"FAILED: {[p.describe('en') for p in report.problems[:5]]}")
+            show("audit verify", report.events / verify_s, "events/s")
+            chain_s, chain_report = timed(lambda: verify(site.db, site.registry,
+                                                         replay_cases=False))
+            show("verify without replay", chain_report.events / chain_s, "events/s")
+            events = read_events(path)
+            hash_s, _ = timed(lambda: [event_hash(ev) for ev in events])
+            show("event_hash over headers in memory", len(events) / hash_s, "events/s")
+            cases = grouped(events)
+            replay_s, _ = timed(lambda: [replay(rows, site.registry) for rows in cases])
+            show("replay only (events in memory)", len(events) / replay_s, "events/s")
+        finally:
+            site.close()
+            remove_db(path)
+    verify_rate, hash_rate = report.events / verify_s, len(events) / hash_s
+    figures = {
+        "size": size, "cases": loaded.cases, "events": loaded.events, "load_s": load_s,
+        "load_per_s": loaded.events / load_s, "verify_ok": report.ok,
+        "verified_events": report.events, "verified_cases": report.cases,
+        "verify_s": verify_s, "verify_per_s": verify_rate, "hash_per_s": hash_rate,
+        "replay_per_s": len(events) / replay_s, "chain_only_ok": chain_report.ok,
+        "chain_only_per_s": chain_report.events / chain_s,
+        "chain_only_ratio": chain_report.events / chain_s / hash_rate,
+        "ratio": verify_rate / hash_rate,
+    }
+    show("verify without replay ÷ event_hash", figures["chain_only_ratio"])
+    show("verify ÷ event_hash", figures["ratio"])
+    show_ratio(figures["ratio"])
+    return figures
+
+
+if __name__ == "__main__":
+    cli(main, DEFAULT_SIZE, __doc__)

@@ -1,0 +1,99 @@
+"""Shared set-up: a fresh SQLite file with the engine's pragmas, one organisation, an actor."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.processes import definitions
+from workflow import migrate
+from workflow.actors import Actor, user
+from workflow.db import Database
+from workflow.engine import Engine
+from workflow.orgs import add_org
+from workflow.registry import Registry
+
+ORG = "BENCH"
+#: Event times of loaded cases: a Monday morning in Shanghai, well in the past.
+T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+
+
+@dataclass
+class Site:
+    path: Path
+    db: Database
+    registry: Registry
+    engine: Engine
+    org_id: int
+    org_code: str
+    org_path: str
+    actor: Actor
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def open_site(path: Path) -> Site:
+    """A new, migrated database file with the bench processes and one organisation."""
+    remove_db(path)
+    db = Database(f"sqlite:///{path}")
+    migrate.upgrade(db)
+    registry = Registry(definitions())
+    engine = Engine(db, registry)
+    engine.record_definitions()
+    with db.write() as conn:
+        org = add_org(conn, ORG, "基准组织", None, "county_committee")
+    actor = user("bench", {(org["path"], "handler")})
+    return Site(path, db, registry, engine, org["id"], ORG, org["path"], actor)
+
+
+@contextmanager
+def work_dir(given: Path | None) -> Iterator[Path]:
+    """``given`` as is, or a temporary directory (removed afterwards)."""
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="gongkai-bench-",
+                                     dir=os.environ.get("GONGKAI_BENCH_DIR")) as tmp:
+        yield Path(tmp)
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    began = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - began, result
+
+
+def cli(main: Callable[..., dict], default: int, doc: str | None) -> None:
+    parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
+    parser.add_argument("--size", type=int, default=default, help=f"default {default}")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="keep the database files here (default: a temporary directory)")
+    args = parser.parse_args()
+    main(args.size, workdir=args.dir)
+
+
+def show(label: str, value: Any, unit: str = "") -> None:
+    if isinstance(value, float):
+        value = f"{value:,.1f}" if abs(value) >= 100 else f"{value:.4g}"
+    elif isinstance(value, int):
+        value = f"{value:,}"
+    print(f"{label + ':':<46}{value}{' ' + unit if unit else ''}", flush=True)
+
+
+def show_ratio(ratio: float, target: float = 0.5) -> None:
+    print(f"ratio: {ratio:.2f} (target >= {target})", flush=True)
