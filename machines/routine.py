@@ -106,7 +106,8 @@ def record_item(ctx: Ctx) -> dict:
     """R3/R4: the feedback window (or a 公示's notice period) is fixed when the case opens."""
     immediate = ctx.payload.get("time_class") == "immediate"
     window = ctx.settings["notice_days" if immediate else "feedback_days"]
-    found = {"window_days": window, "opinions": [], "in_catalogue": bool(ctx.payload.get("entry")),
+    in_catalogue = bool(ctx.payload.get("entry") or ctx.payload.get("republish_of"))  # G11
+    found = {"window_days": window, "opinions": [], "in_catalogue": in_catalogue,
              "due_days": 1 if immediate else ctx.settings["deadline_days"]}
     if not ctx.payload.get("period_end"):
         found["period_end"] = ctx.today.isoformat()
@@ -481,6 +482,8 @@ START = Schema((
                             "Catalogue entry (blank: off-catalogue)"), required=False),
     Field("period", "str", T("公开期次", "Period"), required=False),
     Field("period_end", "date", T("期末日期", "Period ends"), required=False),
+    Field("republish_of", "str", T("转载自上级事项（编号）", "Republishes the upper item"),
+          required=False),
 ), checks=(channels_known,))
 
 CHECKED = {"secrecy": True, "necessity": True, "accuracy": True}

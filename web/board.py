@@ -171,13 +171,21 @@ def _render_item(item: Publication, errors: dict | None = None, values: dict | N
         values=values or {}, can_opine=actor is not None,
         as_public=actor is not None and actor.kind == "public",
         signed_in=getattr(current_user, "is_authenticated", False),
-        opinion_kinds=OPINION_KINDS), status)
+        opinion_kinds=OPINION_KINDS, republishers=_republishers(item)), status)
     return _private(response, members)
+
+
+def _members_and_officers() -> tuple[str, ...]:
+    """Who may open an internal item's page: its members and, to republish it below (G11),
+    officers of the organisations under it."""
+    if not getattr(current_user, "is_authenticated", False):
+        return ()
+    return tuple(sorted({*_members(), *_officer_paths()}))
 
 
 @bp.get("/board/items/<int:case_id>")
 def item(case_id: int):
-    members = _members()
+    members = _members_and_officers()
     return _render_item(publications.publication(engine(), case_id, members), members=members)
 
 
@@ -207,6 +215,41 @@ def opinion(case_id: int):
         return _render_item(found, status=409, members=members)
     flash(_("已收到您的意见，我们将认真研究并答复"))
     return redirect(url_for("board.item", case_id=case_id))
+
+
+REPUBLISH_ROLES = ("handler", "office")
+WIDER_SCOPE = Text("转载不能超出上级设定的公开范围", "A republication may not widen the upper "
+                   "organisation's scope")
+
+
+def _republishers(item: Publication) -> list[tuple[str, str]]:
+    """G11: the organisations below the item's where this officer may republish it."""
+    if not getattr(current_user, "is_authenticated", False):
+        return []
+    return sorted({(code, name) for code, name, path, role in current_user.account.roles
+                   if role in REPUBLISH_ROLES and path != item.org_path
+                   and path.startswith(item.org_path)})
+
+
+@bp.post("/board/items/<int:case_id>/republish")
+@login_required
+def republish(case_id: int):
+    """G11: a lower organisation republishes an upper one's item, never beyond its scope;
+    the republication is drafted there and goes through its own review (G2, G3)."""
+    found = publications.publication(engine(), case_id, _members_and_officers())
+    org = request.form.get("org", "")
+    scope = request.form.get("scope") or found.declared_scope
+    if org not in {code for code, _name in _republishers(found)}:
+        abort(403)
+    if found.declared_scope == "internal" and scope != "internal":
+        flash(pick(WIDER_SCOPE), "error")
+        return _render_item(found, status=422)
+    case = engine().start(publications.KIND, org, current_user.account.actor, {
+        "title": f"转载：{found.title}", "content": found.content, "category": found.category,
+        "scope": scope, "channels": found.channels or ["board"],
+        "time_class": found.time_class, "republish_of": found.code})
+    flash(_("已新建转载事项 %(code)s，请审核后发布", code=case.code))
+    return redirect(url_for("inbox.case_page", case_id=case.id))
 
 
 # -- the Atom feed ---------------------------------------------------------------------------

@@ -517,3 +517,24 @@ def test_the_demo_data_shows_its_published_public_item(client, engine):
     assert "党费收缴情况" not in page, "the internal demo item is not published yet"
     listed = client.get("/api/v1/publications?org=XW-QS").get_json()["items"]
     assert [(i["org"], i["scope"]) for i in listed] == [("XW-QS-XBQ", "public")]
+
+
+def test_g11_a_lower_organisation_republishes_within_the_upper_scope(client, engine, tree):
+    from tests.web.conftest import login, make_user
+
+    account = make_user(engine, "v-handler", "V", ("handler",))
+    internal = publish(engine, tree, "C", "县委党内通报", scope="internal")
+    login(client, account)
+    page = client.get(f"/board/items/{internal.id}").get_data(as_text=True)
+    assert 'id="republish"' in page and 'value="public"' not in page.split('id="republish"')[1]
+    wider = client.post(f"/board/items/{internal.id}/republish",
+                        data={"org": "V", "scope": "public"})
+    assert wider.status_code == 422 and "不能超出" in wider.get_data(as_text=True)
+    made = client.post(f"/board/items/{internal.id}/republish",
+                       data={"org": "V", "scope": "internal"})
+    assert made.status_code == 302
+    case = engine.get(int(made.location.rsplit("/", 1)[1]), officer(tree, "V"))
+    assert case.data["republish_of"] == internal.code and case.data["scope"] == "internal"
+    assert case.org_code == "V" and case.state == "drafting" and case.data["in_catalogue"]
+    assert client.post(f"/board/items/{internal.id}/republish",
+                       data={"org": "C", "scope": "internal"}).status_code == 403
