@@ -493,7 +493,14 @@ DEMO = (
         "title": "2026 年第三季度党费收缴情况", "content": "应缴 42 人，实缴 42 人。",
         "category": "organisation", "scope": "internal", "channels": ["board", "meeting"],
         "time_class": "periodic", "entry": "ML-DEMO", "period": "2026 年第三季度",
-        "period_end": "2026-09-30"}),
+        "period_end": "2026-09-30"},
+        (DemoStep("submit", "handler"), DemoStep("approve", "reviewer", CHECKED),
+         DemoStep("publish_internal", "handler", {"channels": ["board", "meeting"]}))),
+    DemoCase("XW-QS-XBQ", {
+        "title": "2026 年第四季度主题党日安排", "content": "每月 15 日开展主题党日活动。",
+        "category": "ideology", "scope": "internal", "channels": ["meeting"],
+        "time_class": "periodic", "entry": "ML-DEMO", "period": "2026 年第四季度",
+        "period_end": "2026-12-31"}),
     DemoCase("XW-QS-XBQ", {
         "title": "村党总支 2026 年工作要点", "content": "一、加强思想建设……",
         "category": "decisions", "scope": "public", "channels": ["board", "website"],

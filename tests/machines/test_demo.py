@@ -24,3 +24,16 @@ def test_demo_has_every_process_in_several_states_with_timers(engine):
     assert pending > 0
     assert verify(engine.db, engine.registry).ok
     assert not demo.is_empty(engine)
+
+
+def test_demo_board_has_internal_and_public_items_in_one_organisation(engine):
+    from workflow.orgs import org_by_code
+    from workflow.publications import publications
+
+    demo.load(engine)
+    with engine.db.read() as conn:
+        member = {org_by_code(conn, "XW-QS-XBQ").path}  # a member of 小板桥村
+    by_org: dict[str, set[str]] = {}
+    for item in publications(engine, member):
+        by_org.setdefault(item.org, set()).add(item.scope)
+    assert {"internal", "public"} <= by_org["XW-QS-XBQ"], by_org
