@@ -76,4 +76,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.bp)
     public.register_api(app, engine.registry)
     board.init_app(app)
+
+    from web import audit
+
+    audit.init_app(app)
     return app

@@ -5,13 +5,21 @@ version's guards and effects again with no side effects. ``Verifier`` checks eac
 case's hash chain, the payload digests, the checkpoints' chain and heads, and that
 replay agrees with the stored case row; the same verifier reads a database or an
 exported bundle.
+
+Checkpoints are per organisation (AU3): each lists the organisation's own case heads and
+its ledger head, chains to that organisation's previous checkpoint, is signed with its key
+(``workflow.signing``) and has a copy filed with the upper level, countersigned with the
+upper level's key. ``Verifier.checkpoints`` checks signatures against the keys published
+on the ledger streams, and the copies against the originals: a chain that is whole but
+disagrees with its witness was rewritten.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,12 +35,14 @@ from workflow.canonical import (
 from workflow.db import Database
 from workflow.declare import Ctx
 from workflow.engine import START, apply_effects, cases, events, orgs, start_data, title_of
-from workflow.models import Checkpoint
+from workflow.models import Checkpoint, CheckpointCopy
 from workflow.registry import Registry
 from workflow.text import Text
 from workflow.timeutil import iso_utc, parse_iso, utcnow
 
 checkpoints = Checkpoint.__table__
+copies = CheckpointCopy.__table__
+log = logging.getLogger("gongkai.audit")
 
 EVENT_COLUMNS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "from_state",
                  "to_state", "actor", "at", "payload", "payload_digest", "prev_hash", "hash")
@@ -60,6 +70,26 @@ PROBLEMS: dict[str, Text] = {
                            "history before checkpoint {cp} was rewritten"),
     "checkpoint_broken": Text("检查点链断裂或被伪造（检查点 {cp}）",
                               "checkpoint chain broken or forged (checkpoint {cp})"),
+    "signature_invalid": Text("检查点 {cp} 的签名无效：{reason}",
+                              "checkpoint {cp} signature invalid: {reason}"),
+    "checkpoint_unsigned": Text("检查点 {cp} 未签名，而 {org} 当时已公布签名密钥",
+                                "checkpoint {cp} is unsigned although {org} had published a "
+                                "signing key"),
+    "witness_mismatch": Text("上级 {holder} 留存的副本与检查点 {cp} 不符：检查点被改写",
+                             "the copy filed with {holder} disagrees with checkpoint {cp}: "
+                             "the checkpoints were rewritten"),
+    "witness_invalid": Text("上级 {holder} 对检查点 {cp} 副本的见证签名无效或缺失",
+                            "the witness signature of {holder} on the copy of checkpoint "
+                            "{cp} is invalid or missing"),
+    "witness_missing": Text("检查点 {cp} 在上级 {holder} 处没有副本",
+                            "checkpoint {cp} has no copy filed with {holder}"),
+    "checkpoint_deleted": Text("检查点 {cp} 被删除（上级 {holder} 留存有副本）",
+                               "checkpoint {cp} was deleted (the copy filed with {holder} "
+                               "remains)"),
+    "ledger_invalid": Text("组织台账事件不合规则：{reason}",
+                           "ledger event breaks the rules: {reason}"),
+    "ledger_truncated": Text("组织台账被截断或删除（检查点 {cp} 记录到第 {seq} 号）",
+                             "ledger cut off or deleted (checkpoint {cp} lists seq {seq})"),
 }
 
 
@@ -69,9 +99,12 @@ class Problem:
     seq: int | None
     code: str
     message: Text
+    org: str | None = None  # set for checkpoint and ledger problems
 
     def describe(self, lang: str = "zh") -> str:
         where = []
+        if self.org is not None and self.case_id is None:
+            where.append(f"组织 {self.org}" if lang == "zh" else f"org {self.org}")
         if self.case_id is not None:
             where.append(f"案件 {self.case_id}" if lang == "zh" else f"case {self.case_id}")
         if self.seq is not None:
@@ -80,13 +113,18 @@ class Problem:
 
     def as_json(self) -> dict[str, Any]:
         return {"case_id": self.case_id, "seq": self.seq, "code": self.code,
-                "message": self.message.zh, "message_en": self.message.en}
+                "message": self.message.zh, "message_en": self.message.en, "org": self.org}
 
 
 def problem(case_id: int | None, seq: int | None, code: str, /,
             **values: Any) -> Problem:
     # Positional-only: a message may itself say {seq} (case_deleted, truncated).
     return Problem(case_id, seq, code, PROBLEMS[code].format(**values))
+
+
+def org_problem(org: str | None, seq: int | None, code: str, /, **values: Any) -> Problem:
+    """A problem of an organisation's checkpoints or ledger stream (no case)."""
+    return Problem(None, seq, code, PROBLEMS[code].format(org=org, **values), org)
 
 
 @dataclass
@@ -154,6 +192,9 @@ class Report:
     cases: int = 0
     events: int = 0
     checkpoints: int = 0
+    ledger_events: int = 0
+    signed: int = 0  # checkpoints whose signature verified
+    case_ids: list[int] = field(default_factory=list)  # filled when asked (``collect``)
 
     @property
     def ok(self) -> bool:
@@ -161,7 +202,8 @@ class Report:
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "cases": self.cases, "events": self.events,
-                "checkpoints": self.checkpoints,
+                "checkpoints": self.checkpoints, "ledger_events": self.ledger_events,
+                "signed": self.signed,
                 "problems": [p.as_json() for p in self.problems]}
 
 
@@ -218,33 +260,172 @@ def check_chain(case_id: int, rows: list[Mapping[str, Any]]) -> list[Problem]:
 
 
 class Verifier:
-    """Feed it cases' events (grouped, in seq order), case rows and checkpoints."""
+    """Feed it, in this order: the organisation tree (``tree``, optional), each
+    organisation's ledger stream (``ledger``), the checkpoints with the upper levels'
+    copies (``checkpoints``), then cases' events (grouped, in seq order) with the case
+    rows (``case``); ``finish`` gives the report."""
 
-    def __init__(self, registry: Registry | None, replay_cases: bool = True) -> None:
+    def __init__(self, registry: Registry | None, replay_cases: bool = True,
+                 collect: bool = False) -> None:
         self.registry = registry
         self.replay_cases = replay_cases and registry is not None
+        self.collect = collect
         self.report = Report()
         self.needed: dict[tuple[int, int], tuple[str, int]] = {}
         self.tails: dict[int, int] = {}
+        self.parents: dict[str, str | None] | None = None
+        self.keys: dict[str, dict[str, Any]] = {}  # from verified ledger streams
+        self.claimed: dict[str, dict[str, Any]] = {}  # keys of organisations not replayed here
+        self.ledger_needed: dict[tuple[str, int], tuple[str, int]] = {}
+        self.ledger_hashes: dict[tuple[str, int], str] = {}
+        # A partial bundle (``--since``) starts each organisation's chain at a base
+        # checkpoint (``bases``, by seq); a case left out of it must stand in every
+        # checkpoint as it stood in the base.
+        self.bases: set[int] = set()
+        self.base: dict[int, tuple[int, str]] = {}
 
-    def checkpoints(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        prev = GENESIS
+    def tree(self, parents: Mapping[str, str | None]) -> None:
+        """Organisation code -> its upper level's code: who must hold a witness copy."""
+        self.parents = dict(parents)
+
+    def claim_keys(self, keys: Mapping[str, Mapping[str, Any]]) -> None:
+        """Keys of organisations whose ledger is not replayed here (an upper level outside
+        a bundle's scope): trusted as given, to check witness signatures."""
+        for org, found in keys.items():
+            self.claimed.setdefault(org, {}).update(found)
+
+    def ledger(self, org: str, rows: list[Mapping[str, Any]]) -> None:
+        """One organisation's ledger stream: its chain, the kind's rules, its keys."""
+        from workflow.signing import read_ledger
+
+        self.report.ledger_events += len(rows)
+        for ev in rows:
+            self.ledger_hashes[(org, ev["seq"])] = ev["hash"]
+        self.report.problems.extend(replace(p, org=org) for p in check_chain(None, rows))
+        keys, wrong = read_ledger(org, rows)
+        for seq, reason in wrong:
+            self.report.problems.append(org_problem(org, seq, "ledger_invalid",
+                                                    reason=reason.zh))
+        self.keys[org] = keys
+
+    def _keys_of(self, org: str) -> Mapping[str, Any]:
+        return self.keys.get(org) or self.claimed.get(org) or {}
+
+    def checkpoints(self, rows: Iterable[Mapping[str, Any]],
+                    copies: Iterable[Mapping[str, Any]] = ()) -> None:
+        """The checkpoints in seq order, and the upper levels' copies of them."""
+        prev: dict[str | None, str] = {}
+        broken: set[str | None] = set()
+        originals: dict[int, Mapping[str, Any]] = {}
         for cp in rows:
             self.report.checkpoints += 1
+            org = cp.get("org")
+            first = org not in prev
             digest = sha256_hex(cp["heads"].encode("utf-8"))
-            if (digest != cp["heads_digest"] or cp["prev_hash"] != prev
-                    or checkpoint_hash(cp["seq"], cp["at"], digest, prev) != cp["hash"]):
-                self.report.problems.append(problem(None, None, "checkpoint_broken",
+            try:
+                heads = json.loads(cp["heads"])
+            except ValueError:
+                heads = None
+            is_base = first and cp["seq"] in self.bases
+            linked = cp["prev_hash"] == prev.get(org, GENESIS) or is_base
+            if (digest != cp["heads_digest"] or not linked or heads is None
+                    or checkpoint_hash(cp["seq"], cp["at"], digest, cp["prev_hash"]) != cp["hash"]
+                    or (org is not None and any(h[0] != org for h in heads))):
+                self.report.problems.append(org_problem(org, None, "checkpoint_broken",
+                                                        cp=cp["seq"]))
+                broken.add(org)
+            prev[org] = cp["hash"]
+            self._heads(cp["seq"], heads or (), base=is_base)
+            if org is not None:
+                self._signature(cp)
+                originals[cp["seq"]] = cp
+        self._witnesses(originals, copies, broken)
+
+    def _heads(self, cp_seq: int, heads: Iterable[list], base: bool = False) -> None:
+        for _org, case_id, seq, head in heads:
+            if case_id is None:
+                self.ledger_needed[(_org, seq)] = (head, cp_seq)
+                continue
+            self.needed[(case_id, seq)] = (head, cp_seq)
+            if base:
+                self.base[case_id] = (seq, head)
+
+    def _signature(self, cp: Mapping[str, Any]) -> None:
+        from workflow.signing import active_key, checkpoint_statement, verify_signature
+
+        org, at, key_id = cp["org"], cp["at"], cp.get("key_id")
+        keys = self._keys_of(org)
+        if key_id or cp.get("signature"):
+            key = keys.get(key_id)
+            if key is None:
+                reason = f"未公布的密钥 {key_id}"
+            elif not key.active_at(at):
+                reason = f"密钥 {key_id} 当时不在用"
+            elif not verify_signature(key.public_key, cp.get("signature"),
+                                      checkpoint_statement(org, cp["seq"], cp["hash"])):
+                reason = "签名与检查点内容不符"
+            else:
+                self.report.signed += 1
+                return
+            self.report.problems.append(org_problem(org, None, "signature_invalid",
+                                                    cp=cp["seq"], reason=reason))
+        elif active_key(keys, at) is not None:
+            self.report.problems.append(org_problem(org, None, "checkpoint_unsigned",
                                                     cp=cp["seq"]))
-            prev = cp["hash"]
-            for _org, case_id, seq, head in json.loads(cp["heads"]):
-                self.needed[(case_id, seq)] = (head, cp["seq"])
+
+    def _witnesses(self, originals: Mapping[int, Mapping[str, Any]],
+                   copies: Iterable[Mapping[str, Any]], broken: set[str | None]) -> None:
+        """Each original against the copies filed with its upper level (AU3). A chain
+        already broken is not compared again (one finding per cause); a whole chain that
+        disagrees with its witness was rewritten. A copy without its original names the
+        deleted checkpoint, and its heads are still required of the cases."""
+        from workflow.signing import active_key, verify_signature, witness_statement
+
+        held: dict[int, list[Mapping[str, Any]]] = {}
+        for copy in copies:
+            held.setdefault(copy["seq"], []).append(copy)
+        for seq, cp in originals.items():
+            org = cp["org"]
+            found = held.pop(seq, [])
+            if org in broken:
+                continue
+            parent = self.parents.get(org) if self.parents is not None else None
+            for copy in found:
+                holder = copy["holder"]
+                if any(copy.get(f) != cp.get(f) for f in WITNESSED):
+                    self.report.problems.append(org_problem(
+                        org, None, "witness_mismatch", cp=seq, holder=holder))
+                    continue
+                keys = self._keys_of(holder)
+                witness_key = keys.get(copy.get("witness_key_id"))
+                if copy.get("witness_signature") or copy.get("witness_key_id"):
+                    good = (witness_key is not None and witness_key.active_at(cp["at"])
+                            and verify_signature(witness_key.public_key,
+                                                 copy.get("witness_signature"),
+                                                 witness_statement(org, seq, cp["hash"], holder)))
+                else:
+                    good = active_key(keys, cp["at"]) is None
+                if not good:
+                    self.report.problems.append(org_problem(
+                        org, None, "witness_invalid", cp=seq, holder=holder))
+            if parent is not None and not any(c["holder"] == parent for c in found):
+                self.report.problems.append(org_problem(
+                    org, None, "witness_missing", cp=seq, holder=parent))
+        for seq, found in sorted(held.items()):
+            for copy in found:
+                self.report.problems.append(org_problem(
+                    copy["org"], None, "checkpoint_deleted", cp=seq, holder=copy["holder"]))
+                text = copy.get("heads")
+                if text is not None and sha256_hex(text.encode("utf-8")) == copy["heads_digest"]:
+                    self._heads(seq, json.loads(text))
 
     def case(self, case_id: int, rows: list[Mapping[str, Any]],
              stored: Mapping[str, Any] | None) -> None:
         self.report.cases += 1
         self.report.events += len(rows)
         self.tails[case_id] = rows[-1]["seq"] if rows else 0
+        if self.collect:
+            self.report.case_ids.append(case_id)
         for ev in rows if self.needed else ():
             want = self.needed.pop((case_id, ev["seq"]), None)
             if want and want[0] != ev["hash"]:
@@ -283,10 +464,20 @@ class Verifier:
                                                 what=", ".join(diffs)))
 
     def finish(self) -> Report:
-        for (case_id, seq), (_head, cp) in sorted(self.needed.items()):
+        for (case_id, seq), (head, cp) in sorted(self.needed.items()):
+            if case_id not in self.tails and self.base.get(case_id) == (seq, head):
+                continue  # left out of a --since bundle: unchanged since its base
             code = "truncated" if self.tails.get(case_id) else "case_deleted"
             self.report.problems.append(problem(case_id, seq, code, seq=seq, cp=cp))
         self.needed.clear()
+        for (org, seq), (head, cp) in sorted(self.ledger_needed.items()):
+            have = self.ledger_hashes.get((org, seq))
+            if have is None:
+                self.report.problems.append(org_problem(org, seq, "ledger_truncated",
+                                                        seq=seq, cp=cp))
+            elif have != head:
+                self.report.problems.append(org_problem(org, seq, "head_rewritten", cp=cp))
+        self.ledger_needed.clear()
         return self.report
 
 
@@ -302,20 +493,70 @@ def _grouped(rows: Iterable[Mapping[str, Any]]) -> Iterator[tuple[int, list]]:
         yield current, bucket
 
 
-def verify(db: Database, registry: Registry, replay_cases: bool = True) -> Report:
-    """Check every chain, checkpoint and projection in the database."""
-    verifier = Verifier(registry, replay_cases)
+#: the fields a witness copy must share with the checkpoint it copies
+WITNESSED = ("org", "at", "heads_digest", "prev_hash", "hash", "key_id", "signature")
+
+
+def org_tree(conn) -> dict[str, str | None]:
+    parent = orgs.alias("parent")
+    return {r.code: r.parent for r in conn.execute(
+        sa.select(orgs.c.code, parent.c.code.label("parent"))
+        .outerjoin(parent, parent.c.id == orgs.c.parent_id))}
+
+
+def _org_ids(conn, codes: Collection[str]) -> list[int]:
+    return [r.id for r in conn.execute(sa.select(orgs.c.id).where(orgs.c.code.in_(codes)))]
+
+
+def _feed_orgs(verifier: Verifier, conn, scope: Collection[str] | None) -> None:
+    """The tree, the ledger streams and the checkpoints with their copies (in scope)."""
+    from workflow.signing import keys_by_org, ledger_rows
+
+    verifier.tree(org_tree(conn))
+    streams = ledger_rows(conn)
+    for org, rows in streams.items():
+        if scope is None or org in scope:
+            verifier.ledger(org, rows)
+    if scope is not None:
+        verifier.claim_keys({org: keys for org, keys in keys_by_org(conn).items()
+                             if org not in scope})
+    cp_query = sa.select(checkpoints).order_by(checkpoints.c.seq)
+    copy_query = sa.select(*[c for c in copies.c if c.name not in ("id", "heads")])
+    if scope is not None:
+        cp_query = cp_query.where(checkpoints.c.org.in_(scope))
+        copy_query = copy_query.where(copies.c.org.in_(scope))
+    held = [dict(r._mapping) for r in conn.execute(copy_query)]
+    if held:
+        have = set(conn.execute(sa.select(checkpoints.c.seq)).scalars())
+        orphans = [c for c in held if c["seq"] not in have]
+        for copy in orphans:  # a deleted checkpoint: its copy's heads are still owed
+            copy["heads"] = conn.execute(sa.select(copies.c.heads).where(
+                copies.c.holder == copy["holder"], copies.c.seq == copy["seq"])).scalar()
+    verifier.checkpoints((r._mapping for r in conn.execute(cp_query)), held)
+
+
+def verify(db: Database, registry: Registry, replay_cases: bool = True,
+           scope: Collection[str] | None = None, collect: bool = False) -> Report:
+    """Check every chain, checkpoint, signature, witness copy and projection in the
+    database; ``scope`` (organisation codes) limits it to those organisations' cases,
+    ledgers and checkpoints; ``collect`` lists the cases checked in the report."""
+    verifier = Verifier(registry, replay_cases, collect=collect)
     with db.read() as conn:
-        verifier.checkpoints(r._mapping for r in conn.execute(
-            sa.select(checkpoints).order_by(checkpoints.c.seq)))
+        _feed_orgs(verifier, conn, None if scope is None else set(scope))
+        case_query = sa.select(cases.c.id, cases.c.state, cases.c.version, cases.c.seq,
+                               cases.c.head_hash, cases.c.data)
+        event_query = sa.select(*[events.c[name] for name in EVENT_COLUMNS])
+        if scope is not None:
+            ids = _org_ids(conn, scope)
+            case_query = case_query.where(cases.c.org_id.in_(ids))
+            event_query = event_query.where(sa.or_(
+                events.c.org.in_(sorted(scope)),
+                events.c.case_id.in_(sa.select(cases.c.id).where(cases.c.org_id.in_(ids)))))
         stored = {r.id: {"state": r.state, "version": r.version, "seq": r.seq,
                          "head_hash": r.head_hash, "data": json.loads(r.data)}
-                  for r in conn.execute(sa.select(cases.c.id, cases.c.state, cases.c.version,
-                                                  cases.c.seq, cases.c.head_hash,
-                                                  cases.c.data))}
+                  for r in conn.execute(case_query)}
         stream = conn.execution_options(yield_per=5000).execute(
-            sa.select(*[events.c[name] for name in EVENT_COLUMNS])
-            .order_by(events.c.case_id, events.c.seq))
+            event_query.order_by(events.c.case_id, events.c.seq))
         for case_id, rows in _grouped(r._mapping for r in stream):
             verifier.case(case_id, rows, stored.pop(case_id, None))
     for case_id, row in stored.items():
@@ -330,20 +571,114 @@ def case_events(db: Database, case_id: int) -> list[dict[str, Any]]:
             .where(events.c.case_id == case_id).order_by(events.c.seq))]
 
 
-def write_checkpoint(db: Database, now=None) -> dict[str, Any]:
-    """Hash every case head and chain it to the previous checkpoint (AU2)."""
+def write_checkpoint(db: Database, now=None, key_dir=None,
+                     only_changed: bool = False) -> list[dict[str, Any]]:
+    """One checkpoint per organisation with a case or a ledger event (AU2, AU3).
+
+    Each lists the organisation's case heads (by case id) and then its ledger head,
+    chains to that organisation's previous checkpoint, takes the next global ``seq``
+    (organisations in code order) and is signed with the organisation's current key
+    when its private half is in the key directory. A copy is filed with the upper
+    level in the same transaction, countersigned with the upper level's key.
+    ``only_changed`` skips an organisation whose heads are those of its last checkpoint
+    (for a periodic clock: nothing new to seal there).
+    """
+    from workflow import signing
+
     at = iso_utc(now or utcnow())
+    written: list[dict[str, Any]] = []
     with db.write() as conn:
-        heads = [[r.code, r.id, r.seq, r.head_hash] for r in conn.execute(
-            sa.select(orgs.c.code, cases.c.id, cases.c.seq, cases.c.head_hash)
-            .join(orgs, orgs.c.id == cases.c.org_id).where(cases.c.seq > 0)
-            .order_by(cases.c.id))]
-        last = conn.execute(sa.select(checkpoints.c.seq, checkpoints.c.hash)
-                            .order_by(checkpoints.c.seq.desc()).limit(1)).first()
-        seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-        text = canonical(heads).decode("utf-8")
-        digest = sha256_hex(text.encode("utf-8"))
-        row = {"seq": seq, "at": at, "heads": text, "heads_digest": digest, "prev_hash": prev,
-               "hash": checkpoint_hash(seq, at, digest, prev)}
-        conn.execute(sa.insert(checkpoints).values(**row))
-    return row
+        if not db.is_sqlite:
+            conn.exec_driver_sql(f"LOCK TABLE {checkpoints.name} IN SHARE ROW EXCLUSIVE MODE")
+        heads: dict[str, list[list[Any]]] = {}
+        for r in conn.execute(
+                sa.select(orgs.c.code, cases.c.id, cases.c.seq, cases.c.head_hash)
+                .join(orgs, orgs.c.id == cases.c.org_id).where(cases.c.seq > 0)
+                .order_by(cases.c.id)):
+            heads.setdefault(r.code, []).append([r.code, r.id, r.seq, r.head_hash])
+        for org, seq, head in signing.ledger_heads(conn):
+            heads.setdefault(org, []).append([org, None, seq, head])
+        tree = org_tree(conn)
+        keys = signing.keys_by_org(conn)
+        latest = (sa.select(sa.func.max(checkpoints.c.seq)).where(checkpoints.c.org.is_not(None))
+                  .group_by(checkpoints.c.org))
+        last = {r.org: r for r in conn.execute(
+            sa.select(checkpoints.c.org, checkpoints.c.hash, checkpoints.c.heads_digest)
+            .where(checkpoints.c.seq.in_(latest)))}
+        top = conn.execute(sa.select(sa.func.max(checkpoints.c.seq))).scalar() or 0
+        private: dict[str, Any] = {}
+
+        def signer(org: str | None) -> tuple[str | None, Any]:
+            key = signing.active_key(keys.get(org or "", {}), at)
+            if key is None:
+                return None, None
+            if key.key_id not in private:
+                private[key.key_id] = signing.load_private(key.key_id, key_dir)
+                if private[key.key_id] is None:
+                    log.warning("no private key %s for %s in %s: checkpoint left unsigned",
+                                key.key_id, org, signing.key_dir(key_dir))
+            return (key.key_id, private[key.key_id]) if private[key.key_id] else (None, None)
+
+        for org in sorted(heads):
+            text = canonical(heads[org]).decode("utf-8")
+            digest = sha256_hex(text.encode("utf-8"))
+            if only_changed and org in last and last[org].heads_digest == digest:
+                continue
+            top += 1
+            before = last[org].hash if org in last else GENESIS
+            row = {"seq": top, "at": at, "heads": text, "heads_digest": digest,
+                   "prev_hash": before, "hash": checkpoint_hash(top, at, digest, before),
+                   "org": org, "key_id": None, "signature": None}
+            key_id, secret = signer(org)
+            if secret is not None:
+                row["key_id"] = key_id
+                row["signature"] = signing.sign(
+                    secret, signing.checkpoint_statement(org, top, row["hash"]))
+            conn.execute(sa.insert(checkpoints).values(**row))
+            holder = tree.get(org)
+            if holder is not None:
+                copy = {k: row[k] for k in row} | {"holder": holder, "witness_key_id": None,
+                                                   "witness_signature": None}
+                witness_id, witness_secret = signer(holder)
+                if witness_secret is not None:
+                    copy["witness_key_id"] = witness_id
+                    copy["witness_signature"] = signing.sign(witness_secret, (
+                        signing.witness_statement(org, top, row["hash"], holder)))
+                conn.execute(sa.insert(copies).values(**copy))
+            written.append(row)
+    return written
+
+
+def case_events_until(db: Database, case_id: int, at: str | None) -> list[dict[str, Any]]:
+    """The case's events up to and including time ``at`` (canonical UTC text): the
+    seq-prefix whose times are not later, i.e. the case as it stood then."""
+    rows = case_events(db, case_id)
+    if at is None:
+        return rows
+    kept = []
+    for ev in rows:
+        if ev["at"] > at:
+            break
+        kept.append(ev)
+    return kept
+
+
+def replay_steps(rows: list[Mapping[str, Any]], registry: Registry
+                 ) -> list[tuple[Rebuilt | None, Text | None]]:
+    """After each event: the case rebuilt from the events up to it, or why replay stopped
+    there (every later step then fails too). For the auditor's history view."""
+    steps: list[tuple[Rebuilt | None, Text | None]] = []
+    failed: Text | None = None
+    for n in range(1, len(rows) + 1):
+        if failed is not None:
+            steps.append((None, failed))
+            continue
+        try:
+            steps.append((replay(rows[:n], registry), None))
+        except ReplayError as exc:
+            failed = exc.reason
+            steps.append((None, failed))
+        except KeyError as exc:
+            failed = Text(f"未知流程或版本 {exc}", f"unknown process or version {exc}")
+            steps.append((None, failed))
+    return steps

@@ -270,13 +270,75 @@ def audit() -> None:
 
 @audit.command("checkpoint")
 def audit_checkpoint() -> None:
-    """立即写入检查点 / write a checkpoint now."""
+    """立即写入检查点（每个组织一个，有密钥则签名） / write checkpoints now (one per organisation,
+    signed where it has a key)."""
     from workflow.audit import write_checkpoint
 
-    row = write_checkpoint(_engine().db)
-    heads = len(json.loads(row["heads"]))
-    click.echo(f"检查点 {row['seq']} 已写入（{heads} 个案件） / checkpoint {row['seq']} "
-               f"written ({heads} cases): {row['hash']}")
+    rows = write_checkpoint(_engine().db)
+    for row in rows:
+        heads = sum(1 for h in json.loads(row["heads"]) if h[1] is not None)
+        zh = f"，已用密钥 {row['key_id']} 签名" if row["signature"] else "，未签名"
+        en = f", signed with {row['key_id']}" if row["signature"] else ", unsigned"
+        click.echo(f"{row['org']}：检查点 {row['seq']} 已写入（{heads} 个案件）{zh} / "
+                   f"{row['org']}: checkpoint {row['seq']} written ({heads} cases{en}): "
+                   f"{row['hash']}")
+    if not rows:
+        click.echo("没有需要写入检查点的案件 / nothing to checkpoint yet")
+
+
+@audit.command("keygen")
+@click.option("--org", "org_codes", multiple=True,
+              help="组织代码，可重复；缺省为所有尚无密钥的组织 / organisation code, repeatable; "
+                   "default: every organisation without a key")
+@click.option("--rotate", is_flag=True, help="更换现有密钥（旧密钥为新密钥背书） / replace the "
+                                              "key in use (the old key endorses the new one)")
+@click.option("--by", "by", help="记为操作人的用户名 / username recorded as the actor")
+def audit_keygen(org_codes: tuple[str, ...], rotate: bool, by: str | None) -> None:
+    """生成组织签名密钥并记入组织台账 / generate organisations' signing keys (Ed25519) and
+    record them on their ledger streams."""
+    from workflow import signing
+    from workflow.orgs import list_orgs
+
+    engine = _engine()
+    with engine.db.read() as conn:
+        known = [r["code"] for r in list_orgs(conn)]
+        keys = signing.keys_by_org(conn)
+    if org_codes:
+        unknown = [c for c in org_codes if c not in known]
+        if unknown:
+            _fail(f"找不到组织 {', '.join(unknown)} / no organisation {', '.join(unknown)}")
+        chosen = list(dict.fromkeys(org_codes))
+    else:
+        chosen = [c for c in known if signing.current_key(keys.get(c, {})) is None or rotate]
+    actor = f"user:{by}" if by else "system"
+    for code in chosen:
+        try:
+            key = signing.add_key(engine.db, code, actor, rotate=rotate)
+        except WorkflowError as exc:
+            _fail(str(exc.message))
+        endorsed = "（旧密钥已背书 / endorsed by the old key）" if key.endorsed else ""
+        click.echo(f"{code}：已生成密钥 {key.key_id}{endorsed} / {code}: key {key.key_id} "
+                   f"published on ledger seq {key.added_seq}")
+        click.echo(f"  Ed25519 {key.public_key}")
+    click.echo(f"私钥保存在 / private keys are in {signing.key_dir()}")
+
+
+@audit.command("keys")
+@click.option("--json", "as_json", is_flag=True)
+def audit_keys(as_json: bool) -> None:
+    """列出各组织公布的公钥 / list the public keys organisations have published."""
+    from workflow import signing
+
+    with _engine().db.read() as conn:
+        keys = signing.keys_by_org(conn)
+    found = [k.as_json() for org in sorted(keys)
+             for k in sorted(keys[org].values(), key=lambda k: k.added_seq)]
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False))
+        return
+    for k in found:
+        state = f"retired {k['retired_at']}" if k["retired_at"] else "in use"
+        click.echo(f"{k['org']}\t{k['key_id']}\t{k['public_key']}\t{k['added_at']}\t{state}")
 
 
 def _report(report, as_json: bool) -> None:
@@ -286,17 +348,20 @@ def _report(report, as_json: bool) -> None:
         for p in report.problems:
             click.echo(p.describe("zh"))
         status = "完好 / intact" if report.ok else f"发现 {len(report.problems)} 处问题 / problems"
+        extra = (f", {report.ledger_events} ledger events, {report.signed} signed"
+                 if report.ledger_events or report.signed else "")
         click.echo(f"{status}: {report.cases} cases, {report.events} events, "
-                   f"{report.checkpoints} checkpoints")
+                   f"{report.checkpoints} checkpoints{extra}")
     sys.exit(0 if report.ok else 1)
 
 
 @audit.command("verify")
 @click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="校验导出的审计包，无需数据库 / verify an exported bundle, no database")
+@click.option("--org", "org_code", help="只校验该组织及其下级 / only this organisation's subtree")
 @click.option("--json", "as_json", is_flag=True)
-def audit_verify(bundle: Path | None, as_json: bool) -> None:
-    """校验哈希链、检查点和重放结果 / check chains, checkpoints and replay."""
+def audit_verify(bundle: Path | None, org_code: str | None, as_json: bool) -> None:
+    """校验哈希链、检查点、签名和重放结果 / check chains, checkpoints, signatures and replay."""
     if bundle:
         from workflow.bundle import verify_bundle
         from workflow.registry import Registry
@@ -309,18 +374,41 @@ def audit_verify(bundle: Path | None, as_json: bool) -> None:
         from workflow.audit import verify
 
         engine = _engine()
-        report = verify(engine.db, engine.registry)
+        scope = None
+        if org_code:
+            scope = _subtree(engine, org_code)
+        report = verify(engine.db, engine.registry, scope=scope)
     _report(report, as_json)
+
+
+def _subtree(engine, org_code: str) -> list[str]:
+    import sqlalchemy as sa
+
+    from workflow.orgs import org_by_code, orgs
+
+    with engine.db.read() as conn:
+        try:
+            root = org_by_code(conn, org_code)
+        except WorkflowError as exc:
+            _fail(str(exc.message))
+        return list(conn.execute(sa.select(orgs.c.code).where(orgs.c.path.startswith(root.path)))
+                    .scalars())
 
 
 @audit.command("replay")
 @click.argument("case_id", type=int)
-def audit_replay(case_id: int) -> None:
+@click.option("--as-of", "as_of", help="重建到该时刻为止（ISO 时间） / as it stood at this time")
+def audit_replay(case_id: int, as_of: str | None) -> None:
     """仅凭事件重建案件 / rebuild a case from its events alone."""
-    from workflow.audit import ReplayError, case_events, check_chain, replay
+    from workflow.audit import ReplayError, case_events_until, check_chain, replay
+    from workflow.timeutil import iso_utc
 
+    try:
+        until = iso_utc(parse_iso(as_of)) if as_of else None
+    except ValueError:
+        _fail(f"时间格式无效：{as_of} / invalid date-time: {as_of}")
     engine = _engine()
-    rows = case_events(engine.db, case_id)
+    rows = case_events_until(engine.db, case_id, until)
     if not rows:
         _fail(f"案件 {case_id} 没有事件 / case {case_id} has no events", 1)
     problems = check_chain(case_id, rows)
@@ -340,11 +428,23 @@ def audit_replay(case_id: int) -> None:
 
 @audit.command("export")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--org", "org_code", help="只导出该组织及其下级 / only this organisation's subtree")
+@click.option("--since", "since",
+              help="只导出该日期（含）以来有变化的事项，YYYY-MM-DD 或 ISO 时间 / "
+                   "only what changed since this date or time")
 @click.option("--redacted", is_flag=True, help="以摘要替代内容，任何人可持有 / digests only (AU4)")
-def audit_export(out: Path, redacted: bool) -> None:
+def audit_export(out: Path, org_code: str | None, since: str | None, redacted: bool) -> None:
     """导出审计包 / export an audit bundle."""
     from workflow.bundle import export
 
-    counts = export(_engine().db, out, redacted)
+    try:
+        since_at = parse_iso(since) if since else None
+    except ValueError:
+        _fail(f"日期格式无效：{since} / invalid date: {since}")
+    try:
+        counts = export(_engine().db, out, redacted, org=org_code, since=since_at)
+    except ValueError as exc:
+        _fail(str(exc))
+    ledger = f", {counts['ledger_events']} ledger events" if counts.get("ledger_events") else ""
     click.echo(f"已导出 / exported {out}: {counts['cases']} cases, {counts['events']} events, "
-               f"{counts['checkpoints']} checkpoints")
+               f"{counts['checkpoints']} checkpoints{ledger}")

@@ -46,7 +46,7 @@ class Clock:
 
     def checkpoint(self) -> None:
         if acquire(self.engine.db, self.holder, ttl=TICK_SECONDS * 4):
-            write_checkpoint(self.engine.db)
+            write_checkpoint(self.engine.db, only_changed=True)
 
     def start(self) -> None:
         """Blocks for the stand-alone scheduler; returns at once inside ``gongkai serve``."""

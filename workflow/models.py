@@ -99,12 +99,65 @@ class Timer(SQLModel, table=True):
 
 
 class Checkpoint(SQLModel, table=True):
+    """One organisation's checkpoint (AU3): its own case heads and ledger head, chained to
+    its previous checkpoint and signed with its key. ``seq`` is global (one counter for all
+    organisations); ``org`` NULL marks the single global chain written before per-
+    organisation checkpoints (still verified as one chain)."""
+
     __tablename__ = "checkpoints"
     id: int | None = _pk()
     seq: int = Field(unique=True)
     at: str = Field(max_length=32)
     heads: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     heads_digest: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+    org: str | None = Field(default=None, max_length=64, index=True)
+    key_id: str | None = Field(default=None, max_length=16)
+    signature: str | None = Field(default=None, max_length=128)
+
+
+class CheckpointCopy(SQLModel, table=True):
+    """The upper level's copy of a checkpoint, filed when it is written and countersigned
+    with the upper level's key: its witness that history was not rewritten (AU3)."""
+
+    __tablename__ = "checkpoint_copies"
+    __table_args__ = (
+        sa.UniqueConstraint("holder", "seq", name="uq_checkpoint_copies_holder_seq"),
+    )
+    id: int | None = _pk()
+    holder: str = Field(max_length=64, index=True)
+    org: str = Field(max_length=64, index=True)
+    seq: int
+    at: str = Field(max_length=32)
+    heads: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    heads_digest: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+    key_id: str | None = Field(default=None, max_length=16)
+    signature: str | None = Field(default=None, max_length=128)
+    witness_key_id: str | None = Field(default=None, max_length=16)
+    witness_signature: str | None = Field(default=None, max_length=128)
+
+
+class LedgerEvent(SQLModel, table=True):
+    """An event of an organisation's own ledger stream (key changes): the engine's
+    ``ledger`` kind, hash-chained exactly like a case's events with ``case_id`` null."""
+
+    __tablename__ = "ledger_events"
+    __table_args__ = (sa.UniqueConstraint("org", "seq", name="uq_ledger_events_org_seq"),)
+    id: int | None = _pk()
+    org: str = Field(max_length=64)
+    seq: int
+    kind: str = Field(max_length=64)
+    def_version: int
+    trigger: str = Field(max_length=64)
+    from_state: str | None = Field(default=None, max_length=64)
+    to_state: str = Field(max_length=64)
+    actor: str = Field(max_length=200)
+    at: str = Field(max_length=32)
+    payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    payload_digest: str = Field(max_length=64)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 
