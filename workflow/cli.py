@@ -173,6 +173,52 @@ def org_add(code: str, name: str, parent: str | None, org_type: str) -> None:
     click.echo(f"已新增组织 / added {row['code']} {row['name']}")
 
 
+@org.command("settings")
+@click.argument("code")
+@click.option("--set", "changes", multiple=True, metavar="KIND.NAME=VALUE",
+              help="设置规则默认值，值为 JSON，如 application.deadline_days=15 / set a default")
+@click.option("--unset", "removals", multiple=True, metavar="KIND.NAME",
+              help="恢复上级或流程默认值 / fall back to the parent's or the process default")
+@click.option("--json", "as_json", is_flag=True)
+def org_settings(code: str, changes: tuple[str, ...], removals: tuple[str, ...],
+                 as_json: bool) -> None:
+    """查看或设置组织的规则默认值（下级继承） / an organisation's rule settings (inherited)."""
+    from workflow.orgs import org_by_code, orgs
+
+    engine = _engine()
+    with engine.db.write() as conn:
+        try:
+            row = org_by_code(conn, code)
+        except WorkflowError as exc:
+            _fail(str(exc.message))
+        own = json.loads(row.settings or "{}")
+        for change in changes:
+            key, _, raw = change.partition("=")
+            kind, _, name = key.partition(".")
+            known = kind in engine.registry and name in engine.registry.get(kind).process.settings
+            if not known:
+                _fail(f"没有这个设置：{key} / no such setting: {key}")
+            try:
+                own.setdefault(kind, {})[name] = json.loads(raw)
+            except json.JSONDecodeError:
+                own.setdefault(kind, {})[name] = raw
+        for key in removals:
+            kind, _, name = key.partition(".")
+            own.get(kind, {}).pop(name, None)
+        conn.execute(orgs.update().where(orgs.c.id == row.id).values(
+            settings=json.dumps(own, ensure_ascii=False, sort_keys=True)))
+        effective = {c.kind: engine.settings_for(conn, row.path, c)
+                     for c in engine.registry.latest() if c.process.settings}
+    if as_json:
+        click.echo(json.dumps({"own": own, "effective": effective}, ensure_ascii=False))
+        return
+    for kind, values in effective.items():
+        for name, value in values.items():
+            mark = "*" if name in own.get(kind, {}) else " "
+            click.echo(f"{mark} {kind}.{name} = {json.dumps(value, ensure_ascii=False)}")
+    click.echo("（* 为本组织设置；其余继承上级或流程默认值 / * set here; others inherited）")
+
+
 @org.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def org_list(as_json: bool) -> None:

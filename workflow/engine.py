@@ -218,7 +218,7 @@ class Engine:
               extra: Mapping[str, Any] | None = None) -> tuple[int, str, dict[str, Any]]:
         """Write a new case and its ``start`` event inside the caller's transaction."""
         process = compiled.process
-        settings = self._settings(conn, org.path, compiled)
+        settings = self.settings_for(conn, org.path, compiled)
         case_id = conn.execute(sa.insert(cases).values(
             kind=compiled.kind, def_version=process.version, org_id=org.id, title="",
             state=process.initial, data="{}", created_at=now, updated_at=now,
@@ -328,7 +328,7 @@ class Engine:
 
     # -- inside the transaction ----------------------------------------------------------
 
-    def _settings(self, conn: Connection, path: str, compiled: Compiled) -> dict[str, Any]:
+    def settings_for(self, conn: Connection, path: str, compiled: Compiled) -> dict[str, Any]:
         """The process defaults overlaid by every ancestor's and the organisation's own."""
         ids = [int(p) for p in path.strip("/").split("/") if p]
         rows = {r.id: r.settings for r in conn.execute(

@@ -278,3 +278,21 @@ def test_audit_verify_refuses_a_file_that_is_not_a_bundle(run, tmp_path):
     bad_input(run("audit", "verify", "--bundle", str(other)), "不是 JSON")
     other.write_text('{"format": "other"}\n', encoding="utf-8")
     bad_input(run("audit", "verify", "--bundle", str(other)), "不是 gongkai 审计包")
+
+
+def test_org_settings_set_inherit_and_unset(run, db):
+    ok(run("org", "add", "C", "县委", "--type", "county_committee"))
+    ok(run("org", "add", "T", "镇", "--parent", "C", "--type", "town"))
+    ok(run("org", "settings", "C", "--set", "sample.deadline_days=15"))
+    import json
+
+    shown = json.loads(ok(run("org", "settings", "T", "--json")))
+    assert shown["effective"]["sample"]["deadline_days"] == 15 and shown["own"] == {}
+    ok(run("org", "settings", "T", "--set", "sample.reminders=[3]"))
+    shown = json.loads(ok(run("org", "settings", "T", "--json")))
+    assert shown["effective"]["sample"]["reminders"] == [3]
+    ok(run("org", "settings", "C", "--unset", "sample.deadline_days"))
+    shown = json.loads(ok(run("org", "settings", "T", "--json")))
+    assert shown["effective"]["sample"]["deadline_days"] == 10
+    bad = run("org", "settings", "C", "--set", "sample.nonsense=1")
+    assert bad.exit_code == 2 and "没有这个设置" in bad.stderr
