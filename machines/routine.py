@@ -521,5 +521,6 @@ ROUTINE = Process(
     start_schema=START, start_effects=(record_item,), settings=SETTINGS, code_prefix="LX",
     rules=("G1", "G2", "G3", "G4", "G6", "G7", "G8", "G9", "G12", "G13", "R1", "R3", "R4",
            "R5"),
+    labels=CHANNELS,
     demo=DEMO,
 )

@@ -623,10 +623,9 @@ def assign(case_id: int):
     if assignee is not None and (not isinstance(assignee, str) or not assignee.strip()
                                  or len(assignee) > 64):
         raise Invalid(fields={"assignee": NOT_TEXT})
-    eng, actor = engine(), g.account.actor
-    eng.get(case_id, actor)
-    eng.assign(case_id, assignee.strip() if assignee else None)
-    return case_json(eng.get(case_id, actor))
+    case = queries.assign(engine(), case_id, g.account.actor,
+                          assignee.strip() if assignee else None)
+    return case_json(case)
 
 
 @routes.route("/openapi.json", summary=Text("OpenAPI 文档", "The OpenAPI document"),

@@ -39,7 +39,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from machines.routine import CHANNELS
 from web.extensions import csrf, limiter
 from web.i18n import pick
 from web.views import engine
@@ -67,7 +66,7 @@ ATOM = "http://www.w3.org/2005/Atom"
 
 def _labels() -> Callable[[str], Text | None]:
     # Channel labels until the routine process declares them as labels of its own.
-    return publications.labeller(engine().registry, CHANNELS)
+    return publications.labeller(engine().registry)
 
 
 def _members() -> tuple[str, ...]:

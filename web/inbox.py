@@ -143,16 +143,14 @@ def document(case_id: int, name: str, fmt: str):
 @login_required
 def claim(case_id: int):
     account = current_account()
-    case = _case_or_404(case_id)
     target = request.form.get("assignee", account.username).strip() or None
     if request.form.get("release"):
         target = None
-    with engine().db.read() as conn:
-        allowed = {name for name, _n in accounts.people_at(conn, case.org_path)}
-    if target is not None and target not in allowed | {account.username}:
-        flash(_("只能分派给本组织的工作人员"), "error")
+    try:
+        queries.assign(engine(), case_id, account.actor, target)
+    except Invalid as exc:
+        flash(pick(exc.fields["assignee"]), "error")
         return render_case(case_id, status=422)
-    engine().assign(case_id, target)
     flash(_("已认领") if target == account.username else
           (_("已释放") if target is None else _("已分派给 %(who)s", who=target)))
     return redirect(url_for("inbox.case_page", case_id=case_id))

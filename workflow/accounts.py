@@ -184,3 +184,12 @@ def people_at(conn: Connection, org_path: str) -> list[tuple[str, str]]:
                grants.c.role.in_(("handler", "office", "reviewer", "secretary")))
         .order_by(users.c.username)).all()
     return [(r.username, r.display_name) for r in rows]
+
+
+def has_role_at(conn: Connection, username: str, org_path: str) -> bool:
+    """Whether ``username`` holds any role at the organisation itself."""
+    return conn.execute(
+        sa.select(users.c.id).join(grants, grants.c.user_id == users.c.id)
+        .join(orgs, orgs.c.id == grants.c.org_id)
+        .where(users.c.username == username, users.c.active.is_(True),
+               orgs.c.path == org_path).limit(1)).first() is not None

@@ -289,21 +289,11 @@ def ledger(engine: Engine, officer_paths: Iterable[str], org: str | None = None,
     return sorted(items, key=lambda p: (p.published_at, p.id))
 
 
-def labeller(registry: Registry, extra: Mapping[str, Text] | None = None,
-             kind: str = KIND) -> Callable[[str], Text | None]:
-    """Labels for the item's choice values (category, scope, time class, channels): the
-    process's declared labels and field choices, then ``extra``."""
-    found: dict[str, Text] = {}
-    if kind in registry:
-        process = registry.get(kind).process
-        found.update(process.labels)
-        for schema in [process.start_schema] + [t.schema for t in process.triggers]:
-            for f in schema.fields:
-                for value, label in f.choices.items():
-                    found.setdefault(value, label)
-    for key, label in (extra or {}).items():
-        found.setdefault(key, label)
-    return found.get
+def labeller(registry: Registry, kind: str = KIND) -> Callable[[str], Text | None]:
+    """Labels for the item's choice values (category, scope, time class, channels)."""
+    if kind not in registry:
+        return lambda _key: None
+    return registry.get(kind).label
 
 
 def choices(registry: Registry, name: str, kind: str = KIND) -> dict[str, Text]:

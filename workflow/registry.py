@@ -76,6 +76,7 @@ class Compiled:
     fingerprint: str
     arrows: dict[tuple[str, str], list[Trigger]]
     _local: threading.local = field(default_factory=threading.local)
+    _labels: dict[str, Text] | None = None
 
     @property
     def kind(self) -> str:
@@ -87,6 +88,20 @@ class Compiled:
 
     def state(self, name: str) -> State:
         return self.process.state(name)
+
+    def label(self, key: str) -> Text | None:
+        """The label of a data key or a choice value: the process's own labels, then its
+        fields' labels and choices (how pages name what a case holds)."""
+        if self._labels is None:
+            process = self.process
+            found: dict[str, Text] = dict(process.labels)
+            for schema in [process.start_schema] + [t.schema for t in process.triggers]:
+                for f in schema.fields:
+                    found.setdefault(f.name, f.label)
+                    for value, label in f.choices.items():
+                        found.setdefault(value, label)
+            self._labels = found
+        return self._labels.get(key)
 
     def triggers_from(self, state: str) -> list[str]:
         """Trigger names the machine accepts in ``state``, declaration order."""

@@ -102,14 +102,5 @@ def _without_private(value: Any) -> Any:
 
 
 def labeller(engine: Engine, case: CaseView) -> Callable[[str], Text | None]:
-    """Labels for data keys and choice values: the process's fields first, then its labels."""
-    compiled = engine.registry.get(case.kind, case.def_version)
-    process = compiled.process
-    found: dict[str, Text] = dict(process.labels)
-    schemas = [process.start_schema] + [t.schema for t in process.triggers]
-    for schema in schemas:
-        for f in schema.fields:
-            found.setdefault(f.name, f.label)
-            for value, label in f.choices.items():
-                found.setdefault(value, label)
-    return found.get
+    """Labels for the case's data keys and choice values."""
+    return engine.registry.get(case.kind, case.def_version).label
