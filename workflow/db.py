@@ -8,6 +8,7 @@ writers queue instead of failing half-way; on PostgreSQL the door locks the case
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,13 +42,16 @@ def make_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
-            immediate = conn.get_execution_options().get("immediate")
-            # Straight to the driver: this runs once per transaction, on the hot path.
-            conn.connection.dbapi_connection.execute(
-                "BEGIN IMMEDIATE" if immediate else "BEGIN")
+            driver = conn.connection.dbapi_connection
+            if not driver.in_transaction:  # ``Database.write`` began it already
+                driver.execute("BEGIN")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+#: SQLite connections the door keeps open between transactions (see ``Database.write``)
+IDLE_WRITERS = 4
 
 
 class Database:
@@ -57,14 +61,53 @@ class Database:
         self.url = url or database_url()
         self.engine = make_engine(self.url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._idle: deque[Connection] = deque()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn = conn.execution_options(immediate=True)
-            with conn.begin():
+        if not self.is_sqlite:
+            with self.engine.connect() as conn, conn.begin():
                 yield conn
+            return
+        # SQLite, the door's hot path: checking a connection out of the pool and back
+        # and SQLAlchemy's transaction objects cost more than SQLite's own work for a
+        # change (bench/bench_fire.py). So a few connections stay open between
+        # transactions (a free list; deque pop/append are atomic), and BEGIN IMMEDIATE
+        # and COMMIT go straight to the driver. A statement run through SQLAlchemy inside
+        # joins the transaction: the "begin" listener sees the driver's open transaction,
+        # and SQLAlchemy's commit then ends it. A failed transaction's connection is closed.
+        conn = self._checkout()
+        driver = conn.connection.dbapi_connection
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+            yield conn
+        except BaseException:
+            try:
+                if conn.in_transaction():
+                    conn.rollback()
+                elif driver.in_transaction:
+                    driver.rollback()
+            finally:
+                conn.close()
+            raise
+        if conn.in_transaction():
+            conn.commit()
+        else:
+            driver.commit()
+        self._checkin(conn)
+
+    def _checkout(self) -> Connection:
+        try:
+            conn = self._idle.pop()
+        except IndexError:
+            return self.engine.connect()
+        return conn if not (conn.closed or conn.invalidated) else self.engine.connect()
+
+    def _checkin(self, conn: Connection) -> None:
+        if len(self._idle) < IDLE_WRITERS:
+            self._idle.append(conn)
+        else:
+            conn.close()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -72,4 +115,11 @@ class Database:
             yield conn
 
     def dispose(self) -> None:
+        while self._idle:
+            self._idle.pop().close()
         self.engine.dispose()
+
+    def forget_connections(self) -> None:
+        """In a forked child: drop the parent's connections without closing them."""
+        self._idle.clear()
+        self.engine.dispose(close=False)

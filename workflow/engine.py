@@ -10,9 +10,10 @@ the case row. Signals go out only after the commit; a failure leaves nothing beh
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from workflow.deadlines import Planned, extended_basis, paused_basis, plan, resu
 from workflow.declare import Ctx, Trigger
 from workflow.errors import AlreadyFired, Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
 from workflow.models import Case, Definition, Event, Org, Timer
+from workflow.prepared import Prepared
 from workflow.registry import Compiled, Registry, refusal_of
 from workflow.text import Text
 from workflow.timeutil import iso_utc, local_date, utcnow
@@ -67,7 +69,8 @@ class CaseView:
 
     @classmethod
     def from_row(cls, row: Any) -> CaseView:
-        m = row._mapping
+        """From a SQLAlchemy row or a mapping of the same columns."""
+        m = getattr(row, "_mapping", row)
         return cls(
             id=m["id"], kind=m["kind"], def_version=m["def_version"], org_id=m["org_id"],
             org_code=m["org_code"], org_path=m["org_path"], code=m["code"], title=m["title"],
@@ -93,29 +96,35 @@ def _dump(data: Mapping[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+EVENT_KEYS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "from_state",
+              "to_state", "actor", "at", "payload_digest", "prev_hash", "hash", "payload")
+TIMER_KEYS = ("case_id", "name", "trigger", "due_at", "due_date", "status", "provisional",
+              "started_seq", "basis")
 CASE_COLUMNS = [c for c in cases.c] + [orgs.c.code.label("org_code"),
                                          orgs.c.path.label("org_path")]
 
-# The door's statements, built once: a statement object memoises its cache key, so each
-# execution goes straight to the compiled form (building them per call cost more than
-# the database work; see bench/bench_fire.py). Bind names differ from column names.
-_CASE_BY_ID = (sa.select(*CASE_COLUMNS).join(orgs, orgs.c.id == cases.c.org_id)
-               .where(cases.c.id == sa.bindparam("b_case_id")))
-_CASE_BY_ID_LOCKED = _CASE_BY_ID.with_for_update(of=cases)
-_TIMER_BY_ID = sa.select(timers).where(timers.c.id == sa.bindparam("b_timer_id"))
-_MARK_FIRED = (sa.update(timers)
-               .where(timers.c.id == sa.bindparam("b_timer_id"), timers.c.status == "pending")
-               .values(status="fired", fired_seq=sa.bindparam("b_fired_seq")))
-_LIVE_TIMERS = (sa.select(timers.c.id, timers.c.name, timers.c.status, timers.c.basis,
-                          timers.c.due_date)
-                .where(timers.c.case_id == sa.bindparam("b_case_id"),
-                       # not in_(): an expanding IN is re-rendered on every execution
-                       sa.or_(timers.c.status == "pending", timers.c.status == "paused")))
-_INSERT_EVENT = sa.insert(events)
-_INSERT_TIMERS = sa.insert(timers)
-# SET columns come from the parameters of each execution.
-_UPDATE_CASE = sa.update(cases).where(cases.c.id == sa.bindparam("b_case_id"),
-                                      cases.c.seq == sa.bindparam("b_seq"))
+# The door's statements, compiled once per dialect and run on the driver's cursor
+# (workflow/prepared.py). Bind names differ from column names.
+_CASE_BY_ID = Prepared(sa.select(*CASE_COLUMNS).join(orgs, orgs.c.id == cases.c.org_id)
+                       .where(cases.c.id == sa.bindparam("b_case_id")))
+_CASE_BY_ID_LOCKED = Prepared(_CASE_BY_ID.statement.with_for_update(of=cases))
+_TIMER_BY_ID = Prepared(sa.select(timers).where(timers.c.id == sa.bindparam("b_timer_id")))
+_MARK_FIRED = Prepared(sa.update(timers).where(
+    timers.c.id == sa.bindparam("b_timer_id"), timers.c.status == "pending")
+    .values(status="fired", fired_seq=sa.bindparam("b_fired_seq")))
+_LIVE_TIMERS = Prepared(
+    sa.select(timers.c.id, timers.c.name, timers.c.status, timers.c.basis, timers.c.due_date)
+    .where(timers.c.case_id == sa.bindparam("b_case_id"),
+           sa.or_(timers.c.status == "pending", timers.c.status == "paused")))
+_INSERT_EVENT = Prepared(sa.insert(events), EVENT_KEYS)
+_INSERT_TIMER = Prepared(sa.insert(timers), TIMER_KEYS)
+
+
+@functools.cache
+def _update_case(keys: tuple[str, ...]) -> Prepared:
+    """The case row's UPDATE setting ``keys``, guarded by the seq read under the lock."""
+    return Prepared(sa.update(cases).where(cases.c.id == sa.bindparam("b_case_id"),
+                                           cases.c.seq == sa.bindparam("b_seq")), keys)
 
 
 class Engine:
@@ -153,12 +162,12 @@ class Engine:
 
     def _select_case(self, conn: Connection, case_id: int, lock: bool) -> Any:
         query = _CASE_BY_ID_LOCKED if lock and not self.db.is_sqlite else _CASE_BY_ID
-        return conn.execute(query, {"b_case_id": case_id}).first()
+        return query.first(conn, {"b_case_id": case_id})
 
     def get(self, case_id: int, actor: Actor) -> CaseView:
         with self.db.read() as conn:
             row = self._select_case(conn, case_id, lock=False)
-        if row is None or not actor.sees(row.org_path, row.code):
+        if row is None or not actor.sees(row["org_path"], row["code"]):
             raise NotFound()
         return CaseView.from_row(row)
 
@@ -273,7 +282,7 @@ class Engine:
         now = now or utcnow()
         with self.db.write() as conn:
             row = self._select_case(conn, case_id, lock=True)
-            if row is None or not actor.sees(row.org_path, row.code):
+            if row is None or not actor.sees(row["org_path"], row["code"]):
                 raise NotFound()
             view = CaseView.from_row(row)
             compiled = self.registry.get(view.kind, view.def_version)
@@ -294,10 +303,10 @@ class Engine:
                 raise Invalid(fields=errors)
             timer_row = None
             if timer_id is not None:
-                timer_row = conn.execute(_TIMER_BY_ID, {"b_timer_id": timer_id}).first()
-                clean["_timer"] = timer_row.name
+                timer_row = _TIMER_BY_ID.first(conn, {"b_timer_id": timer_id})
+                clean["_timer"] = timer_row["name"]
                 if trigger == "remind":
-                    clean["due"] = json.loads(timer_row.basis).get("due")
+                    clean["due"] = json.loads(timer_row["basis"]).get("due")
             ctx = Ctx(view.data, clean, now, actor.label, view.state)
             arrow, new_state, refusal = compiled.run(
                 view.state, trigger, ctx, lambda a: actor.holds(a.roles, view.org_path))
@@ -305,7 +314,7 @@ class Engine:
                 raise NotAllowed(refusal)
             data = apply_effects(arrow.effects, ctx)
             if timer_row is not None:
-                done = conn.execute(_MARK_FIRED, {"b_timer_id": timer_id,
+                done = _MARK_FIRED.execute(conn, {"b_timer_id": timer_id,
                                                   "b_fired_seq": view.seq + 1})
                 if done.rowcount != 1:
                     raise AlreadyFired(timer_id)
@@ -316,7 +325,7 @@ class Engine:
             due = self._schedule(conn, compiled, view, view.state, new_state, trigger, data, now)
             version = view.version if arrow.append_only else view.version + 1
             values = self._update(conn, view, new_state, data, version, event, now, due)
-        view = _written(view, values)
+        view = _written(view, values, data)
         signals.event_appended.send(self, case=view, event=event)
         return view
 
@@ -352,7 +361,7 @@ class Engine:
         }
         event["hash"] = event_hash(event)
         event["payload"] = text
-        conn.execute(_INSERT_EVENT, event)
+        _INSERT_EVENT.execute(conn, event)
         return event
 
     def _schedule(self, conn: Connection, compiled: Compiled, view: CaseView,
@@ -363,6 +372,9 @@ class Engine:
         Returns the case's new due timer, None to clear the due date, False to keep it.
         """
         declared = compiled.process.timers
+        if (old_state is not None and old_state not in compiled.timed_states
+                and new_state not in compiled.timed_states):
+            return False if old_state == new_state else None  # no timer runs or starts here
         restarted = {t.name for t in declared if trigger in t.restart_on
                      and new_state in t.states}
         starting = [t for t in declared if new_state in t.states and (
@@ -374,40 +386,39 @@ class Engine:
             return False
         due: Planned | None | bool = False
         by_name = {t.name: t for t in declared}
-        live = [] if old_state is None else conn.execute(
-            _LIVE_TIMERS, {"b_case_id": view.id}).all()
+        live = [] if old_state is None else _LIVE_TIMERS.rows(conn, {"b_case_id": view.id})
         today = local_date(now)
         calendar = self.calendars.for_org(conn, view.org_path) if (starting or live) else None
         closed: dict[str, list[int]] = {"cancelled": [], "resumed": []}
         replanned: list[tuple[Any, dict[str, Any]]] = []
         for row in live:
-            spec = by_name.get(row.name.split(".")[0])
-            main = "." not in row.name
+            spec = by_name.get(row["name"].split(".")[0])
+            main = "." not in row["name"]
             if spec is not None and spec.name not in restarted:
-                basis = json.loads(row.basis)
-                if (spec.name in extending and row.status == "pending"
+                basis = json.loads(row["basis"])
+                if (spec.name in extending and row["status"] == "pending"
                         and basis["unit"] != "at"):
                     if main:
                         replanned.append((spec, extended_basis(basis, extending[spec.name],
                                                                today)))
-                    closed["cancelled"].append(row.id)
+                    closed["cancelled"].append(row["id"])
                     continue
-                if new_state in spec.states and row.status == "pending":
+                if new_state in spec.states and row["status"] == "pending":
                     continue
-                if new_state in spec.pauses and row.status == "paused":
+                if new_state in spec.pauses and row["status"] == "paused":
                     continue
                 if new_state in spec.pauses and main:
-                    basis = paused_basis(basis, row.due_date, today, calendar)
+                    basis = paused_basis(basis, row["due_date"], today, calendar)
                     if basis is not None:
-                        conn.execute(sa.update(timers).where(timers.c.id == row.id).values(
+                        conn.execute(sa.update(timers).where(timers.c.id == row["id"]).values(
                             status="paused", basis=_dump(basis)))
                         due = None if spec.sets_due else due
                         continue
-                if new_state in spec.states and row.status == "paused":
+                if new_state in spec.states and row["status"] == "paused":
                     replanned.append((spec, resumed_basis(basis, today)))
-                    closed["resumed"].append(row.id)
+                    closed["resumed"].append(row["id"])
                     continue
-            closed["cancelled"].append(row.id)
+            closed["cancelled"].append(row["id"])
             if main and spec is not None and spec.sets_due:
                 due = None
         if old_state != new_state and due is False and not any(
@@ -425,7 +436,7 @@ class Engine:
                 due = planned[0]
         if planned_rows:
             seq = view.seq + 1
-            conn.execute(_INSERT_TIMERS, [
+            _INSERT_TIMER.many(conn, [
                 {"case_id": view.id, "name": p.name, "trigger": p.trigger, "due_at": p.due_at,
                  "due_date": p.due_date, "status": "pending", "provisional": p.provisional,
                  "started_seq": seq, "basis": _dump(p.basis)} for p in planned_rows])
@@ -444,27 +455,28 @@ class Engine:
                 "due_provisional": bool(due and due.provisional),
                 "due_explain": _dump(due.explain) if due and due.explain else None,
             }
-        done = conn.execute(_UPDATE_CASE, values | {"b_case_id": view.id, "b_seq": view.seq})
+        done = _update_case(tuple(values)).execute(
+            conn, values | {"b_case_id": view.id, "b_seq": view.seq})
         if done.rowcount != 1:
             raise StaleVersion()
         return values
 
 
-def _written(view: CaseView, values: Mapping[str, Any]) -> CaseView:
+def _written(view: CaseView, values: Mapping[str, Any], data: dict[str, Any]) -> CaseView:
     """The case as ``_update`` has just written it, equal to reading the row back (which
     the locked transaction makes certain) without another query on the hot path."""
-    changes: dict[str, Any] = {
-        "state": values["state"], "data": json.loads(values["data"]),
+    fields = vars(view) | {
+        "state": values["state"], "data": data,
         "version": values["version"], "seq": values["seq"], "head_hash": values["head_hash"],
         "updated_at": values["updated_at"].astimezone(dt.UTC),
     }
     if "due_at" in values:
         due_at, explain = values["due_at"], values["due_explain"]
-        changes |= {"due_at": due_at.astimezone(dt.UTC) if due_at else None,
-                    "due_date": values["due_date"],
-                    "due_provisional": bool(values["due_provisional"]),
-                    "due_explain": json.loads(explain) if explain else None}
-    return replace(view, **changes)
+        fields |= {"due_at": due_at.astimezone(dt.UTC) if due_at else None,
+                   "due_date": values["due_date"],
+                   "due_provisional": bool(values["due_provisional"]),
+                   "due_explain": json.loads(explain) if explain else None}
+    return CaseView(**fields)
 
 
 def start_data(compiled: Compiled, payload: Mapping[str, Any], now: dt.datetime,

@@ -8,6 +8,7 @@ model does not scale); a case row is just data.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import threading
@@ -59,6 +60,10 @@ def fingerprint(process: Process) -> str:
     return sha256_hex(canonical(shape))
 
 
+def _ANYONE(arrow: Trigger) -> bool:
+    return True
+
+
 class _Cursor:
     """The model a thread moves through the shared machine; it carries the guard context."""
 
@@ -66,7 +71,7 @@ class _Cursor:
         self.ctx: Ctx | None = None
         self.chosen: Trigger | None = None
         self.refusal: Text | None = None
-        self.may: Callable[[Trigger], bool] = lambda arrow: True
+        self.may: Callable[[Trigger], bool] = _ANYONE
 
 
 @dataclass
@@ -76,6 +81,7 @@ class Compiled:
     fingerprint: str
     arrows: dict[tuple[str, str], list[Trigger]]
     _local: threading.local = field(default_factory=threading.local)
+    _roles: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     _labels: dict[str, Text] | None = None
 
     @property
@@ -103,21 +109,35 @@ class Compiled:
             self._labels = found
         return self._labels.get(key)
 
+    @functools.cached_property
+    def timed_states(self) -> frozenset[str]:
+        """States in which some timer runs or is paused: elsewhere no timer can be live."""
+        return frozenset(name for t in self.process.timers for name in (*t.states, *t.pauses))
+
     def triggers_from(self, state: str) -> list[str]:
         """Trigger names the machine accepts in ``state``, declaration order."""
         return [name for (src, name) in self.arrows if src == state]
 
-    def first(self, trigger: str) -> Trigger | None:
+    @functools.cached_property
+    def _firsts(self) -> dict[str, Trigger]:
+        found: dict[str, Trigger] = {}
         for (_, name), arrows in self.arrows.items():
-            if name == trigger:
-                return arrows[0]
-        return REMIND if trigger == "remind" else None
+            found.setdefault(name, arrows[0])
+        return found
+
+    def first(self, trigger: str) -> Trigger | None:
+        """The first declared arrow of ``trigger`` (its label, schema and kind)."""
+        return self._firsts.get(trigger) or (REMIND if trigger == "remind" else None)
 
     def roles(self, trigger: str, state: str) -> frozenset[str]:
         """Who may take ``trigger``: the roles of its arrows from ``state`` (or anywhere)."""
-        arrows = self.arrows.get((state, trigger)) or [
-            a for (_, name), found in self.arrows.items() if name == trigger for a in found]
-        return frozenset().union(*(a.roles for a in arrows)) if arrows else frozenset()
+        key = (trigger, state)
+        found = self._roles.get(key)
+        if found is None:
+            arrows = self.arrows.get((state, trigger)) or [
+                a for (_, name), each in self.arrows.items() if name == trigger for a in each]
+            found = self._roles[key] = frozenset().union(*(a.roles for a in arrows))
+        return found
 
     def run(self, state: str, trigger: str, ctx: Ctx,
             may: Callable[[Trigger], bool] | None = None
@@ -128,10 +148,11 @@ class Compiled:
         if cursor is None:
             cursor = self._local.cursor = _Cursor()
             self.machine.add_model(cursor, initial=state)
-        self.machine.set_state(state, model=cursor)
+        if cursor.state != state:
+            self.machine.set_state(state, model=cursor)
         cursor.ctx, cursor.chosen, cursor.refusal = ctx, None, None
-        cursor.may = may or (lambda arrow: True)
-        cursor.trigger(trigger)
+        cursor.may = may or _ANYONE
+        self.machine.events[trigger].trigger(cursor)
         return cursor.chosen, cursor.state, cursor.refusal
 
     def resolve(self, state: str, trigger: str, ctx: Ctx) -> tuple[Trigger | None, Text | None]:

@@ -17,7 +17,8 @@ def iso_utc(moment: dt.datetime) -> str:
     """UTC ISO-8601 ending in Z, microseconds kept: the form events are hashed in."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime; same text (years 1000–9999)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_iso(text: str) -> dt.datetime:
