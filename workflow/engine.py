@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from workflow import signals
 from workflow.actors import SYSTEM, Actor
-from workflow.canonical import GENESIS, canonical, event_hash, payload_digest
+from workflow.canonical import GENESIS, canonical_text, event_hash, payload_digest
 from workflow.db import Database
 from workflow.deadlines import Planned, extended_basis, paused_basis, plan, resumed_basis
 from workflow.declare import Ctx, Trigger
@@ -93,7 +93,7 @@ def apply_effects(arrow_effects, ctx: Ctx) -> dict[str, Any]:
 
 
 def _dump(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return canonical_text(data)
 
 
 EVENT_KEYS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "from_state",
@@ -351,7 +351,7 @@ class Engine:
     def _append(self, conn: Connection, view: CaseView, trigger: str, from_state: str | None,
                 to_state: str, actor: Actor, payload: Mapping[str, Any],
                 now: dt.datetime) -> dict[str, Any]:
-        text = canonical(payload).decode("utf-8")
+        text = canonical_text(payload)
         event = {
             "case_id": view.id, "seq": view.seq + 1, "kind": view.kind,
             "def_version": view.def_version, "org": view.org_code, "trigger": trigger,
