@@ -66,13 +66,14 @@ class Prepared:
         form = self._form(conn.dialect)
         if form.fixed:
             params = form.fixed | dict(params)
+        # A None stays None through every processor of SQLAlchemy's types: skip the call.
         if form.positions is not None:
-            args: Any = [params[name] if proc is None else proc(params[name])
-                         for name, proc in form.positions]
+            args: Any = [value if (value := params[name]) is None or proc is None
+                         else proc(value) for name, proc in form.positions]
         else:
             procs = form.binds
-            args = {name: value if (proc := procs.get(name)) is None else proc(value)
-                    for name, value in params.items()}
+            args = {name: value if value is None or (proc := procs.get(name)) is None
+                    else proc(value) for name, value in params.items()}
         cursor = conn.connection.dbapi_connection.cursor()
         cursor.execute(form.sql, args)
         return cursor
