@@ -535,33 +535,131 @@ def _feed_orgs(verifier: Verifier, conn, scope: Collection[str] | None) -> None:
     verifier.checkpoints((r._mapping for r in conn.execute(cp_query)), held)
 
 
+#: below this many events a verify runs in one process (forking costs more than it saves)
+PARALLEL_MIN_EVENTS = 50_000
+
+
 def verify(db: Database, registry: Registry, replay_cases: bool = True,
-           scope: Collection[str] | None = None, collect: bool = False) -> Report:
+           scope: Collection[str] | None = None, collect: bool = False,
+           jobs: int = 1) -> Report:
     """Check every chain, checkpoint, signature, witness copy and projection in the
     database; ``scope`` (organisation codes) limits it to those organisations' cases,
-    ledgers and checkpoints; ``collect`` lists the cases checked in the report."""
+    ledgers and checkpoints; ``collect`` lists the cases checked in the report.
+
+    ``jobs`` > 1 verifies ranges of case ids in that many forked processes (each
+    chain is checked and replayed on its own, so the work divides by case); each
+    range is read in its own snapshot, taken after the checkpoints were read, which
+    is sound because events are only ever appended (a head a checkpoint names is
+    still there later)."""
     verifier = Verifier(registry, replay_cases, collect=collect)
+    codes = None if scope is None else set(scope)
     with db.read() as conn:
-        _feed_orgs(verifier, conn, None if scope is None else set(scope))
-        case_query = sa.select(cases.c.id, cases.c.state, cases.c.version, cases.c.seq,
-                               cases.c.head_hash, cases.c.data)
-        event_query = sa.select(*[events.c[name] for name in EVENT_COLUMNS])
-        if scope is not None:
-            ids = _org_ids(conn, scope)
-            case_query = case_query.where(cases.c.org_id.in_(ids))
-            event_query = event_query.where(sa.or_(
-                events.c.org.in_(sorted(scope)),
-                events.c.case_id.in_(sa.select(cases.c.id).where(cases.c.org_id.in_(ids)))))
-        stored = {r.id: {"state": r.state, "version": r.version, "seq": r.seq,
-                         "head_hash": r.head_hash, "data": json.loads(r.data)}
-                  for r in conn.execute(case_query)}
-        stream = conn.execution_options(yield_per=5000).execute(
-            event_query.order_by(events.c.case_id, events.c.seq))
-        for case_id, rows in _grouped(r._mapping for r in stream):
-            verifier.case(case_id, rows, stored.pop(case_id, None))
+        _feed_orgs(verifier, conn, codes)
+        ids = None if codes is None else _org_ids(conn, codes)
+        ranges = _ranges(conn, jobs) if jobs > 1 and _can_fork(db) else []
+        if not ranges:
+            _feed_cases(verifier, conn, codes, ids)
+            return verifier.finish()
+    _verify_in_workers(verifier, db, registry, codes, ids, ranges)
+    return verifier.finish()
+
+
+def _feed_cases(verifier: Verifier, conn, codes: set[str] | None, ids: list[int] | None,
+                lo: int | None = None, hi: int | None = None) -> None:
+    """Cases (in scope, with ids in [lo, hi)) and their events, case by case."""
+    case_query = sa.select(cases.c.id, cases.c.state, cases.c.version, cases.c.seq,
+                           cases.c.head_hash, cases.c.data)
+    event_query = sa.select(*[events.c[name] for name in EVENT_COLUMNS])
+    if codes is not None:
+        case_query = case_query.where(cases.c.org_id.in_(ids))
+        event_query = event_query.where(sa.or_(
+            events.c.org.in_(sorted(codes)),
+            events.c.case_id.in_(sa.select(cases.c.id).where(cases.c.org_id.in_(ids)))))
+    if lo is not None:
+        case_query = case_query.where(cases.c.id >= lo)
+        event_query = event_query.where(events.c.case_id >= lo)
+    if hi is not None:
+        case_query = case_query.where(cases.c.id < hi)
+        event_query = event_query.where(events.c.case_id < hi)
+    stored = {r.id: {"state": r.state, "version": r.version, "seq": r.seq,
+                     "head_hash": r.head_hash, "data": json.loads(r.data)}
+              for r in conn.execute(case_query)}
+    stream = conn.execution_options(yield_per=5000).execute(
+        event_query.order_by(events.c.case_id, events.c.seq))
+    for case_id, rows in _grouped(dict(zip(EVENT_COLUMNS, r, strict=True)) for r in stream):
+        verifier.case(case_id, rows, stored.pop(case_id, None))
     for case_id, row in stored.items():
         verifier.case(case_id, [], row)
-    return verifier.finish()
+
+
+def _can_fork(db: Database) -> bool:
+    import multiprocessing
+
+    memory = db.is_sqlite and db.engine.url.database in (None, "", ":memory:")
+    return not memory and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _ranges(conn, jobs: int) -> list[tuple[int | None, int | None]]:
+    """Case-id ranges holding about equal numbers of events; [] when too few to split."""
+    total = conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() or 0
+    if total < PARALLEL_MIN_EVENTS:
+        return []
+    bounds: list[int] = []
+    for k in range(1, jobs):
+        bound = conn.execute(sa.select(events.c.case_id)
+                             .order_by(events.c.case_id, events.c.seq)
+                             .offset(total * k // jobs).limit(1)).scalar()
+        if bound is not None and (not bounds or bound > bounds[-1]):
+            bounds.append(bound)
+    edges: list[int | None] = [None, *bounds, None]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+#: what a forked worker inherits from the parent (set just before the fork)
+_FORKED: tuple[Any, ...] = ()
+
+
+def _verify_range(task: tuple[int | None, int | None, dict, bool]) -> tuple[Any, ...]:
+    lo, hi, needed, collect = task
+    db, registry, replay_cases, codes, ids = _FORKED
+    db.forget_connections()
+    verifier = Verifier(registry, replay_cases, collect=collect)
+    verifier.needed = needed
+    with db.read() as conn:
+        _feed_cases(verifier, conn, codes, ids, lo, hi)
+    report = verifier.report
+    return (report.problems, report.cases, report.events, report.case_ids, verifier.needed,
+            verifier.tails)
+
+
+def _verify_in_workers(verifier: Verifier, db: Database, registry: Registry,
+                       codes: set[str] | None, ids: list[int] | None,
+                       ranges: list[tuple[int | None, int | None]]) -> None:
+    """Each range in a forked process; their findings merged in case order."""
+    import multiprocessing
+
+    global _FORKED
+
+    def within(case_id: int, lo: int | None, hi: int | None) -> bool:
+        return (lo is None or case_id >= lo) and (hi is None or case_id < hi)
+
+    tasks = [(lo, hi, {key: want for key, want in verifier.needed.items()
+                       if within(key[0], lo, hi)}, verifier.collect) for lo, hi in ranges]
+    _FORKED = (db, registry, verifier.replay_cases, codes, ids)
+    try:
+        with multiprocessing.get_context("fork").Pool(len(tasks)) as pool:
+            parts = pool.map(_verify_range, tasks, chunksize=1)
+    finally:
+        _FORKED = ()
+    report = verifier.report
+    verifier.needed = {}
+    for problems, n_cases, n_events, case_ids, left, tails in parts:
+        report.problems.extend(problems)
+        report.cases += n_cases
+        report.events += n_events
+        report.case_ids.extend(case_ids)
+        verifier.needed.update(left)
+        verifier.tails.update(tails)
 
 
 def case_events(db: Database, case_id: int) -> list[dict[str, Any]]:

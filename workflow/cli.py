@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -406,7 +407,9 @@ def _report(report, as_json: bool) -> None:
               help="校验导出的审计包，无需数据库 / verify an exported bundle, no database")
 @click.option("--org", "org_code", help="只校验该组织及其下级 / only this organisation's subtree")
 @click.option("--json", "as_json", is_flag=True)
-def audit_verify(bundle: Path | None, org_code: str | None, as_json: bool) -> None:
+@click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="并行进程数，0 为按 CPU 核数 / processes to verify with, 0 = one per core")
+def audit_verify(bundle: Path | None, org_code: str | None, as_json: bool, jobs: int) -> None:
     """校验哈希链、检查点、签名和重放结果 / check chains, checkpoints, signatures and replay."""
     if bundle:
         from workflow.bundle import verify_bundle
@@ -423,7 +426,8 @@ def audit_verify(bundle: Path | None, org_code: str | None, as_json: bool) -> No
         scope = None
         if org_code:
             scope = _subtree(engine, org_code)
-        report = verify(engine.db, engine.registry, scope=scope)
+        report = verify(engine.db, engine.registry, scope=scope,
+                        jobs=jobs or os.cpu_count() or 1)
     _report(report, as_json)
 
 

@@ -83,12 +83,15 @@ class CaseView:
 
 
 def apply_effects(arrow_effects, ctx: Ctx) -> dict[str, Any]:
-    """Run effects in order, each seeing the data the previous ones produced."""
+    """Run effects in order, each seeing the data the previous ones produced (the first
+    sees ``ctx`` itself: effects return updates and never change what they are given)."""
     data = dict(ctx.data)
+    seen = ctx
     for effect in arrow_effects:
-        updates = effect(Ctx(data, ctx.payload, ctx.now, ctx.actor, ctx.state))
+        updates = effect(seen)
         if updates:
             data.update(updates)
+            seen = Ctx(data, ctx.payload, ctx.now, ctx.actor, ctx.state)
     return data
 
 

@@ -306,6 +306,40 @@ def test_au2_each_tampered_case_is_named_once(engine, built):
                              (built["c"], 2, "state_mismatch")]
 
 
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_au2_verify_in_several_processes_finds_what_one_process_finds(
+        engine, built, monkeypatch, jobs):
+    """Ranges of cases checked in forked processes: the same findings, in case order,
+    including a case deleted after a checkpoint (its head is owed across ranges)."""
+    from workflow import audit
+
+    tamper(engine,
+           sa.update(events).where(event_at(built["a"], 2)).values(actor="user:qian"),
+           sa.update(cases).where(cases.c.id == built["b"]).values(state="review"),
+           sa.delete(timers).where(timers.c.case_id == built["c"]),
+           sa.delete(events).where(events.c.case_id == built["c"]),
+           sa.delete(cases).where(cases.c.id == built["c"]))
+    one = verify(engine.db, engine.registry, collect=True)
+    monkeypatch.setattr(audit, "PARALLEL_MIN_EVENTS", 0)
+    with engine.db.read() as conn:
+        assert len(audit._ranges(conn, jobs)) > 1, "really split"
+    several = verify(engine.db, engine.registry, collect=True, jobs=jobs)
+    assert [(p.case_id, p.seq, p.code) for p in several.problems] == [
+        (p.case_id, p.seq, p.code) for p in one.problems] == [
+        (built["a"], 2, "event_edited"), (built["b"], 4, "state_mismatch"),
+        (built["c"], 2, "case_deleted")]
+    assert (several.cases, several.events, several.case_ids) == (
+        one.cases, one.events, one.case_ids) == (2, 11, [built["a"], built["b"]])
+
+
+def test_au2_verify_in_several_processes_of_an_intact_database(engine, built, monkeypatch):
+    from workflow import audit
+
+    monkeypatch.setattr(audit, "PARALLEL_MIN_EVENTS", 0)
+    report = verify(engine.db, engine.registry, jobs=2)
+    assert report.ok and (report.cases, report.events) == (3, 13)
+
+
 # -- AU2: replay uses the definition version recorded on the events -------------------
 
 

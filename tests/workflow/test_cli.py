@@ -224,12 +224,13 @@ def test_audit_checkpoint_and_verify_clean_then_tampered(run, cases_made, engine
     result = run("audit", "verify")
     assert result.exit_code == 1, result.output
     assert f"案件 {a} 第 2 号事件: [event_edited]" in result.stdout
-    result = run("audit", "verify", "--json")
-    assert result.exit_code == 1
-    report = json.loads(result.stdout)
-    assert report["ok"] is False
-    assert [(p["case_id"], p["seq"], p["code"]) for p in report["problems"]] == [
-        (a, 2, "event_edited")]
+    for jobs in ("1", "2"):
+        result = run("audit", "verify", "--json", "--jobs", jobs)
+        assert result.exit_code == 1
+        report = json.loads(result.stdout)
+        assert report["ok"] is False
+        assert [(p["case_id"], p["seq"], p["code"]) for p in report["problems"]] == [
+            (a, 2, "event_edited")]
 
 
 def test_audit_verify_names_a_case_deleted_after_the_checkpoint(run, cases_made, engine):
