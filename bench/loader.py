@@ -16,14 +16,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from bench.common import T0, Site
-from workflow.canonical import GENESIS, canonical, event_hash, payload_digest
+from workflow.canonical import GENESIS, canonical, canonical_text, event_hash, payload_digest
 from workflow.deadlines import plan
 from workflow.declare import Ctx
 from workflow.engine import START, apply_effects, cases, events, start_data, timers, title_of
@@ -46,10 +45,6 @@ class Loaded:
     @property
     def cases(self) -> int:
         return self.last_id - self.first_id + 1
-
-
-def _dump(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def title_for(case_id: int) -> str:
@@ -144,7 +139,7 @@ def load_cases(site: Site, kind: str, count: int, comments: int | list[int] = 0,
                 timer_rows.append({"case_id": case_id, "name": p.name, "trigger": p.trigger,
                                    "due_at": p.due_at, "due_date": p.due_date,
                                    "status": "pending", "provisional": p.provisional,
-                                   "started_seq": 1, "basis": _dump(p.basis)})
+                                   "started_seq": 1, "basis": canonical_text(p.basis)})
             if spec.sets_due and planned:
                 due = planned[0]
         total_timers += len(timer_rows) - before
@@ -173,11 +168,12 @@ def load_cases(site: Site, kind: str, count: int, comments: int | list[int] = 0,
         total_events += seq
         case_rows.append({
             "id": case_id, "kind": kind, "def_version": process.version, "org_id": site.org_id,
-            "code": code, "title": title_of(compiled, data), "state": state, "data": _dump(data),
+            "code": code, "title": title_of(compiled, data), "state": state,
+            "data": canonical_text(data),
             "version": 1, "seq": seq, "head_hash": head,
             "due_at": due.due_at if due else None, "due_date": due.due_date if due else None,
             "due_provisional": bool(due and due.provisional),
-            "due_explain": _dump(due.explain) if due and due.explain else None,
+            "due_explain": canonical_text(due.explain) if due and due.explain else None,
             "assignee": None, "created_at": start, "updated_at": updated,
         })
         if len(case_rows) >= chunk:

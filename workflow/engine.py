@@ -105,10 +105,6 @@ def apply_effects(arrow_effects, ctx: Ctx) -> dict[str, Any]:
     return data
 
 
-def _dump(data: Mapping[str, Any]) -> str:
-    return canonical_text(data)
-
-
 EVENT_KEYS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "from_state",
               "to_state", "actor", "at", "payload_digest", "prev_hash", "hash", "payload")
 TIMER_KEYS = ("case_id", "name", "trigger", "due_at", "due_date", "status", "provisional",
@@ -424,7 +420,7 @@ class Engine:
                     basis = paused_basis(basis, row["due_date"], today, calendar)
                     if basis is not None:
                         conn.execute(sa.update(timers).where(timers.c.id == row["id"]).values(
-                            status="paused", basis=_dump(basis)))
+                            status="paused", basis=canonical_text(basis)))
                         due = None if spec.sets_due else due
                         continue
                 if new_state in spec.states and row["status"] == "paused":
@@ -452,13 +448,13 @@ class Engine:
             _INSERT_TIMER.many(conn, [
                 {"case_id": view.id, "name": p.name, "trigger": p.trigger, "due_at": p.due_at,
                  "due_date": p.due_date, "status": "pending", "provisional": p.provisional,
-                 "started_seq": seq, "basis": _dump(p.basis)} for p in planned_rows])
+                 "started_seq": seq, "basis": canonical_text(p.basis)} for p in planned_rows])
         return due
 
     def _update(self, conn: Connection, view: CaseView, state: str, data: Mapping[str, Any],
                 version: int, event: Mapping[str, Any], now: dt.datetime,
                 due: Planned | None | bool, **extra: Any) -> dict[str, Any]:
-        values: dict[str, Any] = {"state": state, "data": _dump(data), "version": version,
+        values: dict[str, Any] = {"state": state, "data": canonical_text(data), "version": version,
                                   "seq": event["seq"], "head_hash": event["hash"],
                                   "updated_at": now, **extra}
         if due is not False:
@@ -466,7 +462,7 @@ class Engine:
                 "due_at": due.due_at if due else None,
                 "due_date": due.due_date if due else None,
                 "due_provisional": bool(due and due.provisional),
-                "due_explain": _dump(due.explain) if due and due.explain else None,
+                "due_explain": canonical_text(due.explain) if due and due.explain else None,
             }
         done = _update_case(tuple(values)).execute(
             conn, values | {"b_case_id": view.id, "b_seq": view.seq})

@@ -92,6 +92,6 @@ class Prepared:
         return found[0] if found else None
 
     def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """One statement per row, on one cursor (an INSERT of several timers)."""
+        """One execution per row (an INSERT of several timers)."""
         for row in rows:
             self.execute(conn, row)
