@@ -3,14 +3,21 @@
 SQLite by default (a new file per test); PostgreSQL when GONGKAI_TEST_DATABASE_URL is
 set (``make test`` starts a throwaway cluster): one database per xdist worker, emptied
 between tests. The same tests run on both (DESIGN.md, Database).
+
+The clock: when GONGKAI_TEST_CLOCK is set (an ISO-8601 instant with its offset, e.g.
+``2026-12-31T23:30+08:00``), time-machine moves every clock read of the test process
+there for the whole run and lets it tick on, so the suite can be run "on" any day
+(``make test`` sweeps several). A test that needs a particular day passes ``now``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from sqlmodel import SQLModel
 
 from workflow import migrate
@@ -20,6 +27,18 @@ from workflow.engine import Engine
 from workflow.registry import Registry
 
 PG_URL = os.environ.get("GONGKAI_TEST_DATABASE_URL")
+CLOCK = os.environ.get("GONGKAI_TEST_CLOCK")
+
+
+def pytest_configure(config) -> None:
+    if CLOCK:
+        traveller = time_machine.travel(dt.datetime.fromisoformat(CLOCK), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config) -> str:
+    return f"clock: {CLOCK}" if CLOCK else "clock: the real one"
 
 
 def _worker_pg_url(worker: str) -> str:

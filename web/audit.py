@@ -47,7 +47,7 @@ from workflow.engine import START, Engine, cases, events, orgs
 from workflow.errors import Forbidden, Invalid, NotFound
 from workflow.models import Checkpoint
 from workflow.text import Text
-from workflow.timeutil import end_of_local_day, iso_utc, parse_iso
+from workflow.timeutil import end_of_local_day, iso_utc, local_date, parse_iso, utcnow
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 keys_bp = Blueprint("audit_keys", __name__)
@@ -574,7 +574,7 @@ def export_bundle():
         export(engine().db, path, redacted=redacted, org=org_arg, since=since_at)
         stream = path.open("rb")  # still readable once the directory is gone (POSIX)
     form = "redacted" if redacted else "full"
-    name = f"gongkai-audit-{org}-{form}-{dt.date.today().isoformat()}.jsonl.gz"
+    name = f"gongkai-audit-{org}-{form}-{local_date(utcnow()).isoformat()}.jsonl.gz"
     return send_file(stream, mimetype="application/gzip", as_attachment=True,
                      download_name=name)
 

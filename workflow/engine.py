@@ -30,7 +30,7 @@ from workflow.models import Case, Definition, Event, Org, Timer
 from workflow.prepared import Prepared
 from workflow.registry import Compiled, Registry, refusal_of
 from workflow.text import Text
-from workflow.timeutil import iso_utc, local_date, utcnow
+from workflow.timeutil import instant, iso_utc, local_date, utcnow
 from workflow.workdays import Calendars
 
 cases, events, timers, orgs = Case.__table__, Event.__table__, Timer.__table__, Org.__table__
@@ -191,7 +191,7 @@ class Engine:
                 now: dt.datetime | None = None) -> list[Trigger]:
         """Triggers this actor may take now: role, state and availability guards pass."""
         compiled = self.registry.get(case.kind, case.def_version)
-        ctx = Ctx(case.data, {}, now or utcnow(), actor.label, case.state)
+        ctx = Ctx(case.data, {}, instant(now), actor.label, case.state)
         found: list[Trigger] = []
         for name in compiled.triggers_from(case.state):
             arrows = [a for a in compiled.arrows[(case.state, name)]
@@ -211,7 +211,7 @@ class Engine:
         ``within(conn, case_id, code)`` runs in the same transaction, for what must be
         written with the case or not at all (an applicant's access code).
         """
-        now = now or utcnow()
+        now = instant(now)
         compiled = self.registry.get(kind)
         process = compiled.process
         with self.db.write() as conn:
@@ -288,7 +288,7 @@ class Engine:
              now: dt.datetime | None = None, timer_id: int | None = None) -> CaseView:
         """Apply one trigger to one case, atomically. ``expected_version`` None skips the check
         (the timer runner and append-only triggers); the web and API always send it."""
-        now = now or utcnow()
+        now = instant(now)
         with self.db.write() as conn:
             row = self._select_case(conn, case_id, lock=True)
             if row is None or not actor.sees(row["org_path"], row["code"]):

@@ -13,6 +13,16 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
+def instant(moment: dt.datetime | None) -> dt.datetime:
+    """``moment`` in UTC, or the clock's now: what guards and effects see as ``ctx.now``,
+    so a caller's local time yields the same data live as on replay (from the UTC event)."""
+    if moment is None:
+        return utcnow()
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.astimezone(UTC)
+
+
 def iso_utc(moment: dt.datetime) -> str:
     """UTC ISO-8601 ending in Z, microseconds kept: the form events are hashed in."""
     if moment.tzinfo is None:

@@ -15,6 +15,8 @@ from workflow.models import Org
 from workflow.timers import run_due
 from workflow.timeutil import end_of_local_day
 
+pytestmark = pytest.mark.dates  # swept over several days by make test
+
 CHECKED = {"secrecy": True, "necessity": True, "accuracy": True}
 ITEM = {"title": "2026 年第四季度党费收缴情况", "content": "应缴 40 人，实缴 40 人",
         "category": "organisation", "scope": "public", "channels": ["board"],
@@ -186,3 +188,13 @@ def test_g3_reviewer_is_not_the_drafter(engine, staff, tree):
     case = act(engine, case, "submit", both)
     with pytest.raises(NotAllowed):
         act(engine, case, "approve", both, CHECKED)
+
+
+def test_a_caller_in_beijing_time_records_what_replay_rebuilds(engine, staff):
+    """The door takes ``now`` in any offset and gives effects UTC, as replay does."""
+    case = approved(engine, staff)
+    beijing = dt.datetime(2027, 1, 6, 23, 29, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    case = engine.fire(case.id, "publish_internal", staff["handler"], {"channels": ["meeting"]},
+                       case.version, beijing)
+    assert case.data["published_internal"]["on"] == "2027-01-06"
+    assert verify(engine.db, engine.registry).ok

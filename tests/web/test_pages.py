@@ -8,6 +8,7 @@ import pytest
 
 from tests.web.conftest import login
 from workflow.actors import user
+from workflow.timeutil import local_date, utcnow
 
 
 @pytest.fixture
@@ -127,6 +128,6 @@ def test_new_case_page_starts_a_case(client, users):
     bad = client.post("/cases/new", data={"kind": "sample", "org": "T", "title": ""})
     assert bad.status_code == 422 and "必填项" in bad.get_data(as_text=True)
     made = client.post("/cases/new", data={"kind": "sample", "org": "T", "title": "新事项",
-                                           "meeting_at": (dt.date.today() + dt.timedelta(
+                                           "meeting_at": (local_date(utcnow()) + dt.timedelta(
                                                days=30)).isoformat() + "T09:00"})
     assert made.status_code == 302

@@ -6,6 +6,7 @@ an unknown tracking code; bad input gets clear zh-CN errors and saves nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -13,12 +14,20 @@ import sqlalchemy as sa
 
 from machines import definitions
 from workflow.actors import user
+from workflow.calendar import ScheduleDay, official_known
 from workflow.engine import Engine, cases, events
 from workflow.orgs import add_org
 from workflow.registry import Registry
+from workflow.timers import recompute_provisional
+from workflow.timeutil import LOCAL_TZ
+from workflow.workdays import store_days
+
+pytestmark = pytest.mark.dates  # swept over several days by make test
 
 FORM = {"org": "T", "name": "张三", "phone": "13912345678", "description": "党费使用情况",
         "purpose": "监督", "delivery": "electronic"}
+#: a working morning in a year chinesecalendar knows: deadlines from it are official
+KNOWN_YEAR_MORNING = dt.datetime(2026, 3, 10, 10, 0, tzinfo=LOCAL_TZ)
 
 
 @pytest.fixture
@@ -99,7 +108,8 @@ def test_bad_form_input_saves_nothing_and_says_why_in_chinese(client, engine):
     assert count(engine) == before
 
 
-def test_api_apply_and_track(client, engine):
+def test_api_apply_and_track(client, engine, time_machine):
+    time_machine.move_to(KNOWN_YEAR_MORNING)
     body = {k: v for k, v in FORM.items()} | {"email": "zs@example.cn", "extra_note": "附言"}
     created = client.post("/api/v1/applications", json=body)
     assert created.status_code == 201
@@ -115,6 +125,30 @@ def test_api_apply_and_track(client, engine):
     english = client.get(f"/api/v1/applications/{code}",
                          headers={"X-Access-Code": access, "Accept-Language": "en"})
     assert english.get_json()["state_label"] == "Received"
+
+
+def test_a5_tracking_into_an_unknown_year_says_provisional_until_its_schedule_is_imported(
+        client, engine, time_machine):
+    """A5: chinesecalendar cannot know 2031, so its deadline is provisional and says why;
+    once the official 2031 schedule is imported the tracking shows it as official."""
+    time_machine.move_to(dt.datetime(2031, 3, 3, 10, 0, tzinfo=LOCAL_TZ))  # a Monday
+    assert not official_known(2031)
+    created = client.post("/api/v1/applications", json=FORM).get_json()
+    headers = {"X-Access-Code": created["access_code"]}
+    info = client.get(f"/api/v1/applications/{created['tracking_code']}",
+                      headers=headers).get_json()
+    assert info["received_on"] == "2031-03-03" and info["due_provisional"] is True
+    assert "暂定" in info["due_explain"] and "2031" in info["due_explain"]
+    client.post("/track", data={"code": created["tracking_code"],
+                                "access": created["access_code"]})
+    assert "暂定" in client.get(f"/track/{created['tracking_code']}").get_data(as_text=True)
+
+    with engine.db.write() as conn:
+        store_days(conn, None, [ScheduleDay(dt.date(2031, 4, 4), False, "清明节")])
+    assert recompute_provisional(engine) > 0
+    info = client.get(f"/api/v1/applications/{created['tracking_code']}",
+                      headers=headers).get_json()
+    assert info["due_provisional"] is False and "暂定" not in info["due_explain"]
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-Access-Code": "AAAAA-AAAAA"}])

@@ -21,6 +21,8 @@ from workflow.engine import cases, events, timers
 from workflow.models import Definition
 from workflow.service import build
 
+pytestmark = pytest.mark.dates  # swept over several days by make test
+
 NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -32,8 +34,9 @@ NATIONAL_DAY_2026 = {
         {"date": "2026-10-24", "reason": "周六"}, {"date": "2026-10-25", "reason": "周日"}],
 }
 
-SCHEDULE_2027 = "date,type,name\n2027-01-01,holiday,元旦\n2027-01-02,holiday,元旦\n" \
-                "2027-01-03,holiday,元旦\n"
+#: an official schedule for 2031, a year chinesecalendar cannot know: 国庆 for 7 days
+#: where the statutory fallback knows only 3
+SCHEDULE_2031 = "date,type,name\n" + "".join(f"2031-10-0{d},holiday,国庆节\n" for d in range(1, 8))
 
 
 @pytest.fixture
@@ -140,19 +143,19 @@ def test_calendar_due_over_national_day(run):
 
 
 def test_calendar_due_into_an_unpublished_year_is_provisional(run):
-    due = json.loads(ok(run("calendar", "due", "2026-12-20", "20", "--json")))
-    assert due["due"] == "2027-01-18" and due["provisional"] is True
-    assert {"date": "2027-01-01", "reason": "元旦"} in due["skipped"]
-    assert "暂定" in ok(run("calendar", "due", "2026-12-20", "20"))
+    due = json.loads(ok(run("calendar", "due", "2031-09-22", "20", "--json")))
+    assert due["due"] == "2031-10-23" and due["provisional"] is True
+    assert {"date": "2031-10-02", "reason": "国庆节"} in due["skipped"]
+    assert "暂定" in ok(run("calendar", "due", "2031-09-22", "20"))
 
 
 def test_calendar_import_makes_deadlines_official_and_recomputes_timers(
         run, engine, people, tmp_path):
     ok(run("init"))
-    submitted = dt.datetime(2026, 12, 25, 2, 0, tzinfo=dt.UTC)  # a Friday
-    case = engine.start("sample", "T", people["handler"], {"title": "年末事项"}, submitted)
+    submitted = dt.datetime(2031, 9, 26, 2, 0, tzinfo=dt.UTC)  # a Friday
+    case = engine.start("sample", "T", people["handler"], {"title": "节前事项"}, submitted)
     case = engine.fire(case.id, "submit", people["handler"], {"amount": 5}, 1, submitted)
-    assert case.due_date == dt.date(2027, 1, 11) and case.due_provisional
+    assert case.due_date == dt.date(2031, 10, 15) and case.due_provisional
 
     def pending() -> dict[str, bool]:
         with engine.db.read() as conn:
@@ -162,18 +165,19 @@ def test_calendar_import_makes_deadlines_official_and_recomputes_timers(
 
     assert pending() == {"deadline": True, "deadline.remind5": True, "deadline.remind1": True}
 
-    schedule = tmp_path / "2027.csv"
-    schedule.write_text(SCHEDULE_2027, encoding="utf-8")
+    schedule = tmp_path / "2031.csv"
+    schedule.write_text(SCHEDULE_2031, encoding="utf-8")
     out = ok(run("calendar", "import", str(schedule)))
-    assert "已导入 3 天" in out and "重新计算 3 个暂定期限" in out
+    assert "已导入 7 天" in out and "重新计算 3 个暂定期限" in out
 
     assert pending() == {"deadline": False, "deadline.remind5": False,
                          "deadline.remind1": False}
     case = engine.get(case.id, people["reviewer"])
-    assert case.due_date == dt.date(2027, 1, 11) and not case.due_provisional
+    assert case.due_date == dt.date(2031, 10, 17) and not case.due_provisional, \
+        "the official 7 days of 国庆 move the deadline by two working days"
     assert case.due_explain["provisional"] is False
-    due = json.loads(ok(run("calendar", "due", "2026-12-20", "20", "--json")))
-    assert due["due"] == "2027-01-18" and due["provisional"] is False
+    due = json.loads(ok(run("calendar", "due", "2031-09-22", "20", "--json")))
+    assert due["due"] == "2031-10-27" and due["provisional"] is False
 
 
 def test_calendar_refuses_bad_input(run, tree, tmp_path):
@@ -186,8 +190,8 @@ def test_calendar_refuses_bad_input(run, tree, tmp_path):
     broken = tmp_path / "bad.csv"
     broken.write_text("date,type,name\n2027-01-01,maybe,元旦\n", encoding="utf-8")
     bad_input(run("calendar", "import", str(broken)), "类型无效")
-    good = tmp_path / "2027.csv"
-    good.write_text(SCHEDULE_2027, encoding="utf-8")
+    good = tmp_path / "2031.csv"
+    good.write_text(SCHEDULE_2031, encoding="utf-8")
     bad_input(run("calendar", "import", str(good), "--org", "NOPE"), "找不到组织 NOPE")
 
 
