@@ -2,7 +2,7 @@
 #
 #   make venv    .venv with the project (editable) and its test extras, pinned by constraints.txt
 #   make run     initialise instance/, load the demo data once, serve on 127.0.0.1:5000
-#   make test    ruff, then the test suite on SQLite and again on a throwaway PostgreSQL 15
+#   make test    ruff, the suite on SQLite and on a throwaway PostgreSQL 15, a date sweep on both
 #   make bench   run bench/bench_*.py
 #   make lint    ruff check
 #   make lock    rewrite constraints.txt from what is installed in .venv
@@ -46,17 +46,33 @@ run: venv system
 	$(VENV)/bin/gongkai demo --if-empty
 	$(VENV)/bin/gongkai serve --host 127.0.0.1 --port 5000
 
+# The date sweep (issue 12): the whole suite runs once on SQLite at the real clock and
+# once on PostgreSQL with the clock at the last half hour of a year in Beijing; the tests
+# marked `dates` (calendar, deadlines, timers, tracking, board, documents, demo) run
+# again at each day of SWEEP_DAYS (and, on SQLite, at SHIFTED_DAY). tests/conftest.py moves the clock
+# (GONGKAI_TEST_CLOCK, through time-machine).
+SHIFTED_DAY := 2026-12-31T23:30+08:00
+SWEEP_DAYS  := 2027-01-04T09:00+08:00 2026-10-01T10:00+08:00 2026-02-16T10:00+08:00 \
+               2028-02-29T10:00+08:00
+sweep = for day in $(1); do \
+	  echo "== tests marked dates, clock at $$day"; \
+	  GONGKAI_TEST_CLOCK=$$day $(PYTEST) -m dates; \
+	done
+
 # The PostgreSQL round: scripts/pg-test.sh prints the cluster's URL as its last stdout
 # line; the EXIT trap stops the cluster whatever happens, and the recipe keeps
 # pytest's exit status.
 test: venv system-test
 	$(VENV)/bin/ruff check .
-	env -u GONGKAI_TEST_DATABASE_URL $(PYTEST)
+	env -u GONGKAI_TEST_DATABASE_URL -u GONGKAI_TEST_CLOCK $(PYTEST)
+	unset GONGKAI_TEST_DATABASE_URL; $(call sweep,$(SHIFTED_DAY) $(SWEEP_DAYS))
 	trap 'scripts/pg-test.sh stop' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	url=$$(scripts/pg-test.sh start | tail -n 1); \
-	echo "PostgreSQL test database: $$url"; \
-	GONGKAI_TEST_DATABASE_URL="$$url" $(PYTEST)
+	echo "PostgreSQL test database: $$url, clock at $(SHIFTED_DAY)"; \
+	export GONGKAI_TEST_DATABASE_URL="$$url"; \
+	GONGKAI_TEST_CLOCK=$(SHIFTED_DAY) $(PYTEST); \
+	$(call sweep,$(SWEEP_DAYS))
 
 bench: venv
 	@shopt -s nullglob; \

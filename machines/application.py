@@ -20,6 +20,7 @@ from machines.filing import (
     record_filing_received,
     root_files_outside,
 )
+from machines.periods import previous_period
 from workflow.declare import (
     Ctx,
     DemoCase,
@@ -430,16 +431,20 @@ TIMERS = (
           T("补正答复期限", "Clarification due"), sets_due=True),
 )
 
+#: laid around the day the demo is loaded; 钱七's request was registered 45 days ago and
+#: is past its 20 working days (A9), so the inbox has an overdue example
 DEMO = (
-    DemoCase("XW-QS", {"name": "张三", "phone": "13800000001",
-                       "description": "2026 年青山镇党费收缴和使用情况", "purpose": "了解情况",
-                       "delivery": "electronic"}, role="public"),
+    DemoCase("XW-QS", lambda today: {
+        "name": "张三", "phone": "13800000001",
+        "description": f"{today.year} 年青山镇党费收缴和使用情况", "purpose": "了解情况",
+        "delivery": "electronic"}, role="public"),
     DemoCase("XW-QS", {"name": "李四", "email": "lisi@example.cn",
                        "description": "小板桥村发展党员的程序和名单", "delivery": "paper"},
              (DemoStep("register", "office"),), role="public"),
-    DemoCase("XW-QS", {"name": "王五", "phone": "13800000003",
-                       "description": "镇党委 2026 年第三季度会议纪要",
-                       "delivery": "onsite"},
+    DemoCase("XW-QS", lambda today: {
+        "name": "王五", "phone": "13800000003",
+        "description": f"镇党委{previous_period(today, 'quarterly')[2]}会议纪要",
+        "delivery": "onsite"},
              (DemoStep("register", "office"),
               DemoStep("request_clarification", "handler",
                        {"missing": "请说明需要哪几次会议的纪要，以及用途。"})), role="public"),
@@ -451,6 +456,9 @@ DEMO = (
                         "withheld": "后备干部个人考察材料",
                         "reason": "涉及个人隐私（G2），依规不予公开。"}),
               DemoStep("approve", "reviewer")), role="public"),
+    DemoCase("XW-QS", {"name": "钱七", "phone": "13800000005",
+                       "description": "镇党委班子成员分工调整的通知", "delivery": "electronic"},
+             (DemoStep("register", "office"),), role="public", days_ago=45),
 )
 
 APPLICATION = Process(

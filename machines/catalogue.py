@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from machines.periods import period_of
 from machines.routine import CATEGORIES, CHANNELS_FIELD, SCOPES, TIME_CLASSES, channels_known
 from workflow.declare import (
     AtField,
@@ -49,26 +50,6 @@ STATES = (
 )
 
 # -- pure rule functions -----------------------------------------------------------------------
-
-
-def period_of(day: dt.date, period: str) -> tuple[dt.date, dt.date, str]:
-    """G5: the period containing ``day``: (first day, last day, Chinese label)."""
-    months = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 12}[period]
-    first_month = (day.month - 1) // months * months + 1
-    start = dt.date(day.year, first_month, 1)
-    following = (dt.date(day.year + 1, 1, 1) if first_month + months > 12
-                 else dt.date(day.year, first_month + months, 1))
-    end = following - dt.timedelta(days=1)
-    index = (first_month - 1) // months
-    if period == "monthly":
-        label = f"{day.year} 年 {first_month} 月"
-    elif period == "quarterly":
-        label = f"{day.year} 年第{'一二三四'[index]}季度"
-    elif period == "half_yearly":
-        label = f"{day.year} 年{'上下'[index]}半年"
-    else:
-        label = f"{day.year} 年度"
-    return start, end, label
 
 
 def period_fields(day: dt.date, period: str) -> dict:

@@ -626,14 +626,14 @@ DEMO = (
              role="member"),
     DemoCase(XBQ, {"name": "郑一", "title": "党员活动室的使用安排",
                    "subject": "concern", "question": "活动室平时为什么不开放？"},
-             (DemoStep("answer_on_spot", "secretary",
-                       {"answerer": "小板桥村党总支书记", "occasion": "meeting",
-                        "place": "村党员活动室", "answered_on": "2025-12-05",
-                        "content": "自下月起每周二、周五下午开放，由值班党员管理。",
-                        "scope": "internal"}),
+             (DemoStep("answer_on_spot", "secretary", lambda today: {
+                 "answerer": "小板桥村党总支书记", "occasion": "meeting",
+                 "place": "村党员活动室", "answered_on": (today - dt.timedelta(days=2)).isoformat(),
+                 "content": "自下月起每周二、周五下午开放，由值班党员管理。",
+                 "scope": "internal"}),
               DemoStep("deliver", "office", {"signer": "郑一", "how": "on_spot"}),
               DemoStep("publish", "office", {"channels": ["board", "meeting"]})),
-             role="member"),
+             role="member", days_ago=2),
 )
 
 INQUIRY = Process(

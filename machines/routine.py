@@ -16,6 +16,8 @@ with a notice period for objections (R4). Periodic cases come from catalogue ent
 
 from __future__ import annotations
 
+import datetime as dt
+
 from machines.filing import (
     NOTE,
     OUTSIDE_AUTHORITY,
@@ -25,6 +27,7 @@ from machines.filing import (
     record_filing_received,
     root_files_outside,
 )
+from machines.periods import period_of, previous_period
 from workflow.declare import (
     Ctx,
     DemoCase,
@@ -488,21 +491,26 @@ START = Schema((
 
 CHECKED = {"secrecy": True, "necessity": True, "accuracy": True}
 
+def _quarter_item(day: dt.date, topic: str, content: str, category: str,
+                  channels: list[str]) -> dict:
+    _, end, label = period_of(day, "quarterly")
+    return {"title": f"{label}{topic}", "content": content, "category": category,
+            "scope": "internal", "channels": channels, "time_class": "periodic",
+            "entry": "ML-DEMO", "period": label, "period_end": end.isoformat()}
+
+
+#: laid around the day the demo is loaded: last quarter's item published, this quarter's
+#: in drafting, this year's plan on the public board, a notice awaiting review
 DEMO = (
-    DemoCase("XW-QS-XBQ", {
-        "title": "2026 年第三季度党费收缴情况", "content": "应缴 42 人，实缴 42 人。",
-        "category": "organisation", "scope": "internal", "channels": ["board", "meeting"],
-        "time_class": "periodic", "entry": "ML-DEMO", "period": "2026 年第三季度",
-        "period_end": "2026-09-30"},
+    DemoCase("XW-QS-XBQ", lambda today: _quarter_item(
+        previous_period(today, "quarterly")[1], "党费收缴情况", "应缴 42 人，实缴 42 人。",
+        "organisation", ["board", "meeting"]),
         (DemoStep("submit", "handler"), DemoStep("approve", "reviewer", CHECKED),
          DemoStep("publish_internal", "handler", {"channels": ["board", "meeting"]}))),
-    DemoCase("XW-QS-XBQ", {
-        "title": "2026 年第四季度主题党日安排", "content": "每月 15 日开展主题党日活动。",
-        "category": "ideology", "scope": "internal", "channels": ["meeting"],
-        "time_class": "periodic", "entry": "ML-DEMO", "period": "2026 年第四季度",
-        "period_end": "2026-12-31"}),
-    DemoCase("XW-QS-XBQ", {
-        "title": "村党总支 2026 年工作要点", "content": "一、加强思想建设……",
+    DemoCase("XW-QS-XBQ", lambda today: _quarter_item(
+        today, "主题党日安排", "每月 15 日开展主题党日活动。", "ideology", ["meeting"])),
+    DemoCase("XW-QS-XBQ", lambda today: {
+        "title": f"村党总支 {today.year} 年工作要点", "content": "一、加强思想建设……",
         "category": "decisions", "scope": "public", "channels": ["board", "website"],
         "time_class": "standing", "entry": "ML-DEMO"},
         (DemoStep("submit", "handler"), DemoStep("approve", "reviewer", CHECKED),

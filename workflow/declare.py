@@ -19,7 +19,8 @@ from workflow.text import Text
 from workflow.timeutil import local_date
 
 __all__ = [
-    "AtField", "CalendarDays", "Ctx", "DemoCase", "DemoStep", "Document", "Field", "Process",
+    "AtField", "CalendarDays", "Ctx", "DemoCase", "DemoPayload", "DemoStep", "Document",
+    "Field", "Process",
     "Schema", "Spawn",
     "State", "Text", "Timer", "Trigger", "WorkingDays",
 ]
@@ -183,21 +184,33 @@ class Document:
     public: bool = False
 
 
+#: A demo payload: fixed data, or data made from the day the demo is loaded (in China),
+#: so that periods, dates and years in the demo stay near the day it is shown.
+DemoPayload = Mapping[str, Any] | Callable[[dt.date], Mapping[str, Any]]
+
+
+def demo_payload(payload: DemoPayload, today: dt.date) -> Mapping[str, Any]:
+    return payload(today) if callable(payload) else payload
+
+
 @dataclass(frozen=True)
 class DemoStep:
     trigger: str
     role: str
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    payload: DemoPayload = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class DemoCase:
-    """A demo case: started at ``org`` by ``role`` and walked through ``steps``."""
+    """A demo case: started at ``org`` by ``role`` ``days_ago`` days before the demo is
+    loaded and walked through ``steps`` on that day; timers that have fallen due since
+    then (reminders, overdue marks) fire as the running service would fire them."""
 
     org: str
-    payload: Mapping[str, Any]
+    payload: DemoPayload
     steps: tuple[DemoStep, ...] = ()
     role: str = "handler"
+    days_ago: int = 0
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,18 @@ running timers.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
 from workflow import accounts
 from workflow.accounts import add_user
 from workflow.actors import PUBLIC, Actor
+from workflow.declare import demo_payload
 from workflow.engine import Engine, orgs
 from workflow.orgs import add_org, list_orgs
+from workflow.timers import run_due
+from workflow.timeutil import local_date, utcnow
 
 ORGS = (
     ("XW", "中共示范县委员会", None, "county_committee"),
@@ -64,8 +69,11 @@ def is_empty(engine: Engine) -> bool:
         return conn.execute(sa.select(sa.func.count()).select_from(orgs)).scalar_one() == 0
 
 
-def load(engine: Engine) -> dict[str, int]:
-    """Create the demo tree (once) and each process's demo cases."""
+def load(engine: Engine, now: dt.datetime | None = None) -> dict[str, int]:
+    """Create the demo tree (once) and each process's demo cases, laid out relative to
+    ``now`` (the clock by default), then fire the timers that have fallen due."""
+    now = now or utcnow()
+    today = local_date(now)
     created = {"orgs": 0, "cases": 0}
     with engine.db.write() as conn:
         have = {r.code for r in conn.execute(sa.select(orgs.c.code))}
@@ -78,14 +86,20 @@ def load(engine: Engine) -> dict[str, int]:
         parents = {r["code"]: r["parent"] for r in list_orgs(conn)}
     for compiled in engine.registry.latest():
         for demo in compiled.process.demo:
+            # the case and its steps a minute apart, the last step no later than now
+            at = now - dt.timedelta(days=demo.days_ago, minutes=len(demo.steps) + 1)
             with engine.db.write() as conn:
                 starter = demo_actor(conn, demo.org, demo.role)
-            case = engine.start(compiled.kind, demo.org, starter, demo.payload)
+            case = engine.start(compiled.kind, demo.org, starter,
+                                demo_payload(demo.payload, today), at)
             for step in demo.steps:
+                at += dt.timedelta(minutes=1)
                 role = step.role.removeprefix("upper:")
                 where = demo.org if role == step.role else parents[demo.org]
                 with engine.db.write() as conn:
                     actor = demo_actor(conn, where, role)
-                case = engine.fire(case.id, step.trigger, actor, step.payload, case.version)
+                case = engine.fire(case.id, step.trigger, actor,
+                                   demo_payload(step.payload, today), case.version, at)
             created["cases"] += 1
+    run_due(engine, now)
     return created

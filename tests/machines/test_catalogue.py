@@ -15,6 +15,8 @@ from workflow.errors import Invalid, NotAllowed
 from workflow.timers import run_due
 from workflow.timeutil import start_of_local_day
 
+pytestmark = pytest.mark.dates  # swept over several days by make test
+
 ENTRY = {"title": "党费收缴情况", "content": "应缴、实缴人数和金额", "category": "organisation",
          "scope": "internal", "channels": ["board"], "time_class": "periodic",
          "period": "quarterly", "responsible": "书记", "for_org": "V"}

@@ -19,6 +19,8 @@ from workflow.text import Text
 from workflow.timers import run_due
 from workflow.timeutil import end_of_local_day
 
+pytestmark = pytest.mark.dates  # swept over several days by make test
+
 INQUIRY = {"name": "张三", "title": "党费使用情况", "subject": "execution",
            "question": "支部去年党费结余为什么没有公布？"}
 WRITTEN = {"content": "党费结余已上缴镇党委，明细见附件。", "scope": "internal"}

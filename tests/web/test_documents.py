@@ -18,6 +18,8 @@ from workflow.engine import Engine
 from workflow.orgs import add_org
 from workflow.registry import Registry
 
+pytestmark = pytest.mark.dates  # swept over several days by make test
+
 APPLY = {"name": "张三", "phone": "13800000001", "address": "青山镇人民路 1 号",
          "description": "2026 年青山镇党费收缴和使用情况", "purpose": "了解情况",
          "delivery": "electronic"}

@@ -12,6 +12,8 @@ from workflow.timers import recompute_provisional, run_due
 from workflow.timeutil import end_of_local_day, start_of_local_day
 from workflow.workdays import store_days
 
+pytestmark = pytest.mark.dates  # swept over several days by make test
+
 NOW = dt.datetime(2026, 9, 28, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
 
 
