@@ -44,6 +44,14 @@ def form_payload(schema: Schema) -> dict:
     return payload
 
 
+def form_version() -> int | str | None:
+    """The form's ``expected_version``: its digits as an int; anything else is passed on
+    as sent, for the door to refuse with a reason."""
+    sent = request.form.get("expected_version")
+    digits = sent is not None and len(sent) <= 19 and sent.isascii() and sent.isdigit()
+    return int(sent) if digits else sent
+
+
 @bp.get("/")
 @login_required
 def home():
@@ -118,11 +126,7 @@ def act(case_id: int, trigger: str):
         abort(404)
     payload = form_payload(arrow.schema)
     try:
-        expected = int(request.form.get("expected_version", ""))
-    except ValueError:
-        expected = None if arrow.append_only else -1
-    try:
-        eng.fire(case_id, trigger, current_account().actor, payload, expected)
+        eng.fire(case_id, trigger, current_account().actor, payload, form_version())
     except Invalid as exc:
         flash(pick(exc.message), "error")
         return render_case(case_id, exc.fields, trigger, payload, 422)

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 
 from web.extensions import csrf, limiter
 from web.i18n import pick
-from web.inbox import form_payload
+from web.inbox import form_payload, form_version
 from web.views import document_response, due_text, engine
 from workflow import tracking
 from workflow.actors import PUBLIC, applicant
@@ -145,8 +145,7 @@ def tracked_action(code: str, trigger: str):
         abort(404)
     payload = form_payload(arrow.schema)
     try:
-        engine().fire(case.id, trigger, applicant(case.code), payload,
-                      int(request.form.get("expected_version", case.version)))
+        engine().fire(case.id, trigger, applicant(case.code), payload, form_version())
     except Invalid as exc:
         flash(pick(exc.message), "error")
         return render_tracked(case, exc.fields, trigger, payload, 422)

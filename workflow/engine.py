@@ -29,6 +29,7 @@ from workflow.errors import AlreadyFired, Forbidden, Invalid, NotAllowed, NotFou
 from workflow.models import Case, Definition, Event, Org, Timer
 from workflow.prepared import Prepared
 from workflow.registry import Compiled, Registry, refusal_of
+from workflow.schema import REQUIRED
 from workflow.text import Text
 from workflow.timeutil import instant, iso_utc, local_date, utcnow
 from workflow.workdays import Calendars
@@ -36,6 +37,23 @@ from workflow.workdays import Calendars
 cases, events, timers, orgs = Case.__table__, Event.__table__, Timer.__table__, Org.__table__
 
 START = "start"
+NOT_INTEGER = Text("应为整数", "Must be an integer")
+VERSION_MISSING = Text("缺少事项的版本号（expected_version）：请刷新页面后再提交",
+                       "The case's version (expected_version) is missing: reload the page "
+                       "and submit again")
+VERSION_NOT_INTEGER = Text("事项的版本号（expected_version）应为整数",
+                           "The case's version (expected_version) must be an integer")
+
+
+def version_of(expected: object) -> int:
+    """The ``expected_version`` a person sent with a state-changing trigger."""
+    if expected is None:
+        raise Invalid(VERSION_MISSING, {"expected_version": REQUIRED})
+    if not isinstance(expected, int) or isinstance(expected, bool):
+        raise Invalid(VERSION_NOT_INTEGER, {"expected_version": NOT_INTEGER})
+    return expected
+
+
 UNKNOWN_ACTION = Text("没有这个操作：{t}", "There is no such action: {t}")
 WRONG_STATE = Text("“{s}”状态下不能执行“{t}”", "“{t}” is not possible while the case is “{s}”")
 
@@ -284,10 +302,14 @@ class Engine:
         return made
 
     def fire(self, case_id: int, trigger: str, actor: Actor,
-             payload: Mapping[str, Any] | None = None, expected_version: int | None = None,
+             payload: Mapping[str, Any] | None = None, expected_version: object = None,
              now: dt.datetime | None = None, timer_id: int | None = None) -> CaseView:
-        """Apply one trigger to one case, atomically. ``expected_version`` None skips the check
-        (the timer runner and append-only triggers); the web and API always send it."""
+        """Apply one trigger to one case, atomically.
+
+        A state-changing trigger taken by a person needs ``expected_version`` (422 when
+        missing or not an int, 409 ``stale_version`` when stale); append-only triggers and
+        the system actor (timers) take none: a value sent with them is ignored.
+        """
         now = instant(now)
         with self.db.write() as conn:
             row = self._select_case(conn, case_id, lock=True)
@@ -300,8 +322,8 @@ class Engine:
                 raise NotAllowed(UNKNOWN_ACTION.format(t=trigger))
             if not actor.holds(compiled.roles(trigger, view.state), view.org_path):
                 raise Forbidden()
-            if (not first.append_only and expected_version is not None
-                    and expected_version != view.version):
+            if (not first.append_only and actor is not SYSTEM
+                    and version_of(expected_version) != view.version):
                 raise StaleVersion()
             if (view.state, trigger) not in compiled.arrows:
                 label = compiled.state(view.state).label

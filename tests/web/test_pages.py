@@ -93,6 +93,20 @@ def test_an_action_error_is_shown_inline_in_chinese_and_nothing_is_saved(
     assert client.get(done.location).get_data(as_text=True).count("data-seq=") == 2
 
 
+@pytest.mark.parametrize("sent, reason", [
+    (None, "缺少事项的版本号"), ("", "版本号（expected_version）应为整数"),
+    ("abc", "应为整数"), ("1.0", "应为整数"), ("9" * 5000, "应为整数"), ("-1", "应为整数"),
+])
+def test_the_door_refuses_a_missing_or_malformed_version_with_a_reason(
+        client, users, opened, engine, sent, reason):
+    """The inbox form goes through the door's own expected_version rule (422, not 500)."""
+    login(client, users["handler"])
+    data = {"amount": "3"} | ({} if sent is None else {"expected_version": sent})
+    refused = client.post(f"/cases/{opened[0].id}/actions/submit", data=data)
+    assert refused.status_code == 422 and reason in refused.get_data(as_text=True)
+    assert engine.get(opened[0].id, user("x", {("/", "handler")})).seq == 1
+
+
 def test_claim_assign_release(client, users, opened, engine):
     login(client, users["handler"])
     client.post(f"/cases/{opened[0].id}/claim")

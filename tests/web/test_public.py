@@ -90,6 +90,11 @@ def test_a5_clarification_answered_on_the_tracking_page(client, engine):
     bad = client.post(f"/track/{code}/actions/clarify", data={"supplement": " ",
                                                               "expected_version": "2"})
     assert bad.status_code == 422 and "必填项" in bad.get_data(as_text=True)
+    for version, status in ((None, 422), ("x2", 422), ("1", 409)):
+        refused = client.post(f"/track/{code}/actions/clarify", data={
+            "supplement": "2025 年全年"} | ({} if version is None else
+                                          {"expected_version": version}))
+        assert refused.status_code == status, "the door's version rule, not the case's own"
     good = client.post(f"/track/{code}/actions/clarify",
                        data={"supplement": "2025 年全年", "expected_version": "2"})
     assert good.status_code == 302
