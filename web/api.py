@@ -47,7 +47,7 @@ from web.views import engine
 from workflow import accounts, audit
 from workflow import inbox as queries
 from workflow.calendar import Due, Skipped
-from workflow.engine import START, CaseView
+from workflow.engine import CaseView, event_label
 from workflow.errors import Invalid, WorkflowError
 from workflow.registry import Compiled
 from workflow.schema import REQUIRED, UNKNOWN
@@ -65,7 +65,6 @@ UNKNOWN_KIND = Text("没有这个流程", "No such process")
 ONE_OF = Text("应为以下之一：{c}", "Must be one of: {c}")
 BAD_CURSOR = Text("翻页标记无效", "Invalid page cursor")
 LIMIT_RANGE = Text("应为 1 到 {n} 之间的整数", "Must be a whole number from 1 to {n}")
-OPENED = Text("立案", "Opened")
 
 MAX_LIMIT = 200
 DEFAULT_RATE_LIMIT = "600 per minute"
@@ -244,8 +243,7 @@ def summary_json(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def event_json(ev: Mapping[str, Any], language: str) -> dict[str, Any]:
     compiled = engine().registry.get(ev["kind"], ev["def_version"])
-    arrow = compiled.first(ev["trigger"])
-    label = arrow.label if arrow and ev["trigger"] != START else OPENED
+    label = event_label(compiled, ev["trigger"])
     return {
         "seq": ev["seq"], "at": ev["at"], "trigger": ev["trigger"],
         "label": label.get(language), "actor": ev["actor"],

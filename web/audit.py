@@ -43,7 +43,7 @@ from web.openapi import Param, Routes, register
 from web.views import engine
 from workflow import audit, signing
 from workflow.audit import Verifier, case_events, case_events_until, checkpoints, copies
-from workflow.engine import START, Engine, cases, events, orgs
+from workflow.engine import Engine, cases, event_label, events, orgs
 from workflow.errors import Forbidden, Invalid, NotFound
 from workflow.models import Checkpoint
 from workflow.text import Text
@@ -55,7 +55,6 @@ keys_bp = Blueprint("audit_keys", __name__)
 PAGE = 50
 MAX_LIMIT = 200
 MAX_LISTED = 500  # cases listed one by one on the verify page
-OPENED = Text("立案", "Opened")
 NOT_AUDITOR = Text("只有审计员可以查看审计台", "Only auditors may use the audit desk")
 BAD_TIME = Text("时间格式应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM",
                 "Time must be YYYY-MM-DD or YYYY-MM-DDTHH:MM")
@@ -219,9 +218,7 @@ def labels(eng: Engine, ev: Mapping[str, Any]) -> dict[str, Any]:
         except KeyError:
             return Text(name, name)
 
-    arrow = compiled.first(ev["trigger"])
-    action = OPENED if ev["trigger"] == START or arrow is None else arrow.label
-    return {"process": compiled.process.label, "action": action,
+    return {"process": compiled.process.label, "action": event_label(compiled, ev["trigger"]),
             "from": state(ev["from_state"]), "to": state(ev["to_state"])}
 
 

@@ -34,7 +34,7 @@ from workflow.canonical import (
 )
 from workflow.db import Database
 from workflow.declare import Ctx
-from workflow.engine import START, apply_effects, cases, events, orgs, start_data, title_of
+from workflow.engine import ASSIGN, START, apply_effects, cases, events, orgs, start_data, title_of
 from workflow.models import Checkpoint, CheckpointCopy
 from workflow.registry import Registry
 from workflow.text import Text
@@ -140,6 +140,7 @@ class Rebuilt:
     version: int
     seq: int
     head_hash: str
+    assignee: str | None = None
 
 
 class ReplayError(Exception):
@@ -167,6 +168,12 @@ def replay(rows: Iterable[Mapping[str, Any]], registry: Registry) -> Rebuilt:
         if ev["from_state"] != case.state:
             raise ReplayError(ev["seq"], Text(f"起始状态应为 {case.state}",
                                               f"from-state should be {case.state}"))
+        if ev["trigger"] == ASSIGN:
+            if ev["to_state"] != case.state:
+                raise ReplayError(ev["seq"], Text("分派不改变状态", "assigning keeps the state"))
+            case.assignee = payload.get("assignee")
+            case.seq, case.head_hash = ev["seq"], ev["hash"]
+            continue
         ctx = Ctx(case.data, payload, parse_iso(ev["at"]), ev["actor"], case.state)
         arrow, refusal = compiled.resolve(case.state, ev["trigger"], ctx)
         if arrow is None:
@@ -458,7 +465,8 @@ class Verifier:
         diffs = [name for name, want in (
             ("state", rebuilt.state), ("version", rebuilt.version), ("seq", rebuilt.seq),
             ("head_hash", rebuilt.head_hash), ("data", rebuilt.data),
-        ) if stored[name] != want]
+            ("assignee", rebuilt.assignee),
+        ) if name in stored and stored[name] != want]
         if diffs:
             self.report.problems.append(problem(case_id, rebuilt.seq, "state_mismatch",
                                                 what=", ".join(diffs)))
@@ -568,7 +576,7 @@ def _feed_cases(verifier: Verifier, conn, codes: set[str] | None, ids: list[int]
                 lo: int | None = None, hi: int | None = None) -> None:
     """Cases (in scope, with ids in [lo, hi)) and their events, case by case."""
     case_query = sa.select(cases.c.id, cases.c.state, cases.c.version, cases.c.seq,
-                           cases.c.head_hash, cases.c.data)
+                           cases.c.head_hash, cases.c.data, cases.c.assignee)
     event_query = sa.select(*[events.c[name] for name in EVENT_COLUMNS])
     if codes is not None:
         case_query = case_query.where(cases.c.org_id.in_(ids))
@@ -582,7 +590,8 @@ def _feed_cases(verifier: Verifier, conn, codes: set[str] | None, ids: list[int]
         case_query = case_query.where(cases.c.id < hi)
         event_query = event_query.where(events.c.case_id < hi)
     stored = {r.id: {"state": r.state, "version": r.version, "seq": r.seq,
-                     "head_hash": r.head_hash, "data": json.loads(r.data)}
+                     "head_hash": r.head_hash, "data": json.loads(r.data),
+                     "assignee": r.assignee}
               for r in conn.execute(case_query)}
     stream = conn.execution_options(yield_per=5000).execute(
         event_query.order_by(events.c.case_id, events.c.seq))

@@ -37,6 +37,17 @@ from workflow.workdays import Calendars
 cases, events, timers, orgs = Case.__table__, Event.__table__, Timer.__table__, Org.__table__
 
 START = "start"
+#: the engine's own append-only trigger on every process: who works on the case (AU1)
+ASSIGN = "assign"
+EVENT_LABELS = {START: Text("立案", "Opened"), ASSIGN: Text("分派", "Assigned")}
+
+
+def event_label(compiled: Compiled, trigger: str) -> Text:
+    """What an event is called on the timeline, the audit desk and the API."""
+    if trigger in EVENT_LABELS:
+        return EVENT_LABELS[trigger]
+    arrow = compiled.first(trigger)
+    return arrow.label if arrow is not None else Text(trigger, trigger)
 NOT_INTEGER = Text("应为整数", "Must be an integer")
 VERSION_MISSING = Text("缺少事项的版本号（expected_version）：请刷新页面后再提交",
                        "The case's version (expected_version) is missing: reload the page "
@@ -360,11 +371,28 @@ class Engine:
         signals.event_appended.send(self, case=view, event=event)
         return view
 
-    def assign(self, case_id: int, assignee: str | None) -> None:
-        """Claim, assign or release: who works on it is a projection field, not a state."""
+    def assign(self, case_id: int, actor: Actor, assignee: str | None,
+               now: dt.datetime | None = None) -> CaseView:
+        """Claim, assign or release: the engine's own append-only trigger ``assign`` (AU1),
+        so replay rebuilds the assignee and the audit desk shows who gave the case to whom.
+        Who may be assigned is the caller's rule (``workflow.inbox.assign``)."""
+        now = instant(now)
         with self.db.write() as conn:
-            conn.execute(sa.update(cases).where(cases.c.id == case_id)
-                         .values(assignee=assignee))
+            row = self._select_case(conn, case_id, lock=True)
+            if row is None or not actor.sees(row["org_path"], row["code"]):
+                raise NotFound()
+            view = CaseView.from_row(row)
+            event = self._append(conn, view, ASSIGN, view.state, view.state, actor,
+                                 {"assignee": assignee}, now)
+            done = conn.execute(sa.update(cases).where(
+                cases.c.id == case_id, cases.c.seq == view.seq).values(
+                assignee=assignee, seq=event["seq"], head_hash=event["hash"], updated_at=now))
+            if done.rowcount != 1:
+                raise StaleVersion()
+            result = self._select_case(conn, case_id, lock=False)
+        changed = CaseView.from_row(result)
+        signals.event_appended.send(self, case=changed, event=event)
+        return changed
 
     # -- inside the transaction ----------------------------------------------------------
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from workflow.accounts import has_role_at
 from workflow.actors import Actor
 from workflow.audit import case_events
-from workflow.engine import CaseView, Engine, cases, orgs
+from workflow.engine import CaseView, Engine, cases, event_label, orgs
 from workflow.errors import Invalid
 from workflow.models import User
 from workflow.registry import Registry
@@ -237,8 +237,7 @@ def timeline(engine: Engine, case_id: int) -> list[dict[str, Any]]:
     found = []
     for ev in rows:
         compiled = engine.registry.get(ev["kind"], ev["def_version"])
-        arrow = compiled.first(ev["trigger"])
-        label = arrow.label if arrow else Text("立案", "Opened")
+        label = event_label(compiled, ev["trigger"])
         kind, _, ident = ev["actor"].partition(":")
         if kind == "user":
             who = Text(names.get(ident, ident), names.get(ident, ident))
@@ -277,5 +276,4 @@ def assign(engine: Engine, case_id: int, actor: Actor, assignee: str | None) -> 
         with engine.db.read() as conn:
             if not has_role_at(conn, assignee, case.org_path):
                 raise Invalid(fields={"assignee": NOT_A_COLLEAGUE})
-    engine.assign(case_id, assignee)
-    return engine.get(case_id, actor)
+    return engine.assign(case_id, actor, assignee)

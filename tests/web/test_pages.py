@@ -118,6 +118,9 @@ def test_claim_assign_release(client, users, opened, engine):
     assert refused.status_code == 422
     client.post(f"/cases/{opened[0].id}/claim", data={"release": "1"})
     assert engine.get(opened[0].id, anyone).assignee is None
+    page = client.get(f"/cases/{opened[0].id}").get_data(as_text=True)
+    assert page.count("分派") >= 3, "claim, assign and release are on the timeline (AU1)"
+    assert page.count("data-seq=") == 4, "the refused assignment left no event"
 
 
 def test_out_of_scope_case_is_not_found(client, users, opened):

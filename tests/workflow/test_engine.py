@@ -185,3 +185,30 @@ def test_settings_are_inherited_and_frozen_at_start(engine, people):
         conn.execute(sa.update(orgs).where(orgs.c.code == "C").values(settings="{}"))
     with pytest.raises(NotAllowed):
         engine.fire(case.id, "submit", people["handler"], {"amount": 500}, 1, NOW)
+
+
+def test_au1_assigning_is_an_event_that_replay_rebuilds_and_verify_checks(engine, people):
+    """AU1: claim, assign and release are append-only ``assign`` events, not a silent
+    update of the case row, so the audit trail says who gave the case to whom."""
+    from workflow.audit import case_events, replay
+    from workflow.engine import ASSIGN, cases
+
+    case = start(engine, people)
+    case = engine.assign(case.id, people["handler"], "li", NOW)
+    assert (case.assignee, case.version, case.seq) == ("li", 1, 2), "append-only: no version"
+    case = engine.fire(case.id, "submit", people["handler"], {"amount": 5}, 1, NOW)
+    case = engine.assign(case.id, people["reviewer"], None, NOW)
+    rows = case_events(engine.db, case.id)
+    assert [(r["trigger"], r["actor"]) for r in rows] == [
+        ("start", "user:hu"), (ASSIGN, "user:hu"), ("submit", "user:hu"), (ASSIGN, "user:li")]
+    assert replay(rows[:2], engine.registry).assignee == "li"
+    assert replay(rows, engine.registry).assignee is None
+    assert verify(engine.db, engine.registry).ok
+    with pytest.raises(NotFound):
+        engine.assign(case.id, people["stranger"], "qian", NOW)
+
+    with engine.db.write() as conn:
+        conn.execute(sa.update(cases).where(cases.c.id == case.id).values(assignee="qian"))
+    report = verify(engine.db, engine.registry)
+    assert [(p.code, p.message.en) for p in report.problems] == [
+        ("state_mismatch", "case row disagrees with replay: assignee")]
