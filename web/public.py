@@ -6,7 +6,6 @@ roles); the JSON paths use each process's ``public_name`` (``/api/v1/application
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -27,7 +26,7 @@ from workflow import tracking
 from workflow.actors import PUBLIC, applicant
 from workflow.engine import CaseView
 from workflow.errors import Invalid, NotAllowed, NotFound, StaleVersion
-from workflow.orgs import list_orgs, orgs
+from workflow.orgs import list_orgs
 from workflow.registry import Compiled
 from workflow.text import Text
 
@@ -35,7 +34,6 @@ bp = Blueprint("public", __name__)
 
 HONEYPOT = "website"
 NOT_FOUND = Text("找不到该申请，或查询码不正确", "No such request, or the access code is wrong")
-UNKNOWN_ORG = Text("请选择受理申请的组织", "Choose the organisation applied to")
 
 
 def public_processes() -> list[Compiled]:
@@ -51,15 +49,9 @@ def _process(kind: str) -> Compiled:
 
 def submit(compiled: Compiled, org: str, payload: dict) -> tuple[CaseView, str]:
     """Start a case for the public and keep its access code with it, all or nothing."""
-    _clean, errors = compiled.process.start_schema.validate(payload)
-    with engine().db.read() as conn:
-        known = org and conn.execute(sa.select(orgs.c.id).where(orgs.c.code == org)).first()
-    if not known:
-        errors["org"] = UNKNOWN_ORG
-    if errors:
-        raise Invalid(fields=errors)
     access = tracking.new_access_code()
-    case = engine().start(compiled.kind, org, PUBLIC, payload, within=tracking.keeper(access))
+    case = engine().start(compiled.kind, org, PUBLIC, payload,
+                          within=tracking.keeper(access), org_field="org")
     return case, access
 
 

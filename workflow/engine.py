@@ -65,6 +65,8 @@ def version_of(expected: object) -> int:
     return expected
 
 
+NO_SUCH_ORG = Text("找不到该组织", "No such organisation")
+CHOOSE_ORG = Text("请选择受理申请的组织", "Choose the organisation applied to")
 UNKNOWN_ACTION = Text("没有这个操作：{t}", "There is no such action: {t}")
 WRONG_STATE = Text("“{s}”状态下不能执行“{t}”", "“{t}” is not possible while the case is “{s}”")
 
@@ -234,22 +236,28 @@ class Engine:
 
     def start(self, kind: str, org_code: str, actor: Actor, payload: Mapping[str, Any] | None,
               now: dt.datetime | None = None,
-              within: Callable[[Connection, int, str], None] | None = None) -> CaseView:
+              within: Callable[[Connection, int, str], None] | None = None,
+              org_field: str | None = None) -> CaseView:
         """Open a case of ``kind`` at an organisation (its first event, ``start``).
 
         ``within(conn, case_id, code)`` runs in the same transaction, for what must be
-        written with the case or not at all (an applicant's access code).
+        written with the case or not at all (an applicant's access code). With
+        ``org_field``, an unknown organisation is a field error of that name reported
+        with the payload's (a form that lets the public choose the organisation).
         """
         now = instant(now)
         compiled = self.registry.get(kind)
         process = compiled.process
         with self.db.write() as conn:
             org = conn.execute(sa.select(orgs).where(orgs.c.code == org_code)).first()
-            if org is None or not actor.sees(org.path, None):
-                raise NotFound(Text("找不到该组织", "No such organisation"))
-            if not actor.holds(process.start_roles, org.path):
+            known = org is not None and actor.sees(org.path, None)
+            if not known and org_field is None:
+                raise NotFound(NO_SUCH_ORG)
+            if known and not actor.holds(process.start_roles, org.path):
                 raise Forbidden()
             clean, errors = process.start_schema.validate(payload)
+            if not known:
+                errors[org_field] = CHOOSE_ORG
             if errors:
                 raise Invalid(fields=errors)
             case_id, code, event = self._open(conn, compiled, org, actor, clean, now)
