@@ -6,7 +6,6 @@ errors (STYLE.md). No process is named here; everything comes from the definitio
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -19,7 +18,6 @@ from web.views import document_response, engine
 from workflow import accounts, tracking
 from workflow import inbox as queries
 from workflow.errors import Invalid, NotAllowed, NotFound, StaleVersion
-from workflow.orgs import orgs
 from workflow.schema import Schema
 
 bp = Blueprint("inbox", __name__)
@@ -164,23 +162,17 @@ def claim(case_id: int):
 @login_required
 def from_template(kind: str):
     """Open draft cases from the template for the target organisation's type (R2)."""
-    eng = engine()
-    if kind not in eng.registry:
+    if kind not in engine().registry:
         abort(404)
-    process = eng.registry.get(kind).process
-    org, target = request.form.get("org", ""), request.form.get("for_org", "")
-    with eng.db.read() as conn:
-        found = conn.execute(sa.select(orgs.c.type, orgs.c.path).where(
-            orgs.c.code == (target or org))).first()
-        maker = conn.execute(sa.select(orgs.c.path).where(orgs.c.code == org)).scalar()
-    if found is None or maker is None or not found.path.startswith(maker):
-        flash(_("请选择本组织或下级组织"), "error")
+    try:
+        made = queries.from_template(engine(), kind, request.form.get("org", ""),
+                                     request.form.get("for_org", ""), current_account().actor)
+    except (Invalid, NotFound) as exc:
+        flash(pick(exc.message), "error")
         return redirect(url_for("inbox.new_case"))
-    entries = process.templates.get(found.type, ())
-    made = [eng.start(kind, org, current_account().actor, dict(entry) | {"for_org": target})
-            for entry in entries]
     flash(_("已按模板新建 %(n)s 个条目，请逐条调整后提交", n=len(made)))
-    return redirect(url_for("inbox.index", view="org", kind=kind, state=process.initial))
+    initial = engine().registry.get(kind).process.initial
+    return redirect(url_for("inbox.index", view="org", kind=kind, state=initial))
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])

@@ -245,9 +245,18 @@ class Engine:
         ``org_field``, an unknown organisation is a field error of that name reported
         with the payload's (a form that lets the public choose the organisation).
         """
+        return self.start_many(kind, org_code, actor, [payload], now, within, org_field)[0]
+
+    def start_many(self, kind: str, org_code: str, actor: Actor,
+                   payloads: list[Mapping[str, Any] | None], now: dt.datetime | None = None,
+                   within: Callable[[Connection, int, str], None] | None = None,
+                   org_field: str | None = None) -> list[CaseView]:
+        """Open several cases in one transaction: all of them or none (a catalogue made
+        from a template, R2). A payload's field errors are reported by its position."""
         now = instant(now)
         compiled = self.registry.get(kind)
         process = compiled.process
+        opened: list[tuple[int, dict[str, Any]]] = []
         with self.db.write() as conn:
             org = conn.execute(sa.select(orgs).where(orgs.c.code == org_code)).first()
             known = org is not None and actor.sees(org.path, None)
@@ -255,18 +264,22 @@ class Engine:
                 raise NotFound(NO_SUCH_ORG)
             if known and not actor.holds(process.start_roles, org.path):
                 raise Forbidden()
-            clean, errors = process.start_schema.validate(payload)
-            if not known:
-                errors[org_field] = CHOOSE_ORG
-            if errors:
-                raise Invalid(fields=errors)
-            case_id, code, event = self._open(conn, compiled, org, actor, clean, now)
-            if within is not None:
-                within(conn, case_id, code)
-            result = self._select_case(conn, case_id, lock=False)
-        view = CaseView.from_row(result)
-        signals.event_appended.send(self, case=view, event=event)
-        return view
+            for n, payload in enumerate(payloads):
+                clean, errors = process.start_schema.validate(payload)
+                if not known:
+                    errors[org_field] = CHOOSE_ORG
+                if errors:
+                    raise Invalid(fields=errors if len(payloads) == 1 else
+                                  {f"{n + 1}.{k}": v for k, v in errors.items()})
+                case_id, code, event = self._open(conn, compiled, org, actor, clean, now)
+                if within is not None:
+                    within(conn, case_id, code)
+                opened.append((case_id, event))
+            views = [CaseView.from_row(self._select_case(conn, case_id, lock=False))
+                     for case_id, _event in opened]
+        for view, (_case_id, event) in zip(views, opened, strict=True):
+            signals.event_appended.send(self, case=view, event=event)
+        return views
 
     def _open(self, conn: Connection, compiled: Compiled, org: Any, actor: Actor,
               clean: Mapping[str, Any], now: dt.datetime,

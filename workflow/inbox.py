@@ -277,3 +277,22 @@ def assign(engine: Engine, case_id: int, actor: Actor, assignee: str | None) -> 
             if not has_role_at(conn, assignee, case.org_path):
                 raise Invalid(fields={"assignee": NOT_A_COLLEAGUE})
     return engine.assign(case_id, actor, assignee)
+
+
+NOT_BELOW = Text("请选择本组织或下级组织", "Choose this organisation or one below it")
+
+
+def from_template(engine: Engine, kind: str, org_code: str, for_org: str,
+                  actor: Actor) -> list[CaseView]:
+    """R2: open draft entries from the template for the target organisation's type, made
+    by ``org_code`` for itself or for an organisation below it; all entries or none."""
+    compiled = engine.registry.get(kind)
+    with engine.db.read() as conn:
+        found = conn.execute(sa.select(orgs.c.type, orgs.c.path).where(
+            orgs.c.code == (for_org or org_code))).first()
+        maker = conn.execute(sa.select(orgs.c.path).where(orgs.c.code == org_code)).scalar()
+    if found is None or maker is None or not found.path.startswith(maker):
+        raise Invalid(NOT_BELOW, {"for_org": NOT_BELOW})
+    entries = compiled.process.templates.get(found.type, ())
+    return engine.start_many(kind, org_code, actor,
+                             [dict(entry) | {"for_org": for_org} for entry in entries])

@@ -212,3 +212,17 @@ def test_au1_assigning_is_an_event_that_replay_rebuilds_and_verify_checks(engine
     report = verify(engine.db, engine.registry)
     assert [(p.code, p.message.en) for p in report.problems] == [
         ("state_mismatch", "case row disagrees with replay: assignee")]
+
+
+def test_start_many_opens_all_cases_or_none(engine, people):
+    """A catalogue made from a template (R2) is one transaction: a bad entry leaves none."""
+    before = counts(engine)
+    with pytest.raises(Invalid) as bad:
+        engine.start_many("sample", "T", people["handler"],
+                          [{"title": "第一条"}, {"title": ""}, {"title": "第三条"}], NOW)
+    assert set(bad.value.fields) == {"2.title"}, "the entry is named by its position"
+    assert counts(engine) == before
+    made = engine.start_many("sample", "T", people["handler"],
+                             [{"title": "第一条"}, {"title": "第二条"}], NOW)
+    assert [c.title for c in made] == ["第一条", "第二条"] and all(c.seq == 1 for c in made)
+    assert verify(engine.db, engine.registry).ok
