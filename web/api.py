@@ -46,7 +46,7 @@ from web.openapi import (
 from web.views import engine
 from workflow import accounts, audit
 from workflow import inbox as queries
-from workflow.calendar import Due, Skipped
+from workflow.deadlines import explain_due
 from workflow.engine import CaseView, event_label
 from workflow.errors import Invalid, WorkflowError
 from workflow.registry import Compiled
@@ -187,22 +187,6 @@ def public(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
-def explain(basis: Mapping[str, Any] | None, language: str) -> str | None:
-    """The sentence that says how the due date was reached (as on the case page)."""
-    if not basis:
-        return None
-    if basis.get("unit") == "calendar":
-        return (f"自 {basis['start']} 起 {basis['n']} 个自然日" if language == "zh"
-                else f"{basis['n']} calendar days after {basis['start']}")
-    due = Due(
-        start=dt.date.fromisoformat(basis["start"]), days=basis["n"],
-        due=dt.date.fromisoformat(basis["due"]), provisional=basis["provisional"],
-        skipped=tuple(Skipped(dt.date.fromisoformat(s["date"]), s["reason"])
-                      for s in basis.get("skipped", ())),
-        provisional_years=(int(basis["due"][:4]),) if basis["provisional"] else ())
-    return due.explain(language)
-
-
 def action_json(arrow, language: str) -> dict[str, Any]:
     return {"trigger": arrow.name, "label": arrow.label.get(language),
             "append_only": arrow.append_only, "schema": arrow.schema.json_schema()}
@@ -220,7 +204,7 @@ def case_json(case: CaseView) -> dict[str, Any]:
         "data": public(case.data),
         "due": case.due_date.isoformat() if case.due_date else None,
         "due_at": _iso(case.due_at), "due_provisional": case.due_provisional,
-        "due_explain": explain(case.due_explain, language), "assignee": case.assignee,
+        "due_explain": explain_due(case.due_explain, language), "assignee": case.assignee,
         "created_at": _iso(case.created_at), "updated_at": _iso(case.updated_at),
         "actions": [action_json(a, language) for a in eng.actions(case, g.account.actor)],
     }

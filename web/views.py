@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from urllib.parse import quote
 
@@ -12,7 +11,7 @@ from markupsafe import Markup
 
 from web import documents
 from web.i18n import lang, local_day, local_time, pick
-from workflow.calendar import Due, Skipped, official_known
+from workflow.deadlines import explain_due
 from workflow.engine import CaseView, Engine
 from workflow.errors import WorkflowError
 from workflow.orgs import org_by_code
@@ -25,29 +24,8 @@ def engine() -> Engine:
 
 
 def due_text(explain: dict | None) -> str:
-    """The sentence that says how a due date was reached (A5: days skipped, provisional)."""
-    if not explain:
-        return ""
-    due = Due(
-        start=dt.date.fromisoformat(explain["start"]), days=explain["n"],
-        due=dt.date.fromisoformat(explain["due"]), provisional=explain["provisional"],
-        skipped=tuple(Skipped(dt.date.fromisoformat(s["date"]), s["reason"])
-                      for s in explain.get("skipped", ())),
-        provisional_years=tuple(y for y in range(int(explain["start"][:4]),
-                                                 int(explain["due"][:4]) + 1)
-                                if not official_known(y)) if explain["provisional"] else (),
-    )
-    if explain.get("unit") == "calendar":
-        return (f"自 {explain['start']} 起 {explain['n']} 个自然日" if lang() == "zh"
-                else f"{explain['n']} calendar days after {explain['start']}")
-    text = due.explain(lang())
-    for ext in explain.get("extensions", ()):
-        text += (f"（{ext['on']} 经批准延期 {ext['days']} 个工作日）" if lang() == "zh"
-                 else f" (extended by {ext['days']} working days on {ext['on']})")
-    for pause in explain.get("pauses", ()):
-        text += (f"（计时暂停：{pause['from']} 至 {pause['to']}，不计入期限）" if lang() == "zh"
-                 else f" (clock stopped {pause['from']} to {pause['to']}, not counted)")
-    return text
+    """The due date's explanation in the page's language (A5)."""
+    return explain_due(explain, lang()) or ""
 
 
 FONT_MISSING = Text("服务器未安装中文字体，暂时无法生成 PDF；可先下载 HTML 版本",

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from workflow.calendar import WorkCalendar
+from workflow.calendar import Due, Skipped, WorkCalendar, official_known
 from workflow.declare import AtField, CalendarDays, Timer, WorkingDays
 from workflow.timeutil import end_of_local_day, local_date, parse_iso, start_of_local_day
 
@@ -141,3 +141,31 @@ def plan(spec: Timer, data: Mapping[str, Any], entered: dt.datetime, calendar: W
         if at > entered:
             planned.append(Planned(f"{spec.name}.remind{before}", "remind", at, day, prov, rbasis))
     return planned
+
+
+def explain_due(basis: Mapping[str, Any] | None, language: str = "zh") -> str | None:
+    """A5: the sentence saying how a case's due date was reached: the days skipped and
+    why, whether it is provisional, and the extensions and pauses on the way. One text
+    for the case page, the tracking page and the API."""
+    if not basis:
+        return None
+    zh = language == "zh"
+    if basis.get("unit") == "calendar":
+        return (f"自 {basis['start']} 起 {basis['n']} 个自然日" if zh
+                else f"{basis['n']} calendar days after {basis['start']}")
+    start, due = basis["start"], basis["due"]
+    text = Due(
+        start=dt.date.fromisoformat(start), days=basis["n"], due=dt.date.fromisoformat(due),
+        provisional=basis["provisional"],
+        skipped=tuple(Skipped(dt.date.fromisoformat(s["date"]), s["reason"])
+                      for s in basis.get("skipped", ())),
+        provisional_years=tuple(y for y in range(int(start[:4]), int(due[:4]) + 1)
+                                if not official_known(y)) if basis["provisional"] else (),
+    ).explain(language)
+    for ext in basis.get("extensions", ()):
+        text += (f"（{ext['on']} 经批准延期 {ext['days']} 个工作日）" if zh
+                 else f" (extended by {ext['days']} working days on {ext['on']})")
+    for pause in basis.get("pauses", ()):
+        text += (f"（计时暂停：{pause['from']} 至 {pause['to']}，不计入期限）" if zh
+                 else f" (clock stopped {pause['from']} to {pause['to']}, not counted)")
+    return text

@@ -211,3 +211,23 @@ def test_r2_catalogue_from_the_template_of_the_organisation_type(client, engine)
     with engine.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(cases).where(
             cases.c.kind == "catalogue")).scalar_one() == len(rows)
+
+
+def test_a5_the_api_explains_the_due_date_as_the_tracking_page_does(client, engine, time_machine):
+    """One explanation (workflow.deadlines.explain_due): the API keeps the extension."""
+    time_machine.move_to(KNOWN_YEAR_MORNING)
+    created = client.post("/api/v1/applications", json=FORM).get_json()
+    code, access = created["tracking_code"], created["access_code"]
+    officer, head = user("hu", {("/1/2/", "handler")}), user("li", {("/1/2/", "reviewer")})
+    case = engine.get_by_code(code, officer)
+    case = engine.fire(case.id, "register", user("ban", {("/1/2/", "office")}), {},
+                       case.version)
+    case = engine.fire(case.id, "request_extension", officer,
+                       {"days": 20, "reason": "涉及多个部门"}, case.version)
+    engine.fire(case.id, "approve_extension", head, {}, case.version)
+    info = client.get(f"/api/v1/applications/{code}", headers={"X-Access-Code": access})
+    explained = info.get_json()["due_explain"]
+    assert "经批准延期 20 个工作日" in explained
+    client.post("/track", data={"code": code, "access": access})
+    page = client.get(f"/track/{code}").get_data(as_text=True)
+    assert explained in page.replace("&#34;", '"')
