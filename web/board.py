@@ -54,7 +54,6 @@ bp = Blueprint("board", __name__)
 
 HONEYPOT = "website"
 OPINION = "opinion"
-OPINION_KINDS = ("opinion", "objection")
 DEFAULT_OPINION_LIMIT = "5 per minute"
 # Roles that make someone an officer for the ledger: everyone but members and supervisors.
 OFFICER_ROLES = ("handler", "reviewer", "leading_group", "secretary", "office",
@@ -162,6 +161,11 @@ def _opinion_actor(item: Publication) -> Actor | None:
     return PUBLIC if item.scope == "public" else None
 
 
+def _opinion_kinds(item: Publication, actor: Actor | None) -> dict[str, Text]:
+    supervisor = actor is not None and actor.holds({"supervisor"}, item.org_path)
+    return publications.opinion_kinds(engine().registry, supervisor)
+
+
 def _render_item(item: Publication, errors: dict | None = None, values: dict | None = None,
                  status: int = 200, members: tuple[str, ...] = ()):
     actor = _opinion_actor(item)
@@ -170,7 +174,7 @@ def _render_item(item: Publication, errors: dict | None = None, values: dict | N
         values=values or {}, can_opine=actor is not None,
         as_public=actor is not None and actor.kind == "public",
         signed_in=getattr(current_user, "is_authenticated", False),
-        opinion_kinds=OPINION_KINDS, republishers=_republishers(item)), status)
+        opinion_kinds=_opinion_kinds(item, actor), republishers=_republishers(item)), status)
     return _private(response, members)
 
 
@@ -199,7 +203,7 @@ def opinion(case_id: int):
     actor = _opinion_actor(found)
     payload = {"text": request.form.get("text", ""), "name": request.form.get("name", ""),
                "kind": request.form.get("kind") or "opinion"}
-    if payload["kind"] not in OPINION_KINDS:
+    if payload["kind"] not in _opinion_kinds(found, actor):
         payload["kind"] = "opinion"
     if actor is None:
         flash(pick(INTERNAL_ONLY), "error")

@@ -223,6 +223,7 @@ def describe(engine: Engine, conn: Connection, row: Any, now: dt.datetime) -> di
         "due": row.due_date, "due_at": row.due_at, "due_provisional": bool(row.due_provisional),
         "overdue": bool(row.due_at and row.due_at <= now and not state.final),
         "days_left": left, "assignee": row.assignee, "updated_at": row.updated_at,
+        "due_soon": bool(left is not None and 0 <= left <= DUE_SOON_DAYS),
     }
 
 

@@ -304,3 +304,21 @@ def choices(registry: Registry, name: str, kind: str = KIND) -> dict[str, Text]:
         if f.name == name:
             return dict(f.choices)
     return {}
+
+
+#: G13: a note marked as the supervisor's comes from one who holds that role
+SUPERVISION = "supervision"
+
+
+def opinion_kinds(registry: Registry, actor_holds_supervisor: bool,
+                  kind: str = KIND) -> dict[str, Text]:
+    """The kinds of opinion this person may give on an item, from the ``opinion``
+    trigger's schema: a supervisor's note only from a supervisor (G13)."""
+    if kind not in registry:
+        return {}
+    trigger = registry.get(kind).first("opinion")
+    found = next((dict(f.choices) for f in (trigger.schema.fields if trigger else ())
+                  if f.name == "kind"), {})
+    if not actor_holds_supervisor:
+        found.pop(SUPERVISION, None)
+    return found

@@ -540,3 +540,22 @@ def test_g11_a_lower_organisation_republishes_within_the_upper_scope(client, eng
     assert case.org_code == "V" and case.state == "drafting" and case.data["in_catalogue"]
     assert client.post(f"/board/items/{internal.id}/republish",
                        data={"org": "C", "scope": "internal"}).status_code == 403
+
+
+def test_g13_the_opinion_kinds_come_from_the_trigger_and_a_supervisors_note_from_a_supervisor(
+        client, engine, items, fast_passwords):
+    """The form lists the opinion trigger's kinds (no list in the template); the
+    supervisor's kind is offered to, and recorded for, supervisors only (G13)."""
+    target = items["PUB-T"]
+    public_page = client.get(f"/board/items/{target}").get_data(as_text=True)
+    assert "意见建议" in public_page and "异议（公示期）" in public_page
+    assert "监督员意见" not in public_page
+    client.post(f"/board/items/{target}/opinion", data={"text": "冒充", "kind": "supervision"})
+    assert [o["kind"] for o in opinions(engine, target)] == ["opinion"]
+
+    login(client, make_user(engine, "jian-t", "T", ("supervisor",)))
+    assert "监督员意见" in client.get(f"/board/items/{target}").get_data(as_text=True)
+    sent = client.post(f"/board/items/{target}/opinion",
+                       data={"text": "公示时间偏短", "kind": "supervision"})
+    assert sent.status_code == 302
+    assert [o["kind"] for o in opinions(engine, target)] == ["opinion", "supervision"]

@@ -54,6 +54,7 @@ def test_due_soon_shows_working_days_left(client, users, engine, tree):
     login(client, users["reviewer"])
     page = client.get("/inbox?view=due").get_data(as_text=True)
     assert "急办" in page and "剩 1 个工作日" in page
+    assert 'class="due soon"' in page, "the due-soon mark comes from workflow.inbox"
 
 
 def test_inbox_pages_with_a_cursor(client, users, engine, tree):
