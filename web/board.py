@@ -161,11 +161,6 @@ def _opinion_actor(item: Publication) -> Actor | None:
     return PUBLIC if item.scope == "public" else None
 
 
-def _opinion_kinds(item: Publication, actor: Actor | None) -> dict[str, Text]:
-    supervisor = actor is not None and actor.holds({"supervisor"}, item.org_path)
-    return publications.opinion_kinds(engine().registry, supervisor)
-
-
 def _render_item(item: Publication, errors: dict | None = None, values: dict | None = None,
                  status: int = 200, members: tuple[str, ...] = ()):
     actor = _opinion_actor(item)
@@ -174,7 +169,8 @@ def _render_item(item: Publication, errors: dict | None = None, values: dict | N
         values=values or {}, can_opine=actor is not None,
         as_public=actor is not None and actor.kind == "public",
         signed_in=getattr(current_user, "is_authenticated", False),
-        opinion_kinds=_opinion_kinds(item, actor), republishers=_republishers(item)), status)
+        opinion_kinds=publications.opinion_kinds(engine().registry, actor, item.org_path),
+        republishers=_republishers(item)), status)
     return _private(response, members)
 
 
@@ -203,7 +199,8 @@ def opinion(case_id: int):
     actor = _opinion_actor(found)
     payload = {"text": request.form.get("text", ""), "name": request.form.get("name", ""),
                "kind": request.form.get("kind") or "opinion"}
-    if payload["kind"] not in _opinion_kinds(found, actor):
+    if payload["kind"] not in publications.opinion_kinds(engine().registry, actor,
+                                                         found.org_path):
         payload["kind"] = "opinion"
     if actor is None:
         flash(pick(INTERNAL_ONLY), "error")

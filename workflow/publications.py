@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from workflow.actors import Actor
 from workflow.engine import CaseView, Engine, cases, orgs
 from workflow.errors import NotFound
 from workflow.inbox import subtree_ids
@@ -310,15 +311,15 @@ def choices(registry: Registry, name: str, kind: str = KIND) -> dict[str, Text]:
 SUPERVISION = "supervision"
 
 
-def opinion_kinds(registry: Registry, actor_holds_supervisor: bool,
+def opinion_kinds(registry: Registry, actor: Actor | None, org_path: str,
                   kind: str = KIND) -> dict[str, Text]:
-    """The kinds of opinion this person may give on an item, from the ``opinion``
-    trigger's schema: a supervisor's note only from a supervisor (G13)."""
+    """The kinds of opinion ``actor`` may give on an item of ``org_path``, from the
+    ``opinion`` trigger's schema: a supervisor's note only from a supervisor (G13)."""
     if kind not in registry:
         return {}
     trigger = registry.get(kind).first("opinion")
     found = next((dict(f.choices) for f in (trigger.schema.fields if trigger else ())
                   if f.name == "kind"), {})
-    if not actor_holds_supervisor:
+    if actor is None or not actor.holds({"supervisor"}, org_path):
         found.pop(SUPERVISION, None)
     return found
