@@ -5,7 +5,7 @@ that is rolled back), then ``comments`` append-only ``comment`` events, hash-cha
 exactly as ``Engine._append`` chains them (canonical payload, payload digest, header
 hash, previous hash); the case row is the projection replay rebuilds
 (state, data, version, seq, head hash, code, title, due date) and the timers are the
-rows ``Engine._schedule`` plans on entering the initial state. Rows go in with
+rows ``workflow.timers.schedule`` plans on entering the initial state. Rows go in with
 ``executemany`` in transactions of ``chunk`` cases, so a million events load in
 about a minute. ``tests/bench/test_loader.py`` checks that loaded cases equal cases
 made through the engine, row for row.

@@ -23,14 +23,15 @@ from workflow import signals
 from workflow.actors import SYSTEM, Actor
 from workflow.canonical import GENESIS, canonical_text, event_hash, payload_digest
 from workflow.db import Database
-from workflow.deadlines import Planned, extended_basis, paused_basis, plan, resumed_basis
+from workflow.deadlines import Planned
 from workflow.declare import Ctx, Trigger
-from workflow.errors import AlreadyFired, Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
+from workflow.errors import Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
 from workflow.models import Case, Definition, Event, Org, Timer
 from workflow.prepared import Prepared
 from workflow.registry import Compiled, Registry, refusal_of
 from workflow.schema import REQUIRED
 from workflow.text import Text
+from workflow.timers import firing, mark_fired, schedule
 from workflow.timeutil import instant, iso_utc, local_date, utcnow
 from workflow.workdays import Calendars
 
@@ -138,8 +139,6 @@ def apply_effects(arrow_effects, ctx: Ctx) -> dict[str, Any]:
 
 EVENT_KEYS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "from_state",
               "to_state", "actor", "at", "payload_digest", "prev_hash", "hash", "payload")
-TIMER_KEYS = ("case_id", "name", "trigger", "due_at", "due_date", "status", "provisional",
-              "started_seq", "basis")
 CASE_COLUMNS = [c for c in cases.c] + [orgs.c.code.label("org_code"),
                                          orgs.c.path.label("org_path")]
 
@@ -148,16 +147,7 @@ CASE_COLUMNS = [c for c in cases.c] + [orgs.c.code.label("org_code"),
 _CASE_BY_ID = Prepared(sa.select(*CASE_COLUMNS).join(orgs, orgs.c.id == cases.c.org_id)
                        .where(cases.c.id == sa.bindparam("b_case_id")))
 _CASE_BY_ID_LOCKED = Prepared(_CASE_BY_ID.statement.with_for_update(of=cases))
-_TIMER_BY_ID = Prepared(sa.select(timers).where(timers.c.id == sa.bindparam("b_timer_id")))
-_MARK_FIRED = Prepared(sa.update(timers).where(
-    timers.c.id == sa.bindparam("b_timer_id"), timers.c.status == "pending")
-    .values(status="fired", fired_seq=sa.bindparam("b_fired_seq")))
-_LIVE_TIMERS = Prepared(
-    sa.select(timers.c.id, timers.c.name, timers.c.status, timers.c.basis, timers.c.due_date)
-    .where(timers.c.case_id == sa.bindparam("b_case_id"),
-           sa.or_(timers.c.status == "pending", timers.c.status == "paused")))
 _INSERT_EVENT = Prepared(sa.insert(events), EVENT_KEYS)
-_INSERT_TIMER = Prepared(sa.insert(timers), TIMER_KEYS)
 
 
 @functools.cache
@@ -304,7 +294,8 @@ class Engine:
             due_provisional=False, due_explain=None, assignee=None, created_at=now,
             updated_at=now)
         event = self._append(conn, view, START, None, process.initial, actor, payload_full, now)
-        due = self._schedule(conn, compiled, view, None, process.initial, START, data, now)
+        due = schedule(conn, compiled, self.calendars, view.id, view.seq, view.org_path, None,
+                       process.initial, START, data, now)
         self._update(conn, view, process.initial, data, 1, event, now, due,
                      title=title_of(compiled, data), code=code)
         return case_id, code, event
@@ -364,28 +355,22 @@ class Engine:
             clean, errors = first.schema.validate(payload)
             if errors:
                 raise Invalid(fields=errors)
-            timer_row = None
             if timer_id is not None:
-                timer_row = _TIMER_BY_ID.first(conn, {"b_timer_id": timer_id})
-                clean["_timer"] = timer_row["name"]
-                if trigger == "remind":
-                    clean["due"] = json.loads(timer_row["basis"]).get("due")
+                clean |= firing(conn, timer_id, trigger)
             ctx = Ctx(view.data, clean, now, actor.label, view.state)
             arrow, new_state, refusal = compiled.run(
                 view.state, trigger, ctx, lambda a: actor.holds(a.roles, view.org_path))
             if arrow is None:
                 raise NotAllowed(refusal)
             data = apply_effects(arrow.effects, ctx)
-            if timer_row is not None:
-                done = _MARK_FIRED.execute(conn, {"b_timer_id": timer_id,
-                                                  "b_fired_seq": view.seq + 1})
-                if done.rowcount != 1:
-                    raise AlreadyFired(timer_id)
+            if timer_id is not None:
+                mark_fired(conn, timer_id, view.seq + 1)
             event = self._append(conn, view, trigger, view.state, new_state, actor, clean, now)
             if arrow.spawns:
                 self._spawn(conn, arrow, view, event["seq"], Ctx(data, clean, now, actor.label,
                                                                  new_state))
-            due = self._schedule(conn, compiled, view, view.state, new_state, trigger, data, now)
+            due = schedule(conn, compiled, self.calendars, view.id, view.seq, view.org_path,
+                           view.state, new_state, trigger, data, now)
             version = view.version if arrow.append_only else view.version + 1
             values = self._update(conn, view, new_state, data, version, event, now, due)
         view = _written(view, values, data)
@@ -443,84 +428,6 @@ class Engine:
         event["payload"] = text
         _INSERT_EVENT.execute(conn, event)
         return event
-
-    def _schedule(self, conn: Connection, compiled: Compiled, view: CaseView,
-                  old_state: str | None, new_state: str, trigger: str,
-                  data: Mapping[str, Any], now: dt.datetime) -> Planned | None | bool:
-        """Start, keep, pause, resume or cancel timers for a move from ``old_state``.
-
-        Returns the case's new due timer, None to clear the due date, False to keep it.
-        """
-        declared = compiled.process.timers
-        if (old_state is not None and old_state not in compiled.timed_states
-                and new_state not in compiled.timed_states):
-            return False if old_state == new_state else None  # no timer runs or starts here
-        restarted = {t.name for t in declared if trigger in t.restart_on
-                     and new_state in t.states}
-        starting = [t for t in declared if new_state in t.states and (
-            old_state is None or t.name in restarted
-            or (old_state not in t.states and old_state not in t.pauses))]
-        extending = {t.name: int(data.get(t.extend_on[trigger]) or 0) for t in declared
-                     if trigger in t.extend_on and new_state in t.states}
-        if old_state == new_state and not starting and not extending:
-            return False
-        due: Planned | None | bool = False
-        by_name = {t.name: t for t in declared}
-        live = [] if old_state is None else _LIVE_TIMERS.rows(conn, {"b_case_id": view.id})
-        today = local_date(now)
-        calendar = self.calendars.for_org(conn, view.org_path) if (starting or live) else None
-        closed: dict[str, list[int]] = {"cancelled": [], "resumed": []}
-        replanned: list[tuple[Any, dict[str, Any]]] = []
-        for row in live:
-            spec = by_name.get(row["name"].split(".")[0])
-            main = "." not in row["name"]
-            if spec is not None and spec.name not in restarted:
-                basis = json.loads(row["basis"])
-                if (spec.name in extending and row["status"] == "pending"
-                        and basis["unit"] != "at"):
-                    if main:
-                        replanned.append((spec, extended_basis(basis, extending[spec.name],
-                                                               today)))
-                    closed["cancelled"].append(row["id"])
-                    continue
-                if new_state in spec.states and row["status"] == "pending":
-                    continue
-                if new_state in spec.pauses and row["status"] == "paused":
-                    continue
-                if new_state in spec.pauses and main:
-                    basis = paused_basis(basis, row["due_date"], today, calendar)
-                    if basis is not None:
-                        conn.execute(sa.update(timers).where(timers.c.id == row["id"]).values(
-                            status="paused", basis=canonical_text(basis)))
-                        due = None if spec.sets_due else due
-                        continue
-                if new_state in spec.states and row["status"] == "paused":
-                    replanned.append((spec, resumed_basis(basis, today)))
-                    closed["resumed"].append(row["id"])
-                    continue
-            closed["cancelled"].append(row["id"])
-            if main and spec is not None and spec.sets_due:
-                due = None
-        if old_state != new_state and due is False and not any(
-                t.sets_due and new_state in t.states for t in declared):
-            due = None
-        for status, ids in closed.items():
-            if ids:
-                conn.execute(sa.update(timers).where(timers.c.id.in_(ids)).values(status=status))
-        planned_rows = []
-        plans = [(spec, None) for spec in starting] + replanned
-        for spec, basis in plans:
-            planned = plan(spec, data, now, calendar, basis)
-            planned_rows.extend(planned)
-            if spec.sets_due and planned:
-                due = planned[0]
-        if planned_rows:
-            seq = view.seq + 1
-            _INSERT_TIMER.many(conn, [
-                {"case_id": view.id, "name": p.name, "trigger": p.trigger, "due_at": p.due_at,
-                 "due_date": p.due_date, "status": "pending", "provisional": p.provisional,
-                 "started_seq": seq, "basis": canonical_text(p.basis)} for p in planned_rows])
-        return due
 
     def _update(self, conn: Connection, view: CaseView, state: str, data: Mapping[str, Any],
                 version: int, event: Mapping[str, Any], now: dt.datetime,

@@ -1,30 +1,151 @@
-"""The timer runner: fires due timers through the door as the system actor.
+"""Timers: their lifecycle inside the door's transaction, and the runner that fires them.
 
-Exactly once: marking a timer fired happens in the same transaction as its event, so
-a crash before the commit leaves it pending (it fires on the next run) and a crash
-after leaves it fired. Only the holder of the ``clock`` lease runs timers, so several
-web workers may run beside one scheduler.
+:func:`schedule` is the door's one call for timers when a case moves: it starts,
+keeps, pauses (A8), resumes, extends (A5) and cancels them in the same transaction as
+the event, and returns the case's new due date. :func:`run_due` fires due timers
+through the door as the system actor, exactly once: marking a timer fired
+(:func:`mark_fired`) happens in the same transaction as its event, so a crash before
+the commit leaves it pending (it fires on the next run) and a crash after leaves it
+fired. Only the holder of the ``clock`` lease runs timers, so several web workers may
+run beside one scheduler.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from workflow import signals
 from workflow.actors import SYSTEM
+from workflow.canonical import canonical_text
 from workflow.db import Database
-from workflow.deadlines import compute
-from workflow.engine import Engine, cases, orgs, timers
+from workflow.deadlines import Planned, compute, extended_basis, paused_basis, plan, resumed_basis
 from workflow.errors import AlreadyFired, WorkflowError
-from workflow.models import Lock
-from workflow.timeutil import utcnow
+from workflow.models import Case, Lock, Org, Timer
+from workflow.prepared import Prepared
+from workflow.timeutil import local_date, utcnow
+from workflow.workdays import Calendars
 
+if TYPE_CHECKING:
+    from workflow.engine import Engine
+    from workflow.registry import Compiled
+
+cases, orgs, timers = Case.__table__, Org.__table__, Timer.__table__
 locks = Lock.__table__
 
 MAX_ROUNDS = 10_000
+
+TIMER_KEYS = ("case_id", "name", "trigger", "due_at", "due_date", "status", "provisional",
+              "started_seq", "basis")
+_TIMER_BY_ID = Prepared(sa.select(timers).where(timers.c.id == sa.bindparam("b_timer_id")))
+_MARK_FIRED = Prepared(sa.update(timers).where(
+    timers.c.id == sa.bindparam("b_timer_id"), timers.c.status == "pending")
+    .values(status="fired", fired_seq=sa.bindparam("b_fired_seq")))
+_LIVE_TIMERS = Prepared(
+    sa.select(timers.c.id, timers.c.name, timers.c.status, timers.c.basis, timers.c.due_date)
+    .where(timers.c.case_id == sa.bindparam("b_case_id"),
+           sa.or_(timers.c.status == "pending", timers.c.status == "paused")))
+_INSERT_TIMER = Prepared(sa.insert(timers), TIMER_KEYS)
+
+
+def firing(conn: Connection, timer_id: int, trigger: str) -> dict[str, Any]:
+    """What a timer adds to its trigger's payload: its name and, for a reminder, the due day."""
+    row = _TIMER_BY_ID.first(conn, {"b_timer_id": timer_id})
+    extra: dict[str, Any] = {"_timer": row["name"]}
+    if trigger == "remind":
+        extra["due"] = json.loads(row["basis"]).get("due")
+    return extra
+
+
+def mark_fired(conn: Connection, timer_id: int, seq: int) -> None:
+    """Close the timer with the event it fired; a second firing raises :class:`AlreadyFired`."""
+    done = _MARK_FIRED.execute(conn, {"b_timer_id": timer_id, "b_fired_seq": seq})
+    if done.rowcount != 1:
+        raise AlreadyFired(timer_id)
+
+
+def schedule(conn: Connection, compiled: Compiled, calendars: Calendars, case_id: int,
+             seq: int, org_path: str, old_state: str | None, new_state: str, trigger: str,
+             data: Mapping[str, Any], now: dt.datetime) -> Planned | None | bool:
+    """Start, keep, pause, resume, extend or cancel timers for a move from ``old_state``
+    (None when the case opens); ``seq`` is the event's predecessor.
+
+    Returns the case's new due timer, None to clear the due date, False to keep it.
+    """
+    declared = compiled.process.timers
+    if (old_state is not None and old_state not in compiled.timed_states
+            and new_state not in compiled.timed_states):
+        return False if old_state == new_state else None  # no timer runs or starts here
+    restarted = {t.name for t in declared if trigger in t.restart_on
+                 and new_state in t.states}
+    starting = [t for t in declared if new_state in t.states and (
+        old_state is None or t.name in restarted
+        or (old_state not in t.states and old_state not in t.pauses))]
+    extending = {t.name: int(data.get(t.extend_on[trigger]) or 0) for t in declared
+                 if trigger in t.extend_on and new_state in t.states}
+    if old_state == new_state and not starting and not extending:
+        return False
+    due: Planned | None | bool = False
+    by_name = {t.name: t for t in declared}
+    live = [] if old_state is None else _LIVE_TIMERS.rows(conn, {"b_case_id": case_id})
+    today = local_date(now)
+    calendar = calendars.for_org(conn, org_path) if (starting or live) else None
+    closed: dict[str, list[int]] = {"cancelled": [], "resumed": []}
+    replanned: list[tuple[Any, dict[str, Any]]] = []
+    for row in live:
+        spec = by_name.get(row["name"].split(".")[0])
+        main = "." not in row["name"]
+        if spec is not None and spec.name not in restarted:
+            basis = json.loads(row["basis"])
+            if (spec.name in extending and row["status"] == "pending"
+                    and basis["unit"] != "at"):
+                if main:
+                    replanned.append((spec, extended_basis(basis, extending[spec.name],
+                                                           today)))
+                closed["cancelled"].append(row["id"])
+                continue
+            if new_state in spec.states and row["status"] == "pending":
+                continue
+            if new_state in spec.pauses and row["status"] == "paused":
+                continue
+            if new_state in spec.pauses and main:
+                basis = paused_basis(basis, row["due_date"], today, calendar)
+                if basis is not None:
+                    conn.execute(sa.update(timers).where(timers.c.id == row["id"]).values(
+                        status="paused", basis=canonical_text(basis)))
+                    due = None if spec.sets_due else due
+                    continue
+            if new_state in spec.states and row["status"] == "paused":
+                replanned.append((spec, resumed_basis(basis, today)))
+                closed["resumed"].append(row["id"])
+                continue
+        closed["cancelled"].append(row["id"])
+        if main and spec is not None and spec.sets_due:
+            due = None
+    if old_state != new_state and due is False and not any(
+            t.sets_due and new_state in t.states for t in declared):
+        due = None
+    for status, ids in closed.items():
+        if ids:
+            conn.execute(sa.update(timers).where(timers.c.id.in_(ids)).values(status=status))
+    planned_rows = []
+    plans = [(spec, None) for spec in starting] + replanned
+    for spec, basis in plans:
+        planned = plan(spec, data, now, calendar, basis)
+        planned_rows.extend(planned)
+        if spec.sets_due and planned:
+            due = planned[0]
+    if planned_rows:
+        _INSERT_TIMER.many(conn, [
+            {"case_id": case_id, "name": p.name, "trigger": p.trigger, "due_at": p.due_at,
+             "due_date": p.due_date, "status": "pending", "provisional": p.provisional,
+             "started_seq": seq + 1, "basis": canonical_text(p.basis)} for p in planned_rows])
+    return due
 
 
 def run_due(engine: Engine, now: dt.datetime | None = None, batch: int = 500) -> int:
