@@ -92,9 +92,50 @@ def registry() -> Registry:
 
 @pytest.fixture
 def engine(db, registry) -> Engine:
+    """An engine on ``db`` with its processes' definitions recorded; a folder or module
+    that works on the real processes overrides ``registry``."""
     eng = Engine(db, registry)
     eng.record_definitions()
     return eng
+
+
+@pytest.fixture
+def cli_env(db_url) -> dict[str, str]:
+    """The environment every ``gongkai`` invocation of a test gets; a test may add to it."""
+    return {"GONGKAI_DATABASE_URL": db_url,
+            "GONGKAI_PROCESSES": "tests.workflow.sample:definitions"}
+
+
+@pytest.fixture
+def run(cli_env, monkeypatch):
+    """``run("audit", "verify")``: one in-process invocation of the command line.
+
+    Each command builds its own engine; the fixture disposes them after the call so no
+    connection outlives the test (PostgreSQL truncates between tests).
+    """
+    from click.testing import CliRunner
+
+    from workflow import cli as cli_module
+    from workflow.service import build
+
+    built = []
+
+    def tracking_build(*args, **kwargs):
+        engine = build(*args, **kwargs)
+        built.append(engine)
+        return engine
+
+    monkeypatch.setattr(cli_module, "build", tracking_build)
+
+    def invoke(*args: str, input: str | None = None):
+        try:
+            return CliRunner().invoke(cli_module.main, list(args), env=cli_env, input=input,
+                                      catch_exceptions=False)
+        finally:
+            while built:
+                built.pop().db.dispose()
+
+    return invoke
 
 
 @pytest.fixture

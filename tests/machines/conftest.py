@@ -6,16 +6,13 @@ import pytest
 
 from machines import definitions
 from workflow.actors import user
-from workflow.engine import Engine
 from workflow.orgs import add_org
 from workflow.registry import Registry
 
 
 @pytest.fixture
-def engine(db) -> Engine:
-    eng = Engine(db, Registry(definitions()))
-    eng.record_definitions()
-    return eng
+def registry() -> Registry:
+    return Registry(definitions())
 
 
 @pytest.fixture

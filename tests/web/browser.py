@@ -20,6 +20,8 @@ they are not in ``conftest.py`` so that only the browser tests pay for them.
   exception raised inside the app during the test fails it at teardown.
 * ``page`` (per test): a new browser context (1280×900, zh-CN, no shared cookies) and
   a page in it, with generous timeouts for a slow machine.
+* ``log_in`` (per test): ``log_in("qs-handler")`` signs a demo user in on ``page`` and
+  waits for the inbox.
 """
 
 from __future__ import annotations
@@ -98,6 +100,19 @@ def page(browser: Browser, live: Live) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture
+def log_in(page: Page) -> Callable[..., None]:
+    def sign_in(username: str, password: str = demo.PASSWORD) -> None:
+        page.goto("/login")
+        page.locator("#username").fill(username)
+        page.locator("#password").fill(password)
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_url("**/inbox")
+        expect(page.locator("header .me")).to_be_visible()
+
+    return sign_in
 
 
 # -- the live server -----------------------------------------------------------------------

@@ -17,7 +17,6 @@ from playwright.sync_api import Page, expect
 
 from workflow import signing
 from workflow.audit import write_checkpoint
-from workflow.demo import PASSWORD
 from workflow.engine import cases, events
 
 if TYPE_CHECKING:
@@ -27,16 +26,7 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.web.browser"]
 
 
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url("**/inbox")
-    expect(page.locator("header .me")).to_be_visible()
-
-
-def test_au2_an_auditor_finds_the_tampered_case(page: Page, live: Live, tmp_path,
+def test_au2_an_auditor_finds_the_tampered_case(page: Page, live: Live, log_in, tmp_path,
                                                 monkeypatch) -> None:
     monkeypatch.setenv("GONGKAI_KEY_DIR", str(tmp_path / "keys"))
     engine = live.engine
@@ -52,7 +42,7 @@ def test_au2_an_auditor_finds_the_tampered_case(page: Page, live: Live, tmp_path
         conn.execute(sa.update(events).where(events.c.case_id == victim.id,
                                              events.c.seq == 2).values(actor="user:nobody"))
 
-    sign_in(page, "auditor")
+    log_in("auditor")
     page.locator("header nav a", has_text="审计台").click()
     page.wait_for_url("**/audit/")
     expect(page.locator("nav.audit-tabs a.on")).to_have_text("事件日志")

@@ -8,7 +8,6 @@ the case, the sequence number and what kind of tampering it is.
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import html
 import json
@@ -16,20 +15,16 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from tests.history import LATER, at, three_cases
 from tests.web.conftest import login
 from workflow import signing
-from workflow.actors import PUBLIC
+from workflow.actors import user
 from workflow.audit import case_events, checkpoints, copies, replay, verify, write_checkpoint
 from workflow.bundle import verify_bundle
 from workflow.engine import cases, events, timers
 
 API = "/api/v1/audit"
-NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
-LATER = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
 
-
-def at(minutes: int) -> dt.datetime:
-    return NOW + dt.timedelta(minutes=minutes)
 
 
 @pytest.fixture
@@ -47,28 +42,15 @@ def keys_dir(tmp_path, monkeypatch):
 def built(engine, people, users):
     """Cases a (expired, 7 events), b (approved, 4), c (draft, 2) at T; one at V; one at
     B (out of the auditor's scope); keys for C and T; one round of checkpoints."""
-    handler, reviewer = people["handler"], people["reviewer"]
     signing.add_key(engine.db, "C", now=at(-20))
     signing.add_key(engine.db, "T", now=at(-10))
-    a = engine.start("sample", "T", handler, {"title": "办公用品"}, at(0))
-    engine.fire(a.id, "comment", people["member"], {"text": "支持"}, None, at(1))
-    engine.fire(a.id, "submit", handler, {"amount": 5}, 1, at(2))
-    engine.fire(a.id, "comment", PUBLIC, {"text": "请尽快"}, None, at(3))
-    b = engine.start("sample", "T", handler, {"title": "会议室改造"}, at(4))
-    b = engine.fire(b.id, "submit", handler, {"amount": 2000}, 1, at(5))
-    b = engine.fire(b.id, "approve", reviewer, {}, b.version, at(6))
-    b = engine.fire(b.id, "consent", people["upper"], {}, b.version, at(7))
-    c = engine.start("sample", "T", handler, {"title": "学习材料"}, at(8))
-    engine.fire(c.id, "comment", people["member"], {"text": "同意"}, None, at(9))
-    from workflow.actors import user
-
+    built = three_cases(engine, people)
     village = engine.start("sample", "V", user("vh", {("/1/2/3/", "handler")}),
                            {"title": "村务公开"}, at(10))
     bureau = engine.start("sample", "B", people["stranger"], {"title": "局内事项"}, at(11))
-    assert run_due(engine) == 3
     write_checkpoint(engine.db, now=LATER)
-    return {"a": a.id, "b": b.id, "c": c.id, "v": village.id, "bureau": bureau.id,
-            "codes": {"a": engine.get(a.id, reviewer).code}}
+    return built | {"v": village.id, "bureau": bureau.id,
+                    "codes": {"a": engine.get(built["a"], people["reviewer"]).code}}
 
 
 def run_due(engine) -> int:

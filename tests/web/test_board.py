@@ -23,7 +23,7 @@ from web import create_app
 from web.board import LEDGER_HEADERS
 from workflow import publications
 from workflow.actors import PUBLIC, user
-from workflow.engine import Engine, cases
+from workflow.engine import cases
 from workflow.errors import NotAllowed
 from workflow.registry import Registry
 from workflow.timeutil import LOCAL_TZ, local_date, utcnow
@@ -46,10 +46,8 @@ INTERNAL_ITEMS = set(ITEMS) - PUBLIC_ITEMS
 
 
 @pytest.fixture
-def engine(db) -> Engine:
-    eng = Engine(db, Registry(definitions()))
-    eng.record_definitions()
-    return eng
+def registry() -> Registry:
+    return Registry(definitions())
 
 
 @pytest.fixture

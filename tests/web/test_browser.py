@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
-from workflow.demo import PASSWORD
 from workflow.engine import cases
 
 if TYPE_CHECKING:
@@ -43,15 +42,6 @@ def screenshot(page: Page, name: str) -> Path:
     page.evaluate("document.fonts.ready.then(() => true)")
     page.screenshot(path=str(path), full_page=True, animations="disabled")
     return path
-
-
-def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
-    page.goto("/login")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(password)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url("**/inbox")
-    expect(page.locator("header .me")).to_be_visible()
 
 
 def log_out(page: Page) -> None:
@@ -92,13 +82,14 @@ def submit(page: Page, form: str) -> None:
     action(page, form).locator("button[type=submit]").click()
 
 
-def test_officers_register_draft_approve_and_the_parent_consents(page: Page, live: Live):
+def test_officers_register_draft_approve_and_the_parent_consents(page: Page, live: Live,
+                                                                 log_in):
     title = "党费收缴和使用情况"  # the demo's application that waits for registration
 
     page.goto("/login")
     expect(page.locator("h1")).to_have_text("登录")
     screenshot(page, "login")
-    log_in(page, "qs-handler")
+    log_in("qs-handler")
 
     expect(page.locator("h1")).to_have_text("待办事项")
     expect(page.locator("table.list tbody tr").first).to_be_visible()
@@ -145,7 +136,7 @@ def test_officers_register_draft_approve_and_the_parent_consents(page: Page, liv
     log_out(page)
 
     # The town's responsible person approves; withholding then needs the county's consent.
-    log_in(page, "qs-reviewer")
+    log_in("qs-reviewer")
     open_from_inbox(page, title)
     expect(page.locator("#action-draft_answer")).to_have_count(0)
     submit(page, "#action-approve")
@@ -155,7 +146,7 @@ def test_officers_register_draft_approve_and_the_parent_consents(page: Page, liv
     expect(timeline(page)).to_have_count(4)
     log_out(page)
 
-    log_in(page, "xw-reviewer")
+    log_in("xw-reviewer")
     open_from_inbox(page, title)
     action(page, "#action-consent").locator("#consent-note").fill("同意部分公开。")
     submit(page, "#action-consent")
@@ -268,13 +259,13 @@ def test_a_wrong_access_code_shows_the_error_and_no_case_data(page: Page, live: 
 
 
 def test_g1_an_officer_publishes_an_item_and_the_public_sees_it_on_the_board(
-        page: Page, live: Live):
+        page: Page, live: Live, log_in):
     title = "发展党员公示：王某某"  # the demo's routine item waiting for review
 
     page.goto("/board")
     expect(page.locator("main")).not_to_contain_text(title)
 
-    log_in(page, "qs-reviewer")
+    log_in("qs-reviewer")
     open_from_inbox(page, title)
     form = action(page, "#action-approve")
     for check in ("secrecy", "necessity", "accuracy"):
@@ -283,7 +274,7 @@ def test_g1_an_officer_publishes_an_item_and_the_public_sees_it_on_the_board(
     expect(case_state(page)).to_have_attribute("data-state", "approved")
     log_out(page)
 
-    log_in(page, "qs-handler")
+    log_in("qs-handler")
     open_from_inbox(page, title)
     action(page, "#action-publish_internal").locator(
         "#publish_internal-channels").fill("meeting")

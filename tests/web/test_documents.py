@@ -14,7 +14,6 @@ from pypdf import PdfReader
 import machines
 from web import create_app, documents
 from workflow.actors import PUBLIC, user
-from workflow.engine import Engine
 from workflow.orgs import add_org
 from workflow.registry import Registry
 
@@ -46,10 +45,8 @@ def at(day: str, hour: int = 10) -> dt.datetime:
 
 
 @pytest.fixture
-def engine(db) -> Engine:
-    eng = Engine(db, Registry(machines.definitions()))
-    eng.record_definitions()
-    return eng
+def registry() -> Registry:
+    return Registry(machines.definitions())
 
 
 @pytest.fixture

@@ -31,13 +31,17 @@ KNOWN_YEAR_MORNING = dt.datetime(2026, 3, 10, 10, 0, tzinfo=LOCAL_TZ)
 
 
 @pytest.fixture
-def engine(db) -> Engine:
-    eng = Engine(db, Registry(definitions()))
-    eng.record_definitions()
-    with eng.db.write() as conn:
+def registry() -> Registry:
+    return Registry(definitions())
+
+
+@pytest.fixture
+def engine(engine) -> Engine:
+    """The real processes on a county C with a town T."""
+    with engine.db.write() as conn:
         for code, parent, kind in (("C", None, "county_committee"), ("T", "C", "town")):
             add_org(conn, code, f"组织{code}", parent, kind)
-    return eng
+    return engine
 
 
 @pytest.fixture

@@ -15,22 +15,14 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from tests.history import LATER, at, three_cases
 from tests.workflow.sample import SAMPLE, STATES, TRIGGERS, T
-from workflow.actors import PUBLIC
 from workflow.audit import case_events, checkpoints, replay, verify, write_checkpoint
 from workflow.canonical import canonical, checkpoint_hash, event_hash, sha256_hex
 from workflow.declare import Ctx, State, Trigger
 from workflow.engine import DefinitionChanged, Engine, cases, events, timers
 from workflow.errors import NotAllowed
 from workflow.registry import Registry
-from workflow.timers import run_due
-
-NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
-LATER = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)  # past every deadline started at NOW
-
-
-def at(minutes: int) -> dt.datetime:
-    return NOW + dt.timedelta(minutes=minutes)
 
 
 @pytest.fixture
@@ -41,23 +33,12 @@ def built(engine, people):
     (7 events, ``expired``). ``b``: start, submit a large amount, approve, upper consent
     (4 events, ``approved``). ``c``: start and one comment (2 events, ``draft``).
     """
-    handler, reviewer = people["handler"], people["reviewer"]
-    a = engine.start("sample", "T", handler, {"title": "办公用品"}, at(0))
-    engine.fire(a.id, "comment", people["member"], {"text": "支持"}, None, at(1))
-    engine.fire(a.id, "submit", handler, {"amount": 5}, 1, at(2))
-    engine.fire(a.id, "comment", PUBLIC, {"text": "请尽快"}, None, at(3))
-    b = engine.start("sample", "T", handler, {"title": "会议室改造"}, at(4))
-    b = engine.fire(b.id, "submit", handler, {"amount": 2000}, 1, at(5))
-    b = engine.fire(b.id, "approve", reviewer, {}, b.version, at(6))
-    b = engine.fire(b.id, "consent", people["upper"], {}, b.version, at(7))
-    c = engine.start("sample", "T", handler, {"title": "学习材料"}, at(8))
-    c = engine.fire(c.id, "comment", people["member"], {"text": "同意"}, None, at(9))
-    assert run_due(engine, now=LATER) == 3, "two reminders, then the deadline"
-    a = engine.get(a.id, reviewer)
+    built = three_cases(engine, people)
+    a, b, c = (engine.get(built[k], people["reviewer"]) for k in "abc")
     assert (a.state, a.seq, b.state, b.seq, c.state, c.seq) == (
         "expired", 7, "approved", 4, "draft", 2)
     write_checkpoint(engine.db, now=LATER)
-    return {"a": a.id, "b": b.id, "c": c.id}
+    return built
 
 
 def found(engine, registry=None) -> list[tuple[int | None, int | None, str]]:

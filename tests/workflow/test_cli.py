@@ -14,12 +14,9 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
-from workflow import cli as cli_module
 from workflow.engine import cases, events, timers
 from workflow.models import Definition
-from workflow.service import build
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 
@@ -37,36 +34,6 @@ NATIONAL_DAY_2026 = {
 #: an official schedule for 2031, a year chinesecalendar cannot know: 国庆 for 7 days
 #: where the statutory fallback knows only 3
 SCHEDULE_2031 = "date,type,name\n" + "".join(f"2031-10-0{d},holiday,国庆节\n" for d in range(1, 8))
-
-
-@pytest.fixture
-def run(db_url, monkeypatch):
-    """``run("audit", "verify")``: one in-process invocation with the test environment.
-
-    Each command builds its own engine; the fixture disposes them after the call so no
-    connection outlives the test (PostgreSQL truncates between tests).
-    """
-    runner = CliRunner()
-    env = {"GONGKAI_DATABASE_URL": db_url,
-           "GONGKAI_PROCESSES": "tests.workflow.sample:definitions"}
-    built = []
-
-    def tracking_build(*args, **kwargs):
-        engine = build(*args, **kwargs)
-        built.append(engine)
-        return engine
-
-    monkeypatch.setattr(cli_module, "build", tracking_build)
-
-    def invoke(*args: str, input: str | None = None):
-        try:
-            return runner.invoke(cli_module.main, list(args), env=env, input=input,
-                                 catch_exceptions=False)
-        finally:
-            while built:
-                built.pop().db.dispose()
-
-    return invoke
 
 
 def ok(result) -> str:

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.history import LATER, NOW, at, three_cases
 from workflow import signing
-from workflow.actors import PUBLIC
 from workflow.audit import (
     case_events,
     case_events_until,
@@ -38,17 +38,11 @@ from workflow.bundle import export, verify_bundle
 from workflow.canonical import canonical, checkpoint_hash, event_hash, sha256_hex
 from workflow.engine import cases, events, timers
 from workflow.errors import Invalid
-from workflow.timers import run_due
 from workflow.timeutil import iso_utc
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDALONE = ROOT / "docs" / "audit_verifier.py"
-NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
-LATER = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
 
-
-def at(minutes: int) -> dt.datetime:
-    return NOW + dt.timedelta(minutes=minutes)
 
 
 @pytest.fixture(autouse=True)
@@ -63,24 +57,12 @@ def keys_dir(tmp_path, monkeypatch) -> Path:
 def signed(engine, people, tree):
     """Keys for C and T; cases a (7 events, expired), b (4, approved), c (2, draft) at T;
     one round of checkpoints (T's, with its copy filed with C)."""
-    handler, reviewer = people["handler"], people["reviewer"]
     signing.add_key(engine.db, "C", now=at(-20))
     signing.add_key(engine.db, "T", "user:li", now=at(-10))
-    a = engine.start("sample", "T", handler, {"title": "办公用品"}, at(0))
-    engine.fire(a.id, "comment", people["member"], {"text": "支持"}, None, at(1))
-    engine.fire(a.id, "submit", handler, {"amount": 5}, 1, at(2))
-    engine.fire(a.id, "comment", PUBLIC, {"text": "请尽快"}, None, at(3))
-    b = engine.start("sample", "T", handler, {"title": "会议室改造"}, at(4))
-    b = engine.fire(b.id, "submit", handler, {"amount": 2000}, 1, at(5))
-    b = engine.fire(b.id, "approve", reviewer, {}, b.version, at(6))
-    b = engine.fire(b.id, "consent", people["upper"], {}, b.version, at(7))
-    c = engine.start("sample", "T", handler, {"title": "学习材料"}, at(8))
-    engine.fire(c.id, "comment", people["member"], {"text": "身份证号 110101199001011234"},
-                None, at(9))
-    assert run_due(engine, now=LATER) == 3
+    built = three_cases(engine, people, c_comment="身份证号 110101199001011234")
     rows = write_checkpoint(engine.db, now=LATER)
     assert [(r["org"], r["seq"]) for r in rows] == [("C", 1), ("T", 2)]
-    return {"a": a.id, "b": b.id, "c": c.id}
+    return built
 
 
 def found(engine, **kwargs) -> list[tuple]:
@@ -619,32 +601,10 @@ def test_standalone_refuses_a_file_that_is_not_a_bundle(tmp_path):
 
 
 @pytest.fixture
-def run(db_url, monkeypatch, keys_dir):
-    from click.testing import CliRunner
-
-    from workflow import cli as cli_module
-    from workflow.service import build
-
-    built = []
-
-    def tracking_build(*args, **kwargs):
-        engine = build(*args, **kwargs)
-        built.append(engine)
-        return engine
-
-    monkeypatch.setattr(cli_module, "build", tracking_build)
-    env = {"GONGKAI_DATABASE_URL": db_url, "GONGKAI_PROCESSES": "tests.workflow.sample:definitions",
-           "GONGKAI_KEY_DIR": str(keys_dir)}
-
-    def invoke(*args: str):
-        try:
-            return CliRunner().invoke(cli_module.main, list(args), env=env,
-                                      catch_exceptions=False)
-        finally:
-            while built:
-                built.pop().db.dispose()
-
-    return invoke
+def run(run, cli_env, keys_dir):
+    """The command line with this module's key folder."""
+    cli_env["GONGKAI_KEY_DIR"] = str(keys_dir)
+    return run
 
 
 def test_cli_keygen_checkpoint_export_and_verify(run, engine, tree, people, tmp_path):
