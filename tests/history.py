@@ -1,4 +1,5 @@
-"""The three-case history the audit, signing and audit-desk tests share.
+"""The three-case history the audit, signing and audit-desk tests share, and how they
+tamper with it.
 
 On the sample process at organisation ``T``, from Monday 2 November 2026, 10:00 in
 Shanghai: ``a`` start, comment, submit, comment, then the timer run: two reminders and
@@ -10,8 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
+
 from workflow.actors import PUBLIC, Actor
 from workflow.engine import Engine
+from workflow.models import Event
 from workflow.timers import run_due
 
 NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
@@ -38,3 +42,15 @@ def three_cases(engine: Engine, people: dict[str, Actor],
     engine.fire(c.id, "comment", people["member"], {"text": c_comment}, None, at(9))
     assert run_due(engine, now=LATER) == 3, "two reminders, then the deadline"
     return {"a": a.id, "b": b.id, "c": c.id}
+
+
+def tamper(engine: Engine, *statements: sa.Executable) -> None:
+    """Change rows behind the engine's back, in one transaction."""
+    with engine.db.engine.begin() as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def event_at(case_id: int, seq: int) -> sa.ColumnElement[bool]:
+    events = Event.__table__
+    return sa.and_(events.c.case_id == case_id, events.c.seq == seq)

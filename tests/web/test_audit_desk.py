@@ -15,7 +15,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from tests.history import LATER, at, three_cases
+from tests.history import LATER, at, event_at, tamper, three_cases
 from tests.web.conftest import login
 from workflow import signing
 from workflow.actors import user
@@ -69,14 +69,6 @@ def page(client, url: str, status: int = 200) -> str:
     return text_of(response)
 
 
-def tamper(engine, *statements) -> None:
-    with engine.db.engine.begin() as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
-def event_at(case_id: int, seq: int):
-    return sa.and_(events.c.case_id == case_id, events.c.seq == seq)
 
 
 # -- who may use the desk -------------------------------------------------------------------

@@ -15,7 +15,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from tests.history import LATER, at, three_cases
+from tests.history import LATER, at, event_at, tamper, three_cases
 from tests.workflow.sample import SAMPLE, STATES, TRIGGERS, T
 from workflow.audit import case_events, checkpoints, replay, verify, write_checkpoint
 from workflow.canonical import canonical, checkpoint_hash, event_hash, sha256_hex
@@ -46,15 +46,6 @@ def found(engine, registry=None) -> list[tuple[int | None, int | None, str]]:
     return [(p.case_id, p.seq, p.code) for p in report.problems]
 
 
-def tamper(engine, *statements) -> None:
-    """Change rows behind the engine's back, in one transaction."""
-    with engine.db.engine.begin() as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
-def event_at(case_id: int, seq: int):
-    return sa.and_(events.c.case_id == case_id, events.c.seq == seq)
 
 
 # -- AU1: every change is an event ----------------------------------------------------

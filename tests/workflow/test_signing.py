@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.history import LATER, NOW, at, three_cases
+from tests.history import LATER, NOW, at, event_at, tamper, three_cases
 from workflow import signing
 from workflow.audit import (
     case_events,
@@ -70,14 +70,6 @@ def found(engine, **kwargs) -> list[tuple]:
                                                        **kwargs).problems]
 
 
-def tamper(engine, *statements) -> None:
-    with engine.db.engine.begin() as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
-def event_at(case_id: int, seq: int):
-    return sa.and_(events.c.case_id == case_id, events.c.seq == seq)
 
 
 def checkpoint_of(engine, org: str):
