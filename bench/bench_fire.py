@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import cli, open_site, remove_db, show, show_ratio, work_dir  # noqa: E402
 from bench.processes import BENCH  # noqa: E402
-from workflow.audit import verify  # noqa: E402
-from workflow.canonical import canonical, event_hash, payload_digest  # noqa: E402
-from workflow.declare import Ctx  # noqa: E402
-from workflow.registry import compile_process  # noqa: E402
-from workflow.timeutil import iso_utc, utcnow  # noqa: E402
+from workflow.audit.chain import verify  # noqa: E402
+from workflow.base.canonical import canonical, event_hash, payload_digest  # noqa: E402
+from workflow.base.timeutil import iso_utc, utcnow  # noqa: E402
+from workflow.core.declare import Ctx  # noqa: E402
+from workflow.core.registry import compile_process  # noqa: E402
 
 DEFAULT_SIZE = 2000
 CASES = 4

@@ -1,4 +1,4 @@
-"""Timers due at once: ``workflow.timers.run_due`` fires each exactly once.
+"""Timers due at once: ``workflow.core.timers.run_due`` fires each exactly once.
 
 The bulk loader writes ``size`` cases of the ``bench_timer`` process, each with its
 ``start`` event and one pending one-day deadline that fell due long ago. One call of
@@ -20,8 +20,8 @@ import sqlalchemy as sa  # noqa: E402
 
 from bench.common import T0, cli, open_site, remove_db, show, show_ratio, timed, work_dir  # noqa: E402
 from bench.loader import load_cases  # noqa: E402
-from workflow.audit import verify  # noqa: E402
-from workflow.timers import run_due  # noqa: E402
+from workflow.audit.chain import verify  # noqa: E402
+from workflow.core.timers import run_due  # noqa: E402
 
 DEFAULT_SIZE = 100_000
 NOW = T0 + dt.timedelta(days=30)  # every loaded deadline (T0's next day) is long past

@@ -6,9 +6,9 @@ case rows that replay reproduces. ``verify`` then reads every event, checks payl
 digests, header hashes and links, replays every case and compares it with its row.
 ``audit verify`` runs as ``gongkai audit verify`` does, with one process per core
 (``--jobs``, ranges of case ids; here ``os.cpu_count()``); the same verify in one
-process is printed beside it. The yardstick is ``workflow.canonical.event_hash`` over
+process is printed beside it. The yardstick is ``workflow.base.canonical.event_hash`` over
 the same headers held in memory, in one process (one SHA-256 over canonical JSON per
-event); the replay-only rate is ``workflow.audit.replay`` over the same events held
+event); the replay-only rate is ``workflow.audit.chain.replay`` over the same events held
 in memory.
 """
 
@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import cli, open_site, remove_db, show, show_ratio, timed, work_dir  # noqa: E402
 from bench.loader import EVENT_COLUMNS, load_cases  # noqa: E402
-from workflow.audit import replay, verify  # noqa: E402
-from workflow.canonical import event_hash  # noqa: E402
+from workflow.audit.chain import replay, verify  # noqa: E402
+from workflow.base.canonical import event_hash  # noqa: E402
 
 DEFAULT_SIZE = 1_000_000
 EVENTS_PER_CASE = 10

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.processes import definitions
-from workflow import migrate
-from workflow.actors import Actor, user
-from workflow.db import Database
-from workflow.engine import Engine
-from workflow.orgs import add_org
-from workflow.registry import Registry
+from workflow.core.engine import Engine
+from workflow.core.registry import Registry
+from workflow.people.actors import Actor, user
+from workflow.people.orgs import add_org
+from workflow.store import migrate
+from workflow.store.db import Database
 
 ORG = "BENCH"
 #: Event times of loaded cases: a Monday morning in Shanghai, well in the past.

@@ -5,7 +5,7 @@ that is rolled back), then ``comments`` append-only ``comment`` events, hash-cha
 exactly as ``Engine._append`` chains them (canonical payload, payload digest, header
 hash, previous hash); the case row is the projection replay rebuilds
 (state, data, version, seq, head hash, code, title, due date) and the timers are the
-rows ``workflow.timers.schedule`` plans on entering the initial state. Rows go in with
+rows ``workflow.core.timers.schedule`` plans on entering the initial state. Rows go in with
 ``executemany`` in transactions of ``chunk`` cases, so a million events load in
 about a minute. ``tests/bench/test_loader.py`` checks that loaded cases equal cases
 made through the engine, row for row.
@@ -22,11 +22,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.common import T0, Site
-from workflow.canonical import GENESIS, canonical, canonical_text, event_hash, payload_digest
-from workflow.deadlines import plan
-from workflow.declare import Ctx
-from workflow.engine import START, apply_effects, cases, events, start_data, timers, title_of
-from workflow.timeutil import iso_utc
+from workflow.base.canonical import GENESIS, canonical, canonical_text, event_hash, payload_digest
+from workflow.base.timeutil import iso_utc
+from workflow.core.deadlines import plan
+from workflow.core.declare import Ctx
+from workflow.core.engine import START, apply_effects, cases, events, start_data, timers, title_of
 
 EVENT_COLUMNS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "from_state",
                  "to_state", "actor", "at", "payload", "payload_digest", "prev_hash", "hash")

@@ -7,7 +7,17 @@ one-day deadline on its initial state; the timer fires ``expire`` as the system.
 
 from __future__ import annotations
 
-from workflow.declare import CalendarDays, Ctx, Field, Process, Schema, State, Text, Timer, Trigger
+from workflow.core.declare import (
+    CalendarDays,
+    Ctx,
+    Field,
+    Process,
+    Schema,
+    State,
+    Text,
+    Timer,
+    Trigger,
+)
 
 T = Text
 

@@ -8,7 +8,7 @@ from machines.application import APPLICATION
 from machines.catalogue import CATALOGUE
 from machines.inquiry import INQUIRY
 from machines.routine import ROUTINE
-from workflow.declare import Process
+from workflow.core.declare import Process
 
 
 def definitions() -> list[Process]:

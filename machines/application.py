@@ -21,7 +21,7 @@ from machines.filing import (
     root_files_outside,
 )
 from machines.periods import previous_period
-from workflow.declare import (
+from workflow.core.declare import (
     Ctx,
     DemoCase,
     DemoStep,

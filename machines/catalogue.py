@@ -17,7 +17,7 @@ import datetime as dt
 
 from machines.periods import period_of
 from machines.routine import CATEGORIES, CHANNELS_FIELD, SCOPES, TIME_CLASSES, channels_known
-from workflow.declare import (
+from workflow.core.declare import (
     AtField,
     Ctx,
     DemoCase,

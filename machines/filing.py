@@ -7,7 +7,7 @@ number are recorded instead (DESIGN.md, Conventions).
 
 from __future__ import annotations
 
-from workflow.declare import Ctx, Field, Schema, Text
+from workflow.core.declare import Ctx, Field, Schema, Text
 
 T = Text
 

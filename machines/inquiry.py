@@ -42,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 
 from machines.filing import NOTE, REASON
-from workflow.declare import (
+from workflow.core.declare import (
     Ctx,
     DemoCase,
     DemoStep,

@@ -28,7 +28,7 @@ from machines.filing import (
     root_files_outside,
 )
 from machines.periods import period_of, previous_period
-from workflow.declare import (
+from workflow.core.declare import (
     Ctx,
     DemoCase,
     DemoStep,

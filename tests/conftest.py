@@ -20,11 +20,11 @@ import sqlalchemy as sa
 import time_machine
 from sqlmodel import SQLModel
 
-from workflow import migrate
-from workflow.actors import user
-from workflow.db import Database
-from workflow.engine import Engine
-from workflow.registry import Registry
+from workflow.core.engine import Engine
+from workflow.core.registry import Registry
+from workflow.people.actors import user
+from workflow.store import migrate
+from workflow.store.db import Database
 
 PG_URL = os.environ.get("GONGKAI_TEST_DATABASE_URL")
 CLOCK = os.environ.get("GONGKAI_TEST_CLOCK")
@@ -141,7 +141,7 @@ def run(cli_env, monkeypatch):
 @pytest.fixture
 def tree(engine) -> dict[str, str]:
     """A county, a town under it and a village under the town: code -> path."""
-    from workflow.orgs import add_org
+    from workflow.people.orgs import add_org
 
     with engine.db.write() as conn:
         paths = {}

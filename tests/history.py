@@ -13,10 +13,10 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from workflow.actors import PUBLIC, Actor
-from workflow.engine import Engine
-from workflow.models import Event
-from workflow.timers import run_due
+from workflow.core.engine import Engine
+from workflow.core.timers import run_due
+from workflow.people.actors import PUBLIC, Actor
+from workflow.store.models import Event
 
 NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
 LATER = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)  # past every deadline started at NOW

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from web.extensions import babel, csrf, limiter, login_manager
-from workflow.engine import Engine
+from workflow.core.engine import Engine
 
 HERE = Path(__file__).parent
 

@@ -11,9 +11,9 @@ from flask_login import login_required
 from web.auth import current_account
 from web.i18n import pick
 from web.views import engine
-from workflow import accounts
-from workflow.errors import WorkflowError
-from workflow.orgs import ORG_TYPES, add_org, list_orgs
+from workflow.base.errors import WorkflowError
+from workflow.people import accounts
+from workflow.people.orgs import ORG_TYPES, add_org, list_orgs
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -44,15 +44,16 @@ from web.openapi import (
     trigger_names,
 )
 from web.views import engine
-from workflow import accounts, audit
-from workflow import inbox as queries
-from workflow.deadlines import explain_due
-from workflow.engine import CaseView, event_label
-from workflow.errors import Invalid, WorkflowError
-from workflow.registry import Compiled
-from workflow.schema import REQUIRED, UNKNOWN
-from workflow.text import Text
-from workflow.timeutil import iso_utc
+from workflow.audit import chain as audit
+from workflow.base.errors import Invalid, WorkflowError
+from workflow.base.text import Text
+from workflow.base.timeutil import iso_utc
+from workflow.core.deadlines import explain_due
+from workflow.core.engine import CaseView, event_label
+from workflow.core.registry import Compiled
+from workflow.core.schema import REQUIRED, UNKNOWN
+from workflow.people import accounts
+from workflow.views import inbox as queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

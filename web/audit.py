@@ -10,8 +10,8 @@ downloads, full or redacted. Anything outside their scope is 404; nothing here w
 The public keys page (``/board/keys``, and ``GET /api/v1/audit/keys``) needs no
 account: anyone handed a checkpoint can check its signature against it (AU3).
 
-Routes only translate (STYLE.md); the work is ``workflow.audit``, ``workflow.bundle``
-and ``workflow.signing``.
+Routes only translate (STYLE.md); the work is ``workflow.audit.chain``, ``workflow.audit.bundle``
+and ``workflow.audit.signing``.
 """
 
 from __future__ import annotations
@@ -41,13 +41,14 @@ from web.extensions import csrf, limiter
 from web.i18n import pick
 from web.openapi import Param, Routes, register
 from web.views import engine
-from workflow import audit, signing
-from workflow.audit import Verifier, case_events, case_events_until, checkpoints, copies
-from workflow.engine import Engine, cases, event_label, events, orgs
-from workflow.errors import Forbidden, Invalid, NotFound
-from workflow.models import Checkpoint
-from workflow.text import Text
-from workflow.timeutil import end_of_local_day, iso_utc, local_date, parse_iso, utcnow
+from workflow.audit import chain as audit
+from workflow.audit import signing
+from workflow.audit.chain import Verifier, case_events, case_events_until, checkpoints, copies
+from workflow.base.errors import Forbidden, Invalid, NotFound
+from workflow.base.text import Text
+from workflow.base.timeutil import end_of_local_day, iso_utc, local_date, parse_iso, utcnow
+from workflow.core.engine import Engine, cases, event_label, events, orgs
+from workflow.store.models import Checkpoint
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 keys_bp = Blueprint("audit_keys", __name__)
@@ -564,7 +565,7 @@ def export_bundle():
     except ValueError:
         raise Invalid(fields={"since": BAD_TIME}) from None
     redacted = request.args.get("redacted") == "1"
-    from workflow.bundle import export
+    from workflow.audit.bundle import export
 
     with tempfile.TemporaryDirectory() as where:
         path = Path(where) / "bundle.jsonl.gz"

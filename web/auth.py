@@ -17,13 +17,13 @@ from flask_login import UserMixin, current_user, login_required, login_user, log
 
 from web.extensions import limiter, login_manager
 from web.views import engine
-from workflow import accounts
+from workflow.people import accounts
 
 bp = Blueprint("auth", __name__)
 
 
 class SignedIn(UserMixin):
-    """Flask-Login's view of an :class:`workflow.accounts.Account`."""
+    """Flask-Login's view of an :class:`workflow.people.accounts.Account`."""
 
     def __init__(self, account: accounts.Account) -> None:
         self.account = account

@@ -1,7 +1,7 @@
 """The public board (公开栏), its feed, search and API, and the officers' ledger (G1, G7, G8,
 G10, G12).
 
-Who sees which item is decided once, in :mod:`workflow.publications`; every view here
+Who sees which item is decided once, in :mod:`workflow.views.publications`; every view here
 asks it with the viewer's member grants — none for an anonymous visitor, the signed-in
 person's ``member`` grants on the pages and the feed, the bearer token's on the API.
 
@@ -42,13 +42,14 @@ from flask_login import current_user, login_required
 from web.extensions import csrf, limiter
 from web.i18n import pick
 from web.views import engine
-from workflow import accounts, publications
-from workflow.actors import PUBLIC, Actor
-from workflow.errors import Invalid, NotAllowed
-from workflow.orgs import list_orgs
-from workflow.publications import Publication, Query
-from workflow.text import Text
-from workflow.timeutil import UTC
+from workflow.base.errors import Invalid, NotAllowed
+from workflow.base.text import Text
+from workflow.base.timeutil import UTC
+from workflow.people import accounts
+from workflow.people.actors import PUBLIC, Actor
+from workflow.people.orgs import list_orgs
+from workflow.views import publications
+from workflow.views.publications import Publication, Query
 
 bp = Blueprint("board", __name__)
 

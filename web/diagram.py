@@ -10,7 +10,7 @@ import shutil
 
 import graphviz
 
-from workflow.registry import Compiled
+from workflow.core.registry import Compiled
 
 _cache: dict[tuple[str, int, str, str], str | None] = {}
 

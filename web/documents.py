@@ -1,6 +1,6 @@
 """Case documents (e.g. the 告知书, A7): HTML and PDF from a template the process names.
 
-A process declares its documents (``workflow.declare.Document``); this module knows no
+A process declares its documents (``workflow.core.declare.Document``); this module knows no
 process by name. ``render_html`` renders ``web/templates/documents/<template>.html`` with
 the case and helpers that read labels from the process's own declaration. ``render_pdf``
 lays out that same HTML on A4 with fpdf2, embedding a subset of a CJK font (DESIGN.md:
@@ -38,11 +38,11 @@ from typing import Any
 from flask import render_template
 from markupsafe import Markup, escape
 
-from workflow.declare import Document
-from workflow.engine import CaseView
-from workflow.registry import Compiled
-from workflow.schema import Field, Schema
-from workflow.timeutil import LOCAL_TZ
+from workflow.base.timeutil import LOCAL_TZ
+from workflow.core.declare import Document
+from workflow.core.engine import CaseView
+from workflow.core.registry import Compiled
+from workflow.core.schema import Field, Schema
 
 __all__ = [
     "CJKFont", "FontMissing", "cjk_font", "cn_date", "context", "document_for", "html_blocks",

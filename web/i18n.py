@@ -8,8 +8,8 @@ from pathlib import Path
 from flask import request, session
 from flask_login import current_user
 
-from workflow.text import Text
-from workflow.timeutil import LOCAL_TZ
+from workflow.base.text import Text
+from workflow.base.timeutil import LOCAL_TZ
 
 LANGUAGES = ("zh", "en")
 

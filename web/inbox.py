@@ -15,10 +15,11 @@ from web.auth import current_account
 from web.diagram import diagram_svg
 from web.i18n import lang, pick
 from web.views import document_response, engine
-from workflow import accounts, tracking
-from workflow import inbox as queries
-from workflow.errors import Invalid, NotAllowed, NotFound, StaleVersion
-from workflow.schema import Schema
+from workflow.base.errors import Invalid, NotAllowed, NotFound, StaleVersion
+from workflow.core.schema import Schema
+from workflow.people import accounts
+from workflow.views import inbox as queries
+from workflow.views import tracking
 
 bp = Blueprint("inbox", __name__)
 

@@ -8,7 +8,7 @@ cannot exist without being documented, nor be documented without existing.
 registered process's payload schemas (``Schema.json_schema()``) into the document;
 the JSON route and the HTML docs page both serve that one dictionary.
 
-Texts may be bilingual :class:`workflow.text.Text`; the document is built in one
+Texts may be bilingual :class:`workflow.base.text.Text`; the document is built in one
 language (Chinese unless English is asked for).
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 
 from flask import Blueprint, Flask
 
-from workflow.registry import Compiled, Registry
-from workflow.text import Text
+from workflow.base.text import Text
+from workflow.core.registry import Compiled, Registry
 
 OPENAPI_VERSION = "3.1.0"
 JSON = "application/json"

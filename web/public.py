@@ -22,13 +22,13 @@ from web.extensions import csrf, limiter
 from web.i18n import pick
 from web.inbox import form_payload, form_version
 from web.views import document_response, due_text, engine
-from workflow import tracking
-from workflow.actors import PUBLIC, applicant
-from workflow.engine import CaseView
-from workflow.errors import Invalid, NotAllowed, NotFound, StaleVersion
-from workflow.orgs import list_orgs
-from workflow.registry import Compiled
-from workflow.text import Text
+from workflow.base.errors import Invalid, NotAllowed, NotFound, StaleVersion
+from workflow.base.text import Text
+from workflow.core.engine import CaseView
+from workflow.core.registry import Compiled
+from workflow.people.actors import PUBLIC, applicant
+from workflow.people.orgs import list_orgs
+from workflow.views import tracking
 
 bp = Blueprint("public", __name__)
 

@@ -11,12 +11,12 @@ from markupsafe import Markup
 
 from web import documents
 from web.i18n import lang, local_day, local_time, pick
-from workflow.deadlines import explain_due
-from workflow.engine import CaseView, Engine
-from workflow.errors import WorkflowError
-from workflow.orgs import org_by_code
-from workflow.text import Text
-from workflow.timeutil import parse_iso
+from workflow.base.errors import WorkflowError
+from workflow.base.text import Text
+from workflow.base.timeutil import parse_iso
+from workflow.core.deadlines import explain_due
+from workflow.core.engine import CaseView, Engine
+from workflow.people.orgs import org_by_code
 
 
 def engine() -> Engine:

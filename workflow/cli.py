@@ -15,10 +15,10 @@ from pathlib import Path
 
 import click
 
-from workflow import migrate
-from workflow.errors import WorkflowError
+from workflow.base.errors import WorkflowError
+from workflow.base.timeutil import parse_iso
 from workflow.service import build
-from workflow.timeutil import parse_iso
+from workflow.store import migrate
 
 
 def _engine(init: bool = True):
@@ -78,7 +78,7 @@ def timers() -> None:
 @click.option("--now", "now_text", help="ISO 时间，默认现在 / ISO date-time, default now")
 def run_due_cmd(now_text: str | None) -> None:
     """触发到期的定时器，每个只触发一次 / fire every due timer, each exactly once."""
-    from workflow.timers import run_due
+    from workflow.core.timers import run_due
 
     try:
         now = parse_iso(now_text) if now_text else None
@@ -101,7 +101,7 @@ def calendar() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def calendar_due(start: str, n: int, org_code: str | None, as_json: bool) -> None:
     """START 之后第 N 个工作日（收到当日不计） / the N-th working day after START."""
-    from workflow.orgs import org_by_code
+    from workflow.people.orgs import org_by_code
 
     try:
         start_day = dt.date.fromisoformat(start)
@@ -129,10 +129,10 @@ def calendar_due(start: str, n: int, org_code: str | None, as_json: bool) -> Non
               help="作为该组织的调整导入 / import as an organisation's overrides")
 def calendar_import(file: Path, org_code: str | None) -> None:
     """导入当年官方放假安排（CSV 或 JSON） / import the year's official schedule."""
-    from workflow.calendar import ScheduleError, parse_schedule
-    from workflow.orgs import org_by_code
-    from workflow.timers import recompute_provisional
-    from workflow.workdays import store_days
+    from workflow.calendar.holidays import ScheduleError, parse_schedule
+    from workflow.calendar.workdays import store_days
+    from workflow.core.timers import recompute_provisional
+    from workflow.people.orgs import org_by_code
 
     try:
         entries = parse_schedule(file)
@@ -162,7 +162,7 @@ def org() -> None:
 @click.option("--type", "org_type", default="branch", show_default=True)
 def org_add(code: str, name: str, parent: str | None, org_type: str) -> None:
     """新增组织 / add an organisation."""
-    from workflow.orgs import add_org
+    from workflow.people.orgs import add_org
 
     engine = _engine()
     try:
@@ -184,7 +184,7 @@ def org_add(code: str, name: str, parent: str | None, org_type: str) -> None:
 def org_settings(code: str, changes: tuple[str, ...], removals: tuple[str, ...],
                  as_json: bool) -> None:
     """查看或设置组织的规则默认值（下级继承） / an organisation's rule settings (inherited)."""
-    from workflow.orgs import org_by_code, orgs
+    from workflow.people.orgs import org_by_code, orgs
 
     engine = _engine()
     with engine.db.write() as conn:
@@ -224,7 +224,7 @@ def org_settings(code: str, changes: tuple[str, ...], removals: tuple[str, ...],
 @click.option("--json", "as_json", is_flag=True)
 def org_list(as_json: bool) -> None:
     """列出组织 / list organisations."""
-    from workflow.orgs import list_orgs
+    from workflow.people.orgs import list_orgs
 
     with _engine().db.read() as conn:
         rows = list_orgs(conn)
@@ -252,7 +252,7 @@ def user_group() -> None:
 def user_add(username: str, org_code: str, roles: tuple[str, ...], display_name: str,
              password_stdin: bool) -> None:
     """新增用户或为其增加角色 / add a user, or add roles to one."""
-    from workflow.accounts import add_user
+    from workflow.people.accounts import add_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     engine = _engine()
@@ -269,7 +269,7 @@ def user_add(username: str, org_code: str, roles: tuple[str, ...], display_name:
 @click.argument("username")
 def user_token(username: str) -> None:
     """生成新的 API 令牌（只显示一次） / print a new API token (shown once)."""
-    from workflow.accounts import new_token
+    from workflow.people.accounts import new_token
 
     try:
         with _engine().db.write() as conn:
@@ -284,7 +284,7 @@ def user_token(username: str) -> None:
 @click.argument("username")
 def user_revoke(username: str) -> None:
     """吊销该用户全部 API 令牌 / revoke all of a user's API tokens."""
-    from workflow.accounts import revoke_tokens
+    from workflow.people.accounts import revoke_tokens
 
     try:
         with _engine().db.write() as conn:
@@ -298,7 +298,7 @@ def user_revoke(username: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def user_list(as_json: bool) -> None:
     """列出用户及其角色 / list users and their roles."""
-    from workflow.accounts import list_users
+    from workflow.people.accounts import list_users
 
     with _engine().db.read() as conn:
         rows = list_users(conn)
@@ -319,7 +319,7 @@ def audit() -> None:
 def audit_checkpoint() -> None:
     """立即写入检查点（每个组织一个，有密钥则签名） / write checkpoints now (one per organisation,
     signed where it has a key)."""
-    from workflow.audit import write_checkpoint
+    from workflow.audit.chain import write_checkpoint
 
     rows = write_checkpoint(_engine().db)
     for row in rows:
@@ -343,8 +343,8 @@ def audit_checkpoint() -> None:
 def audit_keygen(org_codes: tuple[str, ...], rotate: bool, by: str | None) -> None:
     """生成组织签名密钥并记入组织台账 / generate organisations' signing keys (Ed25519) and
     record them on their ledger streams."""
-    from workflow import signing
-    from workflow.orgs import list_orgs
+    from workflow.audit import signing
+    from workflow.people.orgs import list_orgs
 
     engine = _engine()
     with engine.db.read() as conn:
@@ -374,7 +374,7 @@ def audit_keygen(org_codes: tuple[str, ...], rotate: bool, by: str | None) -> No
 @click.option("--json", "as_json", is_flag=True)
 def audit_keys(as_json: bool) -> None:
     """列出各组织公布的公钥 / list the public keys organisations have published."""
-    from workflow import signing
+    from workflow.audit import signing
 
     with _engine().db.read() as conn:
         keys = signing.keys_by_org(conn)
@@ -412,15 +412,15 @@ def _report(report, as_json: bool) -> None:
 def audit_verify(bundle: Path | None, org_code: str | None, as_json: bool, jobs: int) -> None:
     """校验哈希链、检查点、签名和重放结果 / check chains, checkpoints, signatures and replay."""
     if bundle:
-        from workflow.bundle import verify_bundle
-        from workflow.registry import Registry
+        from workflow.audit.bundle import verify_bundle
+        from workflow.core.registry import Registry
 
         try:
             report = verify_bundle(bundle, Registry.from_entry_points())
         except ValueError as exc:
             _fail(str(exc))
     else:
-        from workflow.audit import verify
+        from workflow.audit.chain import verify
 
         engine = _engine()
         scope = None
@@ -434,7 +434,7 @@ def audit_verify(bundle: Path | None, org_code: str | None, as_json: bool, jobs:
 def _subtree(engine, org_code: str) -> list[str]:
     import sqlalchemy as sa
 
-    from workflow.orgs import org_by_code, orgs
+    from workflow.people.orgs import org_by_code, orgs
 
     with engine.db.read() as conn:
         try:
@@ -450,8 +450,8 @@ def _subtree(engine, org_code: str) -> list[str]:
 @click.option("--as-of", "as_of", help="重建到该时刻为止（ISO 时间） / as it stood at this time")
 def audit_replay(case_id: int, as_of: str | None) -> None:
     """仅凭事件重建案件 / rebuild a case from its events alone."""
-    from workflow.audit import ReplayError, case_events_until, check_chain, replay
-    from workflow.timeutil import iso_utc
+    from workflow.audit.chain import ReplayError, case_events_until, check_chain, replay
+    from workflow.base.timeutil import iso_utc
 
     try:
         until = iso_utc(parse_iso(as_of)) if as_of else None
@@ -485,7 +485,7 @@ def audit_replay(case_id: int, as_of: str | None) -> None:
 @click.option("--redacted", is_flag=True, help="以摘要替代内容，任何人可持有 / digests only (AU4)")
 def audit_export(out: Path, org_code: str | None, since: str | None, redacted: bool) -> None:
     """导出审计包 / export an audit bundle."""
-    from workflow.bundle import export
+    from workflow.audit.bundle import export
 
     try:
         since_at = parse_iso(since) if since else None

@@ -14,10 +14,10 @@ import socket
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from workflow.audit import write_checkpoint
-from workflow.engine import Engine
-from workflow.timers import acquire, run_due
-from workflow.timeutil import utcnow
+from workflow.audit.chain import write_checkpoint
+from workflow.base.timeutil import utcnow
+from workflow.core.engine import Engine
+from workflow.core.timers import acquire, run_due
 
 log = logging.getLogger("gongkai.clock")
 

@@ -11,14 +11,14 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from workflow import accounts
-from workflow.accounts import add_user
-from workflow.actors import PUBLIC, Actor
-from workflow.declare import demo_payload
-from workflow.engine import Engine, orgs
-from workflow.orgs import add_org, list_orgs
-from workflow.timers import run_due
-from workflow.timeutil import local_date, utcnow
+from workflow.base.timeutil import local_date, utcnow
+from workflow.core.declare import demo_payload
+from workflow.core.engine import Engine, orgs
+from workflow.core.timers import run_due
+from workflow.people import accounts
+from workflow.people.accounts import add_user
+from workflow.people.actors import PUBLIC, Actor
+from workflow.people.orgs import add_org, list_orgs
 
 ORGS = (
     ("XW", "中共示范县委员会", None, "county_committee"),

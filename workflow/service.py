@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from workflow.db import Database
-from workflow.engine import Engine
-from workflow.registry import Registry
+from workflow.core.engine import Engine
+from workflow.core.registry import Registry
+from workflow.store.db import Database
 
 
 def build(url: str | None = None, registry: Registry | None = None) -> Engine:

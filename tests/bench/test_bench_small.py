@@ -49,7 +49,7 @@ def test_run_due_twice_fires_nothing_more(tmp_path):
     """A second run over the same instant finds nothing due (exactly once)."""
     from bench.common import open_site
     from bench.loader import load_cases
-    from workflow.timers import run_due
+    from workflow.core.timers import run_due
 
     site = open_site(tmp_path / "again.db")
     try:

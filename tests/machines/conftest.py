@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from machines import definitions
-from workflow.actors import user
-from workflow.orgs import add_org
-from workflow.registry import Registry
+from workflow.core.registry import Registry
+from workflow.people.actors import user
+from workflow.people.orgs import add_org
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from workflow.actors import PUBLIC, SYSTEM, applicant
-from workflow.audit import verify
-from workflow.engine import timers
-from workflow.errors import Forbidden, Invalid, NotAllowed, NotFound
-from workflow.timers import run_due
-from workflow.timeutil import end_of_local_day
+from workflow.audit.chain import verify
+from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
+from workflow.base.timeutil import end_of_local_day
+from workflow.core.engine import timers
+from workflow.core.timers import run_due
+from workflow.people.actors import PUBLIC, SYSTEM, applicant
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 
@@ -156,7 +156,7 @@ def test_a2_g3_disclosed_answer_reviewed_by_someone_else_then_filed_a4(engine, p
     case = act(engine, apply(engine), "register", people["office"])
     case = act(engine, case, "draft_answer", people["handler"],
                {"outcome": "disclosed", "content": "附件：2025 年党费收缴表"})
-    from workflow.actors import user
+    from workflow.people.actors import user
 
     both = user("hu", {(tree["T"], "reviewer"), (tree["T"], "handler")})
     with pytest.raises(NotAllowed) as own:
@@ -192,7 +192,7 @@ def test_a3_withholding_needs_upper_consent_which_may_refuse(engine, people):
 
 
 def test_a3_consent_step_switched_off_per_organisation(engine, people):
-    from workflow.models import Org
+    from workflow.store.models import Org
 
     orgs = Org.__table__
     with engine.db.write() as conn:
@@ -253,7 +253,7 @@ def test_applicant_sees_only_their_own_case_and_may_withdraw(engine, people):
 
 
 def test_a7_the_applicant_sees_the_answer_only_once_it_is_approved(engine, people):
-    from workflow.tracking import public_data
+    from workflow.views.tracking import public_data
 
     case = act(engine, apply(engine), "register", people["office"])
     case = act(engine, case, "draft_answer", people["handler"],

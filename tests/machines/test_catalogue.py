@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from machines.catalogue import period_of
-from workflow.audit import verify
-from workflow.engine import cases
-from workflow.errors import Invalid, NotAllowed
-from workflow.timers import run_due
-from workflow.timeutil import start_of_local_day
+from workflow.audit.chain import verify
+from workflow.base.errors import Invalid, NotAllowed
+from workflow.base.timeutil import start_of_local_day
+from workflow.core.engine import cases
+from workflow.core.timers import run_due
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 

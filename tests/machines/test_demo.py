@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from machines.periods import period_of, previous_period
 from workflow import demo
-from workflow.audit import verify
-from workflow.engine import cases, timers
-from workflow.timeutil import LOCAL_TZ, local_date
+from workflow.audit.chain import verify
+from workflow.base.timeutil import LOCAL_TZ, local_date
+from workflow.core.engine import cases, timers
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 
@@ -40,8 +40,8 @@ def test_demo_has_every_process_in_several_states_with_timers(engine):
 
 
 def test_demo_board_has_internal_and_public_items_in_one_organisation(engine):
-    from workflow.orgs import org_by_code
-    from workflow.publications import publications
+    from workflow.people.orgs import org_by_code
+    from workflow.views.publications import publications
 
     demo.load(engine)
     with engine.db.read() as conn:

@@ -9,15 +9,15 @@ import pytest
 import sqlalchemy as sa
 
 from machines.inquiry import STANDARD_PUBLIC_REFUSAL
-from workflow import tracking
-from workflow.actors import PUBLIC, applicant, user
-from workflow.audit import verify
-from workflow.engine import timers
-from workflow.errors import Forbidden, Invalid, NotAllowed
-from workflow.models import Org
-from workflow.text import Text
-from workflow.timers import run_due
-from workflow.timeutil import end_of_local_day
+from workflow.audit.chain import verify
+from workflow.base.errors import Forbidden, Invalid, NotAllowed
+from workflow.base.text import Text
+from workflow.base.timeutil import end_of_local_day
+from workflow.core.engine import timers
+from workflow.core.timers import run_due
+from workflow.people.actors import PUBLIC, applicant, user
+from workflow.store.models import Org
+from workflow.views import tracking
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 

@@ -8,12 +8,12 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from workflow.actors import PUBLIC, user
-from workflow.audit import verify
-from workflow.errors import Forbidden, NotAllowed
-from workflow.models import Org
-from workflow.timers import run_due
-from workflow.timeutil import end_of_local_day
+from workflow.audit.chain import verify
+from workflow.base.errors import Forbidden, NotAllowed
+from workflow.base.timeutil import end_of_local_day
+from workflow.core.timers import run_due
+from workflow.people.actors import PUBLIC, user
+from workflow.store.models import Org
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 
@@ -87,7 +87,7 @@ def test_g1_internal_item_never_goes_public_and_takes_no_public_opinion(engine, 
 
 
 def test_g12_channels_must_be_known(engine, staff):
-    from workflow.errors import Invalid
+    from workflow.base.errors import Invalid
 
     with pytest.raises(Invalid) as bad:
         opened(engine, staff, channels=["telegram"])

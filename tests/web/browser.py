@@ -41,10 +41,12 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from web import create_app
 from web.extensions import limiter
-from workflow import accounts, demo, migrate
-from workflow.actors import Actor
-from workflow.engine import Engine
+from workflow import demo
+from workflow.core.engine import Engine
+from workflow.people import accounts
+from workflow.people.actors import Actor
 from workflow.service import build
+from workflow.store import migrate
 
 CHROMIUM = Path("/usr/bin/chromium")
 SKIP_ENV = "GONGKAI_SKIP_BROWSER"

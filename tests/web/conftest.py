@@ -27,7 +27,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from web import create_app
-from workflow import accounts
+from workflow.people import accounts
 
 PASSWORD = "secret-pass-1"
 

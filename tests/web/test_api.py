@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from tests.web.conftest import bearer, login, make_user
-from workflow import accounts
-from workflow.timeutil import LOCAL_TZ
+from workflow.base.timeutil import LOCAL_TZ
+from workflow.people import accounts
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 
@@ -170,7 +170,7 @@ def test_a_new_token_works_after_revoking_the_old(client, users, engine):
 def test_an_inactive_user_is_unauthenticated(client, users, engine):
     import sqlalchemy as sa
 
-    from workflow.models import User
+    from workflow.store.models import User
 
     with engine.db.write() as conn:
         conn.execute(sa.update(User.__table__).where(User.__table__.c.username == "member")

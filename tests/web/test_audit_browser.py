@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
-from workflow import signing
-from workflow.audit import write_checkpoint
-from workflow.engine import cases, events
+from workflow.audit import signing
+from workflow.audit.chain import write_checkpoint
+from workflow.core.engine import cases, events
 
 if TYPE_CHECKING:
     from tests.web.browser import Live

@@ -17,11 +17,11 @@ import sqlalchemy as sa
 
 from tests.history import LATER, at, event_at, tamper, three_cases
 from tests.web.conftest import login
-from workflow import signing
-from workflow.actors import user
-from workflow.audit import case_events, checkpoints, copies, replay, verify, write_checkpoint
-from workflow.bundle import verify_bundle
-from workflow.engine import cases, events, timers
+from workflow.audit import signing
+from workflow.audit.bundle import verify_bundle
+from workflow.audit.chain import case_events, checkpoints, copies, replay, verify, write_checkpoint
+from workflow.core.engine import cases, events, timers
+from workflow.people.actors import user
 
 API = "/api/v1/audit"
 
@@ -54,7 +54,7 @@ def built(engine, people, users):
 
 
 def run_due(engine) -> int:
-    from workflow.timers import run_due as fire_due
+    from workflow.core.timers import run_due as fire_due
 
     return fire_due(engine, now=LATER)
 

@@ -21,12 +21,12 @@ from machines import definitions
 from tests.web.conftest import bearer, login, make_user
 from web import create_app
 from web.board import LEDGER_HEADERS
-from workflow import publications
-from workflow.actors import PUBLIC, user
-from workflow.engine import cases
-from workflow.errors import NotAllowed
-from workflow.registry import Registry
-from workflow.timeutil import LOCAL_TZ, local_date, utcnow
+from workflow.base.errors import NotAllowed
+from workflow.base.timeutil import LOCAL_TZ, local_date, utcnow
+from workflow.core.engine import cases
+from workflow.core.registry import Registry
+from workflow.people.actors import PUBLIC, user
+from workflow.views import publications
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 

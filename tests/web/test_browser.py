@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
-from workflow.engine import cases
+from workflow.core.engine import cases
 
 if TYPE_CHECKING:
     from tests.web.browser import Live

@@ -13,9 +13,9 @@ from pypdf import PdfReader
 
 import machines
 from web import create_app, documents
-from workflow.actors import PUBLIC, user
-from workflow.orgs import add_org
-from workflow.registry import Registry
+from workflow.core.registry import Registry
+from workflow.people.actors import PUBLIC, user
+from workflow.people.orgs import add_org
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 

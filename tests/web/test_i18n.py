@@ -18,7 +18,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 from tests.web.conftest import login
-from workflow.actors import user
+from workflow.people.actors import user
 
 try:
     from babel.messages.frontend import parse_mapping_cfg

@@ -168,7 +168,7 @@ def test_another_blueprint_joins_the_document_and_a_rogue_rule_is_caught(engine)
 
     from web import create_app
     from web.openapi import Routes, register
-    from workflow.text import Text
+    from workflow.base.text import Text
 
     app = create_app({"ENGINE": engine, "SECRET_KEY": "test", "TESTING": True})
     extra = Blueprint("extra", __name__, url_prefix="/api/v1")

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from tests.web.conftest import login
-from workflow.actors import user
-from workflow.inbox import timeline
-from workflow.timeutil import local_date, utcnow
+from workflow.base.timeutil import local_date, utcnow
+from workflow.people.actors import user
+from workflow.views.inbox import timeline
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_due_soon_shows_working_days_left(client, users, engine, tree):
 
     import sqlalchemy as sa
 
-    from workflow.models import Org
+    from workflow.store.models import Org
 
     orgs = Org.__table__
     with engine.db.write() as conn:
@@ -55,7 +55,7 @@ def test_due_soon_shows_working_days_left(client, users, engine, tree):
     login(client, users["reviewer"])
     page = client.get("/inbox?view=due").get_data(as_text=True)
     assert "急办" in page and "剩 1 个工作日" in page
-    assert 'class="due soon"' in page, "the due-soon mark comes from workflow.inbox"
+    assert 'class="due soon"' in page, "the due-soon mark comes from workflow.views.inbox"
 
 
 def test_inbox_pages_with_a_cursor(client, users, engine, tree):

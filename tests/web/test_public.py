@@ -13,14 +13,14 @@ import pytest
 import sqlalchemy as sa
 
 from machines import definitions
-from workflow.actors import user
-from workflow.calendar import ScheduleDay, official_known
-from workflow.engine import Engine, cases, events
-from workflow.orgs import add_org
-from workflow.registry import Registry
-from workflow.timers import recompute_provisional
-from workflow.timeutil import LOCAL_TZ
-from workflow.workdays import store_days
+from workflow.base.timeutil import LOCAL_TZ
+from workflow.calendar.holidays import ScheduleDay, official_known
+from workflow.calendar.workdays import store_days
+from workflow.core.engine import Engine, cases, events
+from workflow.core.registry import Registry
+from workflow.core.timers import recompute_provisional
+from workflow.people.actors import user
+from workflow.people.orgs import add_org
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 
@@ -218,7 +218,7 @@ def test_r2_catalogue_from_the_template_of_the_organisation_type(client, engine)
 
 
 def test_a5_the_api_explains_the_due_date_as_the_tracking_page_does(client, engine, time_machine):
-    """One explanation (workflow.deadlines.explain_due): the API keeps the extension."""
+    """One explanation (workflow.core.deadlines.explain_due): the API keeps the extension."""
     time_machine.move_to(KNOWN_YEAR_MORNING)
     created = client.post("/api/v1/applications", json=FORM).get_json()
     code, access = created["tracking_code"], created["access_code"]

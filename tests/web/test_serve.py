@@ -55,7 +55,7 @@ def test_serve_answers_pages_and_runs_the_clock(env, tmp_path):
 def test_scheduler_takes_the_clock_lease(env, db, tmp_path):
     import sqlalchemy as sa
 
-    from workflow.models import Lock
+    from workflow.store.models import Lock
 
     log = tmp_path / "scheduler.log"
     with log.open("wb") as out:

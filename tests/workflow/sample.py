@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflow.declare import (
+from workflow.core.declare import (
     AtField,
     Ctx,
     Field,

@@ -17,12 +17,12 @@ import sqlalchemy as sa
 
 from tests.history import LATER, at, event_at, tamper, three_cases
 from tests.workflow.sample import SAMPLE, STATES, TRIGGERS, T
-from workflow.audit import case_events, checkpoints, replay, verify, write_checkpoint
-from workflow.canonical import canonical, checkpoint_hash, event_hash, sha256_hex
-from workflow.declare import Ctx, State, Trigger
-from workflow.engine import DefinitionChanged, Engine, cases, events, timers
-from workflow.errors import NotAllowed
-from workflow.registry import Registry
+from workflow.audit.chain import case_events, checkpoints, replay, verify, write_checkpoint
+from workflow.base.canonical import canonical, checkpoint_hash, event_hash, sha256_hex
+from workflow.base.errors import NotAllowed
+from workflow.core.declare import Ctx, State, Trigger
+from workflow.core.engine import DefinitionChanged, Engine, cases, events, timers
+from workflow.core.registry import Registry
 
 
 @pytest.fixture
@@ -283,7 +283,7 @@ def test_au2_verify_in_several_processes_finds_what_one_process_finds(
         engine, built, monkeypatch, jobs):
     """Ranges of cases checked in forked processes: the same findings, in case order,
     including a case deleted after a checkpoint (its head is owed across ranges)."""
-    from workflow import audit
+    from workflow.audit import chain as audit
 
     tamper(engine,
            sa.update(events).where(event_at(built["a"], 2)).values(actor="user:qian"),
@@ -305,7 +305,7 @@ def test_au2_verify_in_several_processes_finds_what_one_process_finds(
 
 
 def test_au2_verify_in_several_processes_of_an_intact_database(engine, built, monkeypatch):
-    from workflow import audit
+    from workflow.audit import chain as audit
 
     monkeypatch.setattr(audit, "PARALLEL_MIN_EVENTS", 0)
     report = verify(engine.db, engine.registry, jobs=2)

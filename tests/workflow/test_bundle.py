@@ -9,10 +9,10 @@ import re
 
 import pytest
 
-from workflow.actors import PUBLIC
-from workflow.audit import write_checkpoint
-from workflow.bundle import FORMAT, export, verify_bundle
-from workflow.timers import run_due
+from workflow.audit.bundle import FORMAT, export, verify_bundle
+from workflow.audit.chain import write_checkpoint
+from workflow.core.timers import run_due
+from workflow.people.actors import PUBLIC
 
 NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
 LATER = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)

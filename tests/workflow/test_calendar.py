@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflow.calendar import (
+from workflow.calendar.holidays import (
     MAX_SEARCH_DAYS,
     DayInfo,
     Due,

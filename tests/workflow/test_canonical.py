@@ -1,6 +1,6 @@
 """Canonical JSON is RFC 8785 for the values events hold, and every header field is hashed.
 
-``workflow.canonical`` encodes with ``json`` instead of a general JCS encoder because it
+``workflow.base.canonical`` encodes with ``json`` instead of a general JCS encoder because it
 is many times faster; that is only sound while the two agree on every value an event can
 hold: no floats, integers within the I-JSON range, object keys in ASCII, strings with any
 Unicode (emoji, control characters, line separators) as values (AU1, DESIGN.md Events).
@@ -15,15 +15,15 @@ import rfc8785
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from workflow.audit import EVENT_COLUMNS
-from workflow.canonical import (
+from workflow.audit.chain import EVENT_COLUMNS
+from workflow.base.canonical import (
     GENESIS,
     HEADER_FIELDS,
     canonical,
     event_hash,
     payload_digest,
 )
-from workflow.schema import Field, Schema
+from workflow.core.schema import Field, Schema
 
 # RFC 8785 (I-JSON) integers: exactly representable as IEEE 754 doubles.
 INT_MAX = 2**53 - 1

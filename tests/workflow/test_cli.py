@@ -15,8 +15,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from workflow.engine import cases, events, timers
-from workflow.models import Definition
+from workflow.core.engine import cases, events, timers
+from workflow.store.models import Definition
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 

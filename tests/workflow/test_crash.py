@@ -25,12 +25,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from workflow.audit import verify
-from workflow.db import Database
-from workflow.engine import Engine, cases, events, timers
-from workflow.models import Definition, Lock
-from workflow.timers import acquire, release, run_due
-from workflow.timeutil import iso_utc
+from workflow.audit.chain import verify
+from workflow.base.timeutil import iso_utc
+from workflow.core.engine import Engine, cases, events, timers
+from workflow.core.timers import acquire, release, run_due
+from workflow.store.db import Database
+from workflow.store.models import Definition, Lock
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 9, 28, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai

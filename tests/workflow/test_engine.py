@@ -8,11 +8,11 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from workflow import signals
-from workflow.actors import PUBLIC, SYSTEM, user
-from workflow.audit import verify
-from workflow.engine import events, timers
-from workflow.errors import Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
+from workflow.audit.chain import verify
+from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
+from workflow.core import signals
+from workflow.core.engine import events, timers
+from workflow.people.actors import PUBLIC, SYSTEM, user
 
 NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
 
@@ -172,7 +172,7 @@ def test_unknown_org_and_start_errors(engine, people):
 def test_settings_are_inherited_and_frozen_at_start(engine, people):
     import json
 
-    from workflow.models import Org
+    from workflow.store.models import Org
 
     orgs = Org.__table__
     with engine.db.write() as conn:
@@ -190,8 +190,8 @@ def test_settings_are_inherited_and_frozen_at_start(engine, people):
 def test_au1_assigning_is_an_event_that_replay_rebuilds_and_verify_checks(engine, people):
     """AU1: claim, assign and release are append-only ``assign`` events, not a silent
     update of the case row, so the audit trail says who gave the case to whom."""
-    from workflow.audit import case_events, replay
-    from workflow.engine import ASSIGN, cases
+    from workflow.audit.chain import case_events, replay
+    from workflow.core.engine import ASSIGN, cases
 
     case = start(engine, people)
     case = engine.assign(case.id, people["handler"], "li", NOW)

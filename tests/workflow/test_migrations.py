@@ -15,7 +15,7 @@ def test_migrations_match_the_models(db):
 
 
 def test_upgrade_twice_is_harmless(db):
-    from workflow import migrate
+    from workflow.store import migrate
 
     migrate.upgrade(db)
     migrate.upgrade(db)
@@ -27,11 +27,11 @@ def test_assignees_set_before_assign_events_become_events_and_verify(db, registr
     import sqlalchemy as sa
     from alembic import command
 
-    from workflow import migrate
-    from workflow.actors import user
-    from workflow.audit import case_events, verify
-    from workflow.engine import Engine, cases
-    from workflow.orgs import add_org
+    from workflow.audit.chain import case_events, verify
+    from workflow.core.engine import Engine, cases
+    from workflow.people.actors import user
+    from workflow.people.orgs import add_org
+    from workflow.store import migrate
 
     config = migrate.alembic_config(db)
     with db.engine.begin() as conn:

@@ -23,8 +23,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.history import LATER, NOW, at, event_at, tamper, three_cases
-from workflow import signing
-from workflow.audit import (
+from workflow.audit import signing
+from workflow.audit.bundle import export, verify_bundle
+from workflow.audit.chain import (
     case_events,
     case_events_until,
     checkpoints,
@@ -34,11 +35,10 @@ from workflow.audit import (
     verify,
     write_checkpoint,
 )
-from workflow.bundle import export, verify_bundle
-from workflow.canonical import canonical, checkpoint_hash, event_hash, sha256_hex
-from workflow.engine import cases, events, timers
-from workflow.errors import Invalid
-from workflow.timeutil import iso_utc
+from workflow.base.canonical import canonical, checkpoint_hash, event_hash, sha256_hex
+from workflow.base.errors import Invalid
+from workflow.base.timeutil import iso_utc
+from workflow.core.engine import cases, events, timers
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDALONE = ROOT / "docs" / "audit_verifier.py"

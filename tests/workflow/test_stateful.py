@@ -48,16 +48,16 @@ from hypothesis.stateful import (
 from sqlmodel import SQLModel
 
 from tests.workflow.sample import definitions
-from workflow import migrate
-from workflow.actors import SYSTEM, user
-from workflow.audit import case_events, replay, verify
-from workflow.db import Database
-from workflow.engine import Engine, cases, events, orgs, timers
-from workflow.errors import Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
-from workflow.orgs import add_org
-from workflow.registry import Registry
-from workflow.timers import run_due
-from workflow.timeutil import iso_utc
+from workflow.audit.chain import case_events, replay, verify
+from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
+from workflow.base.timeutil import iso_utc
+from workflow.core.engine import Engine, cases, events, orgs, timers
+from workflow.core.registry import Registry
+from workflow.core.timers import run_due
+from workflow.people.actors import SYSTEM, user
+from workflow.people.orgs import add_org
+from workflow.store import migrate
+from workflow.store.db import Database
 
 EXPECTED = (NotFound, Forbidden, StaleVersion, NotAllowed, Invalid)
 

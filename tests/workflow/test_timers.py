@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from workflow.engine import cases, events, timers
-from workflow.timers import recompute_provisional, run_due
-from workflow.timeutil import end_of_local_day, start_of_local_day
-from workflow.workdays import store_days
+from workflow.base.timeutil import end_of_local_day, start_of_local_day
+from workflow.calendar.workdays import store_days
+from workflow.core.engine import cases, events, timers
+from workflow.core.timers import recompute_provisional, run_due
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 
@@ -94,7 +94,7 @@ def test_provisional_due_date_in_an_unknown_year_then_official_import(engine, pe
     case = submitted(engine, people, when)
     assert case.due_provisional and case.due_date == dt.date(2027, 1, 12)
     assert pending(engine, case.id)["deadline"]["provisional"]
-    from workflow.calendar import ScheduleDay
+    from workflow.calendar.holidays import ScheduleDay
 
     official = [ScheduleDay(dt.date(2027, 1, d), False, "元旦") for d in (1, 2, 3)]
     official.append(ScheduleDay(dt.date(2027, 1, 4), False, "元旦调休"))
@@ -107,8 +107,8 @@ def test_provisional_due_date_in_an_unknown_year_then_official_import(engine, pe
 
 
 def test_org_override_moves_the_deadline(engine, people, tree):
-    from workflow.calendar import ScheduleDay
-    from workflow.orgs import org_by_code
+    from workflow.calendar.holidays import ScheduleDay
+    from workflow.people.orgs import org_by_code
 
     with engine.db.write() as conn:
         store_days(conn, org_by_code(conn, "C").id,
@@ -123,8 +123,8 @@ def test_org_override_moves_the_deadline(engine, people, tree):
 def test_settings_change_the_count_per_organisation(engine, tree, org):
     import json
 
-    from workflow.actors import user
-    from workflow.models import Org
+    from workflow.people.actors import user
+    from workflow.store.models import Org
 
     with engine.db.write() as conn:
         conn.execute(sa.update(Org.__table__).where(Org.__table__.c.code == org)

@@ -17,15 +17,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from workflow.accounts import has_role_at
-from workflow.actors import Actor
-from workflow.audit import case_events
-from workflow.engine import CaseView, Engine, cases, event_label, orgs
-from workflow.errors import Invalid
-from workflow.models import User
-from workflow.registry import Registry
-from workflow.text import Text
-from workflow.timeutil import local_date, utcnow
+from workflow.audit.chain import case_events
+from workflow.base.errors import Invalid
+from workflow.base.text import Text
+from workflow.base.timeutil import local_date, utcnow
+from workflow.core.engine import CaseView, Engine, cases, event_label, orgs
+from workflow.core.registry import Registry
+from workflow.people.accounts import has_role_at
+from workflow.people.actors import Actor
+from workflow.store.models import User
 
 users = User.__table__
 

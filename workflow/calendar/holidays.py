@@ -236,7 +236,7 @@ def statutory_holidays(year: int) -> dict[date, str]:
 
 def _check_date(d: object, what: str) -> date:
     # datetime is a date subclass but never equals a date key: convert with
-    # workflow.timeutil.local_date so the day is the day in China.
+    # workflow.base.timeutil.local_date so the day is the day in China.
     if isinstance(d, dt.datetime) or not isinstance(d, date):
         raise TypeError(f"{what} must be a datetime.date, got {type(d).__name__}")
     return d

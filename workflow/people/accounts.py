@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from workflow.actors import ROLES, Actor
-from workflow.errors import Invalid, NotFound
-from workflow.models import ApiToken, Grant, Org, User
-from workflow.text import Text
-from workflow.timeutil import utcnow
+from workflow.base.errors import Invalid, NotFound
+from workflow.base.text import Text
+from workflow.base.timeutil import utcnow
+from workflow.people.actors import ROLES, Actor
+from workflow.store.models import ApiToken, Grant, Org, User
 
 users, grants, tokens, orgs = User.__table__, Grant.__table__, ApiToken.__table__, Org.__table__
 

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from workflow.calendar import Due, Skipped, WorkCalendar, official_known
-from workflow.declare import AtField, CalendarDays, Timer, WorkingDays
-from workflow.timeutil import end_of_local_day, local_date, parse_iso, start_of_local_day
+from workflow.base.timeutil import end_of_local_day, local_date, parse_iso, start_of_local_day
+from workflow.calendar.holidays import Due, Skipped, WorkCalendar, official_known
+from workflow.core.declare import AtField, CalendarDays, Timer, WorkingDays
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from workflow.calendar import ScheduleDay, WorkCalendar
-from workflow.models import CalendarDay
+from workflow.calendar.holidays import ScheduleDay, WorkCalendar
+from workflow.store.models import CalendarDay
 
 days = CalendarDay.__table__
 

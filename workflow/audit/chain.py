@@ -8,7 +8,7 @@ exported bundle.
 
 Checkpoints are per organisation (AU3): each lists the organisation's own case heads and
 its ledger head, chains to that organisation's previous checkpoint, is signed with its key
-(``workflow.signing``) and has a copy filed with the upper level, countersigned with the
+(``workflow.audit.signing``) and has a copy filed with the upper level, countersigned with the
 upper level's key. ``Verifier.checkpoints`` checks signatures against the keys published
 on the ledger streams, and the copies against the originals: a chain that is whole but
 disagrees with its witness was rewritten.
@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from workflow.canonical import (
+from workflow.base.canonical import (
     GENESIS,
     canonical,
     checkpoint_hash,
@@ -32,13 +32,22 @@ from workflow.canonical import (
     payload_digest,
     sha256_hex,
 )
-from workflow.db import Database
-from workflow.declare import Ctx
-from workflow.engine import ASSIGN, START, apply_effects, cases, events, orgs, start_data, title_of
-from workflow.models import Checkpoint, CheckpointCopy
-from workflow.registry import Registry
-from workflow.text import Text
-from workflow.timeutil import iso_utc, parse_iso, utcnow
+from workflow.base.text import Text
+from workflow.base.timeutil import iso_utc, parse_iso, utcnow
+from workflow.core.declare import Ctx
+from workflow.core.engine import (
+    ASSIGN,
+    START,
+    apply_effects,
+    cases,
+    events,
+    orgs,
+    start_data,
+    title_of,
+)
+from workflow.core.registry import Registry
+from workflow.store.db import Database
+from workflow.store.models import Checkpoint, CheckpointCopy
 
 checkpoints = Checkpoint.__table__
 copies = CheckpointCopy.__table__
@@ -303,7 +312,7 @@ class Verifier:
 
     def ledger(self, org: str, rows: list[Mapping[str, Any]]) -> None:
         """One organisation's ledger stream: its chain, the kind's rules, its keys."""
-        from workflow.signing import read_ledger
+        from workflow.audit.signing import read_ledger
 
         self.report.ledger_events += len(rows)
         for ev in rows:
@@ -358,7 +367,7 @@ class Verifier:
                 self.base[case_id] = (seq, head)
 
     def _signature(self, cp: Mapping[str, Any]) -> None:
-        from workflow.signing import active_key, checkpoint_statement, verify_signature
+        from workflow.audit.signing import active_key, checkpoint_statement, verify_signature
 
         org, at, key_id = cp["org"], cp["at"], cp.get("key_id")
         keys = self._keys_of(org)
@@ -386,7 +395,7 @@ class Verifier:
         already broken is not compared again (one finding per cause); a whole chain that
         disagrees with its witness was rewritten. A copy without its original names the
         deleted checkpoint, and its heads are still required of the cases."""
-        from workflow.signing import active_key, verify_signature, witness_statement
+        from workflow.audit.signing import active_key, verify_signature, witness_statement
 
         held: dict[int, list[Mapping[str, Any]]] = {}
         for copy in copies:
@@ -518,7 +527,7 @@ def _org_ids(conn, codes: Collection[str]) -> list[int]:
 
 def _feed_orgs(verifier: Verifier, conn, scope: Collection[str] | None) -> None:
     """The tree, the ledger streams and the checkpoints with their copies (in scope)."""
-    from workflow.signing import keys_by_org, ledger_rows
+    from workflow.audit.signing import keys_by_org, ledger_rows
 
     verifier.tree(org_tree(conn))
     streams = ledger_rows(conn)
@@ -690,7 +699,7 @@ def write_checkpoint(db: Database, now=None, key_dir=None,
     ``only_changed`` skips an organisation whose heads are those of its last checkpoint
     (for a periodic clock: nothing new to seal there).
     """
-    from workflow import signing
+    from workflow.audit import signing
 
     at = iso_utc(now or utcnow())
     written: list[dict[str, Any]] = []

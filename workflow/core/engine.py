@@ -19,21 +19,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from workflow import signals
-from workflow.actors import SYSTEM, Actor
-from workflow.canonical import GENESIS, canonical_text, event_hash, payload_digest
-from workflow.db import Database
-from workflow.deadlines import Planned
-from workflow.declare import Ctx, Trigger
-from workflow.errors import Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
-from workflow.models import Case, Definition, Event, Org, Timer
-from workflow.prepared import Prepared
-from workflow.registry import Compiled, Registry, refusal_of
-from workflow.schema import REQUIRED
-from workflow.text import Text
-from workflow.timers import firing, mark_fired, schedule
-from workflow.timeutil import instant, iso_utc, local_date, utcnow
-from workflow.workdays import Calendars
+from workflow.base.canonical import GENESIS, canonical_text, event_hash, payload_digest
+from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
+from workflow.base.text import Text
+from workflow.base.timeutil import instant, iso_utc, local_date, utcnow
+from workflow.calendar.workdays import Calendars
+from workflow.core import signals
+from workflow.core.deadlines import Planned
+from workflow.core.declare import Ctx, Trigger
+from workflow.core.registry import Compiled, Registry, refusal_of
+from workflow.core.schema import REQUIRED
+from workflow.core.timers import firing, mark_fired, schedule
+from workflow.people.actors import SYSTEM, Actor
+from workflow.store.db import Database
+from workflow.store.models import Case, Definition, Event, Org, Timer
+from workflow.store.prepared import Prepared
 
 cases, events, timers, orgs = Case.__table__, Event.__table__, Timer.__table__, Org.__table__
 
@@ -143,7 +143,7 @@ CASE_COLUMNS = [c for c in cases.c] + [orgs.c.code.label("org_code"),
                                          orgs.c.path.label("org_path")]
 
 # The door's statements, compiled once per dialect and run on the driver's cursor
-# (workflow/prepared.py). Bind names differ from column names.
+# (workflow/store/prepared.py). Bind names differ from column names.
 _CASE_BY_ID = Prepared(sa.select(*CASE_COLUMNS).join(orgs, orgs.c.id == cases.c.org_id)
                        .where(cases.c.id == sa.bindparam("b_case_id")))
 _CASE_BY_ID_LOCKED = Prepared(_CASE_BY_ID.statement.with_for_update(of=cases))
@@ -381,7 +381,7 @@ class Engine:
                now: dt.datetime | None = None) -> CaseView:
         """Claim, assign or release: the engine's own append-only trigger ``assign`` (AU1),
         so replay rebuilds the assignee and the audit desk shows who gave the case to whom.
-        Who may be assigned is the caller's rule (``workflow.inbox.assign``)."""
+        Who may be assigned is the caller's rule (``workflow.views.inbox.assign``)."""
         now = instant(now)
         with self.db.write() as conn:
             row = self._select_case(conn, case_id, lock=True)

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow.schema import Field, Schema
-from workflow.text import Text
-from workflow.timeutil import local_date
+from workflow.base.text import Text
+from workflow.base.timeutil import local_date
+from workflow.core.schema import Field, Schema
 
 __all__ = [
     "AtField", "CalendarDays", "Ctx", "DemoCase", "DemoPayload", "DemoStep", "Document",

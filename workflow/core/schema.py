@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow.text import Text
-from workflow.timeutil import LOCAL_TZ, iso_utc
+from workflow.base.text import Text
+from workflow.base.timeutil import LOCAL_TZ, iso_utc
 
 TYPES = ("str", "text", "int", "bool", "date", "datetime", "choice", "list", "email", "phone")
 

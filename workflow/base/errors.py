@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflow.text import Text
+from workflow.base.text import Text
 
 
 class WorkflowError(Exception):

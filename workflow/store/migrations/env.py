@@ -1,9 +1,10 @@
-"""Alembic environment: the schema is workflow.models' metadata, the URL comes from the caller."""
+"""Alembic environment: the schema is workflow.store.models' metadata, the URL comes from
+the caller."""
 
 from alembic import context
 from sqlmodel import SQLModel
 
-import workflow.models  # noqa: F401  (registers the tables)
+import workflow.store.models  # noqa: F401  (registers the tables)
 
 config = context.config
 target_metadata = SQLModel.metadata

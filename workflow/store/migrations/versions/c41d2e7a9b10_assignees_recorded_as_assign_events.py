@@ -15,8 +15,8 @@ from typing import Sequence, Union
 from alembic import op
 import sqlalchemy as sa
 
-from workflow.canonical import GENESIS, canonical_text, event_hash, payload_digest
-from workflow.timeutil import iso_utc, utcnow
+from workflow.base.canonical import GENESIS, canonical_text, event_hash, payload_digest
+from workflow.base.timeutil import iso_utc, utcnow
 
 
 # revision identifiers, used by Alembic.

@@ -32,8 +32,8 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
-from workflow import signing
-from workflow.audit import (
+from workflow.audit import signing
+from workflow.audit.chain import (
     EVENT_COLUMNS,
     Report,
     Verifier,
@@ -42,11 +42,11 @@ from workflow.audit import (
     copies,
     org_tree,
 )
-from workflow.db import Database
-from workflow.engine import cases, events, orgs
-from workflow.models import Definition
-from workflow.registry import Registry
-from workflow.timeutil import iso_utc, utcnow
+from workflow.base.timeutil import iso_utc, utcnow
+from workflow.core.engine import cases, events, orgs
+from workflow.core.registry import Registry
+from workflow.store.db import Database
+from workflow.store.models import Definition
 
 FORMAT = "gongkai-audit-bundle"
 FORMAT_VERSION = 2

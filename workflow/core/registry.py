@@ -18,9 +18,9 @@ from importlib.metadata import entry_points
 
 from transitions import Machine
 
-from workflow.canonical import canonical, sha256_hex
-from workflow.declare import Ctx, Process, State, Trigger
-from workflow.text import Text
+from workflow.base.canonical import canonical, sha256_hex
+from workflow.base.text import Text
+from workflow.core.declare import Ctx, Process, State, Trigger
 
 REMIND = Trigger(
     name="remind",

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from workflow.db import Database
+from workflow.store.db import Database
 
 HERE = Path(__file__).parent / "migrations"
 

@@ -41,12 +41,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from workflow.canonical import GENESIS, canonical, event_hash, payload_digest
-from workflow.db import Database
-from workflow.errors import Invalid, NotFound
-from workflow.models import LedgerEvent, Org
-from workflow.text import Text
-from workflow.timeutil import iso_utc, utcnow
+from workflow.base.canonical import GENESIS, canonical, event_hash, payload_digest
+from workflow.base.errors import Invalid, NotFound
+from workflow.base.text import Text
+from workflow.base.timeutil import iso_utc, utcnow
+from workflow.store.db import Database
+from workflow.store.models import LedgerEvent, Org
 
 ledger_events = LedgerEvent.__table__
 orgs = Org.__table__

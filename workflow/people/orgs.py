@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from workflow.errors import Invalid, NotFound
-from workflow.models import Org
-from workflow.text import Text
+from workflow.base.errors import Invalid, NotFound
+from workflow.base.text import Text
+from workflow.store.models import Org
 
 orgs = Org.__table__
 

@@ -20,20 +20,27 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from workflow import signals
-from workflow.actors import SYSTEM
-from workflow.canonical import canonical_text
-from workflow.db import Database
-from workflow.deadlines import Planned, compute, extended_basis, paused_basis, plan, resumed_basis
-from workflow.errors import AlreadyFired, WorkflowError
-from workflow.models import Case, Lock, Org, Timer
-from workflow.prepared import Prepared
-from workflow.timeutil import local_date, utcnow
-from workflow.workdays import Calendars
+from workflow.base.canonical import canonical_text
+from workflow.base.errors import AlreadyFired, WorkflowError
+from workflow.base.timeutil import local_date, utcnow
+from workflow.calendar.workdays import Calendars
+from workflow.core import signals
+from workflow.core.deadlines import (
+    Planned,
+    compute,
+    extended_basis,
+    paused_basis,
+    plan,
+    resumed_basis,
+)
+from workflow.people.actors import SYSTEM
+from workflow.store.db import Database
+from workflow.store.models import Case, Lock, Org, Timer
+from workflow.store.prepared import Prepared
 
 if TYPE_CHECKING:
-    from workflow.engine import Engine
-    from workflow.registry import Compiled
+    from workflow.core.engine import Engine
+    from workflow.core.registry import Compiled
 
 cases, orgs, timers = Case.__table__, Org.__table__, Timer.__table__
 locks = Lock.__table__

@@ -27,13 +27,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from workflow.actors import Actor
-from workflow.engine import CaseView, Engine, cases, orgs
-from workflow.errors import NotFound
-from workflow.inbox import subtree_ids
-from workflow.registry import Registry
-from workflow.text import Text
-from workflow.timeutil import LOCAL_TZ, UTC, start_of_local_day
+from workflow.base.errors import NotFound
+from workflow.base.text import Text
+from workflow.base.timeutil import LOCAL_TZ, UTC, start_of_local_day
+from workflow.core.engine import CaseView, Engine, cases, orgs
+from workflow.core.registry import Registry
+from workflow.people.actors import Actor
+from workflow.views.inbox import subtree_ids
 
 KIND = "routine"
 RELEASE = "publish_internal"  # the trigger whose destinations are the first published states

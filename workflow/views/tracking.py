@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from workflow.actors import applicant
-from workflow.engine import CaseView, Engine, cases
-from workflow.inbox import timeline
-from workflow.models import AccessCode
-from workflow.text import Text
-from workflow.timeutil import utcnow
+from workflow.base.text import Text
+from workflow.base.timeutil import utcnow
+from workflow.core.engine import CaseView, Engine, cases
+from workflow.people.actors import applicant
+from workflow.store.models import AccessCode
+from workflow.views.inbox import timeline
 
 access_codes = AccessCode.__table__
 
