@@ -17,11 +17,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from workflow.actors import ROLES, Actor
 from workflow.errors import Invalid, NotFound
-from workflow.models import ApiToken, Grant, Org, User
+from workflow.models import grants, orgs, tokens, users
 from workflow.text import Text
 from workflow.timeutil import utcnow
-
-users, grants, tokens, orgs = User.__table__, Grant.__table__, ApiToken.__table__, Org.__table__
 
 ROLE_LABELS: dict[str, Text] = {
     "handler": Text("承办人", "Handling officer"),

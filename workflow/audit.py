@@ -34,14 +34,12 @@ from workflow.canonical import (
 )
 from workflow.db import Database
 from workflow.declare import Ctx
-from workflow.engine import ASSIGN, START, apply_effects, cases, events, orgs, start_data, title_of
-from workflow.models import Checkpoint, CheckpointCopy
+from workflow.engine import ASSIGN, START, apply_effects, start_data, title_of
+from workflow.models import cases, checkpoints, copies, events, orgs
 from workflow.registry import Registry
 from workflow.text import Text
 from workflow.timeutil import iso_utc, parse_iso, utcnow
 
-checkpoints = Checkpoint.__table__
-copies = CheckpointCopy.__table__
 log = logging.getLogger("gongkai.audit")
 
 EVENT_COLUMNS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "from_state",

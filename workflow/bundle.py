@@ -43,8 +43,7 @@ from workflow.audit import (
     org_tree,
 )
 from workflow.db import Database
-from workflow.engine import cases, events, orgs
-from workflow.models import Definition
+from workflow.models import cases, definitions, events, orgs
 from workflow.registry import Registry
 from workflow.timeutil import iso_utc, utcnow
 
@@ -84,8 +83,8 @@ def export(db: Database, out: Path, redacted: bool = False, org: str | None = No
         keys = signing.keys_by_org(conn, inside | holders)
         streams = signing.ledger_rows(conn, scope)
         defs = [{"kind": r.kind, "version": r.version, "fingerprint": r.fingerprint}
-                for r in conn.execute(sa.select(Definition.__table__)
-                                      .order_by(Definition.kind, Definition.version))]
+                for r in conn.execute(sa.select(definitions)
+                                      .order_by(definitions.c.kind, definitions.c.version))]
         cp_query = sa.select(checkpoints).order_by(checkpoints.c.seq)
         if scope is not None:  # the global chain of old releases spans every organisation
             cp_query = cp_query.where(checkpoints.c.org.in_(scope))

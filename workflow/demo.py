@@ -15,7 +15,8 @@ from workflow import accounts
 from workflow.accounts import add_user
 from workflow.actors import PUBLIC, Actor
 from workflow.declare import demo_payload
-from workflow.engine import Engine, orgs
+from workflow.engine import Engine
+from workflow.models import orgs
 from workflow.orgs import add_org, list_orgs
 from workflow.timers import run_due
 from workflow.timeutil import local_date, utcnow

@@ -26,15 +26,13 @@ from workflow.db import Database
 from workflow.deadlines import Planned, extended_basis, paused_basis, plan, resumed_basis
 from workflow.declare import Ctx, Trigger
 from workflow.errors import AlreadyFired, Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
-from workflow.models import Case, Definition, Event, Org, Timer
+from workflow.models import Definition, cases, events, orgs, timers
 from workflow.prepared import Prepared
 from workflow.registry import Compiled, Registry, refusal_of
 from workflow.schema import REQUIRED
 from workflow.text import Text
 from workflow.timeutil import instant, iso_utc, local_date, utcnow
 from workflow.workdays import Calendars
-
-cases, events, timers, orgs = Case.__table__, Event.__table__, Timer.__table__, Org.__table__
 
 START = "start"
 #: the engine's own append-only trigger on every process: who works on the case (AU1)

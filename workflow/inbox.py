@@ -20,14 +20,12 @@ from sqlalchemy.engine import Connection
 from workflow.accounts import has_role_at
 from workflow.actors import Actor
 from workflow.audit import case_events
-from workflow.engine import CaseView, Engine, cases, event_label, orgs
+from workflow.engine import CaseView, Engine, event_label
 from workflow.errors import Invalid
-from workflow.models import User
+from workflow.models import cases, orgs, users
 from workflow.registry import Registry
 from workflow.text import Text
 from workflow.timeutil import local_date, utcnow
-
-users = User.__table__
 
 VIEWS = ("mine", "org", "due", "overdue")
 SORTS = ("new", "due")

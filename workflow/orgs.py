@@ -9,10 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from workflow.errors import Invalid, NotFound
-from workflow.models import Org
+from workflow.models import orgs
 from workflow.text import Text
-
-orgs = Org.__table__
 
 ORG_TYPES: dict[str, Text] = {
     "county_committee": Text("县委", "County committee"),

@@ -28,9 +28,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from workflow.actors import Actor
-from workflow.engine import CaseView, Engine, cases, orgs
+from workflow.engine import CaseView, Engine
 from workflow.errors import NotFound
 from workflow.inbox import subtree_ids
+from workflow.models import cases, orgs
 from workflow.registry import Registry
 from workflow.text import Text
 from workflow.timeutil import LOCAL_TZ, UTC, start_of_local_day

@@ -44,12 +44,9 @@ from sqlalchemy.engine import Connection
 from workflow.canonical import GENESIS, canonical, event_hash, payload_digest
 from workflow.db import Database
 from workflow.errors import Invalid, NotFound
-from workflow.models import LedgerEvent, Org
+from workflow.models import ledger_events, orgs
 from workflow.text import Text
 from workflow.timeutil import iso_utc, utcnow
-
-ledger_events = LedgerEvent.__table__
-orgs = Org.__table__
 
 LEDGER_KIND = "ledger"
 LEDGER_VERSION = 1

@@ -17,12 +17,10 @@ from workflow import signals
 from workflow.actors import SYSTEM
 from workflow.db import Database
 from workflow.deadlines import compute
-from workflow.engine import Engine, cases, orgs, timers
+from workflow.engine import Engine
 from workflow.errors import AlreadyFired, WorkflowError
-from workflow.models import Lock
+from workflow.models import cases, locks, orgs, timers
 from workflow.timeutil import utcnow
-
-locks = Lock.__table__
 
 MAX_ROUNDS = 10_000
 

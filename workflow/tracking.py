@@ -15,13 +15,11 @@ from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from workflow.actors import applicant
-from workflow.engine import CaseView, Engine, cases
+from workflow.engine import CaseView, Engine
 from workflow.inbox import timeline
-from workflow.models import AccessCode
+from workflow.models import access_codes, cases
 from workflow.text import Text
 from workflow.timeutil import utcnow
-
-access_codes = AccessCode.__table__
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud, typed from paper
 

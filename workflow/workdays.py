@@ -16,9 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from workflow.calendar import ScheduleDay, WorkCalendar
-from workflow.models import CalendarDay
-
-days = CalendarDay.__table__
+from workflow.models import days
 
 TTL = 60.0
 

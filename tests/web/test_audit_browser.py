@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from workflow import signing
 from workflow.audit import write_checkpoint
 from workflow.demo import PASSWORD
-from workflow.engine import cases, events
+from workflow.models import cases, events
 
 if TYPE_CHECKING:
     from tests.web.browser import Live

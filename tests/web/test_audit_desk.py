@@ -21,7 +21,7 @@ from workflow import signing
 from workflow.actors import PUBLIC
 from workflow.audit import case_events, checkpoints, copies, replay, verify, write_checkpoint
 from workflow.bundle import verify_bundle
-from workflow.engine import cases, events, timers
+from workflow.models import cases, events, timers
 
 API = "/api/v1/audit"
 NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai

@@ -23,8 +23,9 @@ from web import create_app
 from web.board import LEDGER_HEADERS
 from workflow import publications
 from workflow.actors import PUBLIC, user
-from workflow.engine import Engine, cases
+from workflow.engine import Engine
 from workflow.errors import NotAllowed
+from workflow.models import cases
 from workflow.registry import Registry
 from workflow.timeutil import LOCAL_TZ, local_date, utcnow
 

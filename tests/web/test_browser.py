@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from workflow.demo import PASSWORD
-from workflow.engine import cases
+from workflow.models import cases
 
 if TYPE_CHECKING:
     from tests.web.browser import Live

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from machines import definitions
 from workflow.actors import user
 from workflow.calendar import ScheduleDay, official_known
-from workflow.engine import Engine, cases, events
+from workflow.engine import Engine
+from workflow.models import cases, events
 from workflow.orgs import add_org
 from workflow.registry import Registry
 from workflow.timers import recompute_provisional
