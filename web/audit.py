@@ -34,10 +34,11 @@ from flask import (
 )
 from flask_login import login_required
 
+from web.api import BAD_CURSOR, LIMIT_RANGE, MAX_LIMIT
 from web.auth import current_account
 from web.extensions import csrf, limiter
 from web.i18n import pick
-from web.openapi import Param, Routes, register
+from web.openapi import AUDIT_SCHEMAS, STR, Param, Routes, register
 from web.views import engine
 from workflow import audit
 from workflow import audit_views as views
@@ -50,11 +51,8 @@ from workflow.timeutil import end_of_local_day, iso_utc, local_date, parse_iso, 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 keys_bp = Blueprint("audit_keys", __name__)
 
-MAX_LIMIT = 200
 BAD_TIME = Text("时间格式应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM",
                 "Time must be YYYY-MM-DD or YYYY-MM-DDTHH:MM")
-BAD_CURSOR = Text("翻页标记无效", "Invalid page cursor")
-LIMIT_RANGE = Text("应为 1 到 {n} 之间的整数", "Must be a whole number from 1 to {n}")
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -283,7 +281,7 @@ def register_api(app: Flask) -> None:
 
     api = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")
     routes = Routes(api, api_module.token_required, {
-        "case_id": (Text("事项编号（`id`）", "Case id"), {"minimum": 1})}, SCHEMAS)
+        "case_id": (Text("事项编号（`id`）", "Case id"), {"minimum": 1})}, AUDIT_SCHEMAS)
 
     @api.errorhandler(Forbidden)
     @api.errorhandler(NotFound)
@@ -380,88 +378,6 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(api)
     register(app, routes)
 
-
-STR = {"type": "string"}
-INT = {"type": "integer"}
-OPT_STR = {"type": ["string", "null"]}
-OPT_INT = {"type": ["integer", "null"]}
-BOOL = {"type": "boolean"}
-
-
-def _obj(props: Mapping[str, Any], required: tuple[str, ...] | None = None) -> dict[str, Any]:
-    return {"type": "object", "properties": dict(props),
-            "required": list(props if required is None else required),
-            "additionalProperties": False}
-
-
-def _d(schema: Mapping[str, Any], zh: str, en: str) -> dict[str, Any]:
-    return {**schema, "description": Text(zh, en)}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-PROBLEM = _obj({
-    "case_id": OPT_INT, "seq": OPT_INT,
-    "code": _d(STR, "问题代码（见 docs/audit-format.md）", "Problem code (docs/audit-format.md)"),
-    "org": _d(OPT_STR, "检查点与组织台账的问题所属组织", "Organisation of a checkpoint or ledger "
-              "problem"),
-    "message": STR,
-})
-
-AUDIT_EVENT = _obj({
-    "id": _d(OPT_INT, "事件行号（翻页用）", "Row id (for paging)"),
-    "case_id": INT, "case_code": OPT_STR, "seq": INT,
-    "at": _d(STR, "时间（UTC，ISO-8601，以 Z 结尾）", "Time (UTC ISO-8601, Z)"),
-    "org": STR, "kind": STR, "def_version": INT, "trigger": STR, "label": STR, "actor": STR,
-    "from_state": OPT_STR, "to_state": STR,
-    "payload": _d({"type": ["object", "null"]}, "操作内容（含内部键）",
-                  "Payload (internal keys included)"),
-    "payload_digest": STR, "prev_hash": STR, "hash": STR,
-})
-
-SCHEMAS: dict[str, Any] = {
-    "AuditProblem": PROBLEM,
-    "AuditEvent": AUDIT_EVENT,
-    "AuditEventPage": _obj({
-        "items": {"type": "array", "items": _ref("AuditEvent")},
-        "next": _d(OPT_STR, "下一页的 `after` 值", "The `after` value of the next page"),
-    }),
-    "AuditCase": _obj({
-        "case_id": INT, "org": STR,
-        "stored": _d({"type": ["object", "null"]}, "数据库中的事项记录（投影）",
-                     "The stored case row (the projection)"),
-        "as_of": OPT_STR,
-        "rebuilt": _d({"type": ["object", "null"]}, "按事件重放出的 as_of 时的事项",
-                      "The case rebuilt by replay as of `as_of`"),
-        "rebuilt_error": OPT_STR,
-        "events": {"type": "array", "items": {"allOf": [_ref("AuditEvent")], "properties": {
-            "state_after": OPT_STR,
-            "changes": {"type": ["array", "null"], "items": _obj({
-                "key": STR, "kind": {"type": "string", "enum": ["added", "changed", "removed"]},
-                "before": {}, "after": {}})}}}},
-        "problems": {"type": "array", "items": _ref("AuditProblem")},
-    }),
-    "AuditVerifyRequest": _obj({"org": _d(OPT_STR, "组织代码（缺省为整个审计范围）",
-                                          "Organisation code (default: the whole scope)")},
-                               required=()),
-    "AuditReport": _obj({
-        "ok": BOOL, "scope": {"type": "array", "items": STR}, "cases": INT, "events": INT,
-        "checkpoints": INT, "signed": INT, "ledger_events": INT,
-        "problems": {"type": "array", "items": _ref("AuditProblem")},
-        "results": {"type": "array", "items": _obj({"case_id": INT, "ok": BOOL})},
-    }),
-    "PublishedKeys": _obj({"items": {"type": "array", "items": _obj({
-        "org": STR, "name": STR,
-        "keys": {"type": "array", "items": _obj({
-            "org": STR, "key_id": STR, "algorithm": STR,
-            "public_key": _d(STR, "Ed25519 公钥（32 字节，十六进制）",
-                             "Ed25519 public key (32 bytes, hex)"),
-            "added_at": STR, "retired_at": OPT_STR, "ledger_seq": INT, "replaces": OPT_STR})},
-        "latest_checkpoint": {"type": ["object", "null"]},
-    })}}),
-}
 
 EVENT_PARAMS = (
     Param("org", STR, Text("组织代码（含其下级）", "Organisation code (with its subtree)")),
