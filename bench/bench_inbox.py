@@ -24,12 +24,13 @@ from bench.common import cli, remove_db, show, work_dir  # noqa: E402
 from machines import definitions  # noqa: E402
 from web import create_app  # noqa: E402
 from workflow.base.timeutil import utcnow  # noqa: E402
-from workflow.core.engine import Engine, cases  # noqa: E402
+from workflow.core.engine import Engine  # noqa: E402
 from workflow.core.registry import Registry  # noqa: E402
 from workflow.people import accounts
 from workflow.people.orgs import add_org  # noqa: E402
 from workflow.store import migrate  # noqa: E402
 from workflow.store.db import Database  # noqa: E402
+from workflow.store.models import cases
 
 DEFAULT_SIZE = 1_000_000
 BASELINE = 10_000

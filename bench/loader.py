@@ -26,7 +26,8 @@ from workflow.base.canonical import GENESIS, canonical, canonical_text, event_ha
 from workflow.base.timeutil import iso_utc
 from workflow.core.deadlines import plan
 from workflow.core.declare import Ctx
-from workflow.core.engine import START, apply_effects, cases, events, start_data, timers, title_of
+from workflow.core.engine import START, apply_effects, start_data, title_of
+from workflow.store.models import cases, events, timers
 
 EVENT_COLUMNS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "from_state",
                  "to_state", "actor", "at", "payload", "payload_digest", "prev_hash", "hash")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
+from sqlalchemy.engine import Connection
 
 from web.auth import current_account
 from web.i18n import pick
@@ -43,35 +45,35 @@ def index():
     return _page()
 
 
+def _save(form_name: str, field: str, write: Callable[[Connection], object], done: str):
+    """Run one write; a refusal shows the page again with ``form_name``'s field errors
+    (``field`` carries a message that names no field), 422."""
+    try:
+        with engine().db.write() as conn:
+            write(conn)
+    except WorkflowError as exc:
+        flash(pick(exc.message), "error")
+        return _page({form_name: exc.fields or {field: exc.message}}, 422)
+    flash(done)
+    return redirect(url_for("admin.index"))
+
+
 @bp.post("/orgs")
 @admin_required
 def new_org():
     form = request.form
-    try:
-        with engine().db.write() as conn:
-            add_org(conn, form.get("code", "").strip(), form.get("name", "").strip(),
-                    form.get("parent") or None, form.get("type", "branch"))
-    except WorkflowError as exc:
-        flash(pick(exc.message), "error")
-        return _page({"org": exc.fields or {"code": exc.message}}, 422)
-    flash(_("已新增组织"))
-    return redirect(url_for("admin.index"))
+    return _save("org", "code", lambda conn: add_org(
+        conn, form.get("code", "").strip(), form.get("name", "").strip(),
+        form.get("parent") or None, form.get("type", "branch")), _("已新增组织"))
 
 
 @bp.post("/users")
 @admin_required
 def new_user():
     form = request.form
-    try:
-        with engine().db.write() as conn:
-            accounts.add_user(conn, form.get("username", "").strip(), form.get("org", ""),
-                              form.getlist("role"), form.get("password") or None,
-                              form.get("display_name", "").strip())
-    except WorkflowError as exc:
-        flash(pick(exc.message), "error")
-        return _page({"user": exc.fields or {"org": exc.message}}, 422)
-    flash(_("已保存用户"))
-    return redirect(url_for("admin.index"))
+    return _save("user", "org", lambda conn: accounts.add_user(
+        conn, form.get("username", "").strip(), form.get("org", ""), form.getlist("role"),
+        form.get("password") or None, form.get("display_name", "").strip()), _("已保存用户"))
 
 
 @bp.post("/users/<username>/token")

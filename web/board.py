@@ -131,13 +131,10 @@ def _render_board(org: str | None, template: str = "board.html"):
     return _private(response, members)
 
 
-@bp.get("/board")
-def index():
-    return _render_board(None)
-
-
-@bp.get("/board/<org>")
-def org_board(org: str):
+@bp.get("/board", endpoint="index", defaults={"org": None})
+@bp.get("/board/<org>", endpoint="org_board")
+def board(org: str | None):
+    """The whole board, or one organisation's and its subtree's."""
     return _render_board(org)
 
 
@@ -304,7 +301,10 @@ def atom(items: list[Publication], title: str, self_url: str, board_url: str,
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
-def _feed(org: str | None):
+@bp.get("/board/feed.atom", endpoint="feed", defaults={"org": None})
+@bp.get("/board/<org>/feed.atom", endpoint="org_feed")
+def feed(org: str | None):
+    """The board's Atom feed, whole or one organisation's."""
     eng, members = engine(), _members()
     query = _query(org)
     items = publications.publications(eng, members, query)
@@ -318,16 +318,6 @@ def _feed(org: str | None):
         else url_for("board.index", _external=True)
     body = atom(items, name, self_url, board_url, _labels())
     return _private(Response(body, mimetype="application/atom+xml"), members)
-
-
-@bp.get("/board/feed.atom")
-def feed():
-    return _feed(None)
-
-
-@bp.get("/board/<org>/feed.atom")
-def org_feed(org: str):
-    return _feed(org)
 
 
 # -- the ledger (G10) ------------------------------------------------------------------------

@@ -4,9 +4,11 @@ Every API view is declared through :meth:`Routes.route`. The decorator registers
 Flask rule *and* records what the document needs (method, path, summary, parameters,
 request and response schemas, error codes, whether a token is required), so a view
 cannot exist without being documented, nor be documented without existing.
-:func:`document` turns those records, the named schemas of the API module and every
-registered process's payload schemas (``Schema.json_schema()``) into the document;
-the JSON route and the HTML docs page both serve that one dictionary.
+:func:`document` turns those records, the named schemas (:func:`api_schemas` for
+web/api.py, ``AUDIT_SCHEMAS`` for the audit desk's routes, both at the end of this
+module, built from the same few helpers) and every registered process's payload schemas
+(``Schema.json_schema()``) into the document; the JSON route and the HTML docs page
+both serve that one dictionary.
 
 Texts may be bilingual :class:`workflow.base.text.Text`; the document is built in one
 language (Chinese unless English is asked for).
@@ -314,3 +316,206 @@ def document(routes: Iterable[Routes], schemas: Mapping[str, Mapping[str, Any]],
         "security": [{"bearer": []}],
     }
     return localise(doc, lang)
+
+
+# -- named schemas (the document's components) ---------------------------------------------
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+BOOL = {"type": "boolean"}
+OPT_STR = {"type": ["string", "null"]}
+OPT_INT = {"type": ["integer", "null"]}
+STAMP = {"type": "string", "format": "date-time"}
+JSON_SCHEMA = {"type": "object", "description": Text("该操作内容的 JSON Schema",
+                                                     "JSON Schema of the payload")}
+
+
+def _obj(props: Mapping[str, Any], required: tuple[str, ...] | None = None,
+         description: Text | None = None, extra: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": dict(props),
+                              "required": list(props if required is None else required),
+                              "additionalProperties": extra}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _d(schema: Mapping[str, Any], zh: str, en: str) -> dict[str, Any]:
+    return {**schema, "description": Text(zh, en)}
+
+
+ACTION = _obj({
+    "trigger": _d(STR, "操作名", "Trigger name"),
+    "label": _d(STR, "操作名称", "Label"),
+    "append_only": _d(BOOL, "只追加记录、不改变状态（无需 expected_version）",
+                      "Records without changing state (no expected_version needed)"),
+    "schema": JSON_SCHEMA,
+}, description=Text("调用者此刻可执行的操作", "An action the caller may take now"))
+
+CASE = _obj({
+    "id": INT, "code": OPT_STR, "title": STR, "kind": STR, "kind_label": STR,
+    "def_version": _d(INT, "流程定义版本", "Process definition version"),
+    "org": _d(STR, "组织代码", "Organisation code"), "state": STR,
+    "state_label": _d(STR, "状态名称（请求语言）", "State label (request language)"),
+    "final": BOOL,
+    "version": _d(INT, "版本：改变状态的操作须以 expected_version 带回",
+                  "Version: send it back as expected_version"),
+    "seq": _d(INT, "事件序号", "Event sequence number"),
+    "data": _d({"type": "object"}, "事项数据（不含内部键 `_…`）",
+               "Case data (internal `_…` keys left out)"),
+    "due": _d({"type": ["string", "null"], "format": "date"}, "期限日", "Due day"),
+    "due_at": _d({"type": ["string", "null"], "format": "date-time"}, "到期时刻（UTC）",
+                 "Due moment (UTC)"),
+    "due_provisional": _d(BOOL, "期限为暂定（该年度放假安排未发布）",
+                          "Due date provisional (holiday calendar not yet published)"),
+    "due_explain": _d(OPT_STR, "期限如何算出", "How the due date was reached"),
+    "assignee": OPT_STR, "created_at": STAMP, "updated_at": STAMP,
+    "actions": {"type": "array", "items": _ref("Action")},
+})
+
+CASE_SUMMARY = _obj({
+    "id": INT, "code": OPT_STR, "title": STR, "kind": STR, "kind_label": STR, "org": STR,
+    "org_name": STR, "state": STR, "state_label": STR, "final": BOOL, "version": INT,
+    "due": {"type": ["string", "null"], "format": "date"},
+    "due_at": {"type": ["string", "null"], "format": "date-time"}, "due_provisional": BOOL,
+    "overdue": BOOL,
+    "days_left": _d({"type": ["integer", "null"]}, "剩余工作日（逾期为负）",
+                    "Working days left (negative when overdue)"),
+    "assignee": OPT_STR, "updated_at": STAMP,
+})
+
+CASE_PAGE = _obj({
+    "items": {"type": "array", "items": _ref("CaseSummary")},
+    "next": _d(OPT_STR, "下一页的 `after` 值；没有下一页时为 null",
+               "The `after` value of the next page; null on the last page"),
+})
+
+EVENT = _obj({
+    "seq": INT, "at": _d(STR, "时间（UTC，ISO-8601，以 Z 结尾）", "Time (UTC ISO-8601, Z)"),
+    "trigger": STR, "label": STR,
+    "actor": _d(STR, "操作人（user:… / applicant:… / public:… / system）",
+                "Actor (user:… / applicant:… / public:… / system)"),
+    "from_state": OPT_STR, "to_state": STR,
+    "payload": _d({"type": "object"}, "操作内容（不含内部键）", "Payload (internal keys left out)"),
+    "hash": STR, "prev_hash": STR,
+})
+
+PROCESS = _obj({
+    "kind": STR, "version": INT, "latest": _d(BOOL, "新事项使用的版本", "Used for new cases"),
+    "label": STR, "initial": STR,
+    "states": {"type": "array", "items": _obj({
+        "name": STR, "label": STR, "final": BOOL,
+        "role": _d(OPT_STR, "待办所在角色（upper:… 为上级组织）",
+                   "Role whose inbox it is in (upper:… at the parent)")})},
+    "start": _obj({"roles": {"type": "array", "items": STR}, "schema": JSON_SCHEMA,
+                   "schema_ref": STR}),
+    "triggers": {"type": "array", "items": _obj({
+        "name": STR, "label": STR, "roles": {"type": "array", "items": STR},
+        "from": {"type": "array", "items": STR},
+        "to": _d({"type": "array", "items": OPT_STR}, "目标状态（null 为不改变状态）",
+                 "Target states (null: stays)"),
+        "append_only": BOOL, "schema": JSON_SCHEMA,
+        "schema_ref": _d(STR, "components 中的同一 Schema", "The same schema in components"),
+    })},
+    "timers": {"type": "array", "items": _obj({
+        "name": STR, "label": STR, "trigger": STR,
+        "after": _d({"type": "object", "properties": {"unit": {
+            "type": "string", "enum": ["working_days", "calendar_days", "at_field"]}}},
+            "期限的算法", "How the deadline is counted"),
+        "reminders": _d({"type": "array", "items": INT}, "提前提醒的天数",
+                        "Days before the due day to remind"),
+        "sets_due": _d(BOOL, "作为事项的期限", "Is the case's due date"),
+    }, description=Text("计时器声明的全部字段", "Every field of the timer's declaration"),
+        extra=True)},
+})
+
+
+def api_schemas(registry: Registry) -> dict[str, Any]:
+    """The API's named schemas; request bodies refer to every process's payload schemas."""
+    starts = [_ref(payload_component(c.kind, c.version, "start")) for c in registry.all()]
+    fires = [_ref(payload_component(c.kind, c.version, n))
+             for c in registry.all() for n in trigger_names(c)]
+    return {
+        "Action": ACTION, "Case": CASE, "CaseSummary": CASE_SUMMARY, "CasePage": CASE_PAGE,
+        "Event": EVENT, "EventList": _obj({"items": {"type": "array", "items": _ref("Event")}}),
+        "Process": PROCESS,
+        "ProcessList": _obj({"items": {"type": "array", "items": _ref("Process")}}),
+        "StartCase": _obj({
+            "kind": _d({"type": "string", "enum": registry.kinds()}, "流程", "Process kind"),
+            "org": _d(STR, "立案组织代码", "Organisation code"),
+            "payload": {"anyOf": starts, "description": Text(
+                "该流程最新版本的立案内容", "Start payload of the process's latest version")},
+        }, required=("kind", "org")),
+        "FireAction": _obj({
+            "payload": {"anyOf": fires or [{"type": "object"}], "description": Text(
+                "该操作的内容（缺省为 {}）", "The trigger's payload (default {})")},
+            "expected_version": _d(INT, "事项的 version；改变状态的操作必填",
+                                   "The case's version; required unless append-only"),
+        }, required=()),
+        "Assign": _obj({"assignee": _d(OPT_STR, "用户名；null 为释放",
+                                       "Username; null releases")}),
+    }
+
+
+# -- the audit desk's schemas (web/audit.py) ---------------------------------------------
+
+PROBLEM = _obj({
+    "case_id": OPT_INT, "seq": OPT_INT,
+    "code": _d(STR, "问题代码（见 docs/audit-format.md）", "Problem code (docs/audit-format.md)"),
+    "org": _d(OPT_STR, "检查点与组织台账的问题所属组织", "Organisation of a checkpoint or ledger "
+              "problem"),
+    "message": STR,
+})
+
+AUDIT_EVENT = _obj({
+    "id": _d(OPT_INT, "事件行号（翻页用）", "Row id (for paging)"),
+    "case_id": INT, "case_code": OPT_STR, "seq": INT,
+    "at": _d(STR, "时间（UTC，ISO-8601，以 Z 结尾）", "Time (UTC ISO-8601, Z)"),
+    "org": STR, "kind": STR, "def_version": INT, "trigger": STR, "label": STR, "actor": STR,
+    "from_state": OPT_STR, "to_state": STR,
+    "payload": _d({"type": ["object", "null"]}, "操作内容（含内部键）",
+                  "Payload (internal keys included)"),
+    "payload_digest": STR, "prev_hash": STR, "hash": STR,
+})
+
+AUDIT_SCHEMAS: dict[str, Any] = {
+    "AuditProblem": PROBLEM,
+    "AuditEvent": AUDIT_EVENT,
+    "AuditEventPage": _obj({
+        "items": {"type": "array", "items": _ref("AuditEvent")},
+        "next": _d(OPT_STR, "下一页的 `after` 值", "The `after` value of the next page"),
+    }),
+    "AuditCase": _obj({
+        "case_id": INT, "org": STR,
+        "stored": _d({"type": ["object", "null"]}, "数据库中的事项记录（投影）",
+                     "The stored case row (the projection)"),
+        "as_of": OPT_STR,
+        "rebuilt": _d({"type": ["object", "null"]}, "按事件重放出的 as_of 时的事项",
+                      "The case rebuilt by replay as of `as_of`"),
+        "rebuilt_error": OPT_STR,
+        "events": {"type": "array", "items": {"allOf": [_ref("AuditEvent")], "properties": {
+            "state_after": OPT_STR,
+            "changes": {"type": ["array", "null"], "items": _obj({
+                "key": STR, "kind": {"type": "string", "enum": ["added", "changed", "removed"]},
+                "before": {}, "after": {}})}}}},
+        "problems": {"type": "array", "items": _ref("AuditProblem")},
+    }),
+    "AuditVerifyRequest": _obj({"org": _d(OPT_STR, "组织代码（缺省为整个审计范围）",
+                                          "Organisation code (default: the whole scope)")},
+                               required=()),
+    "AuditReport": _obj({
+        "ok": BOOL, "scope": {"type": "array", "items": STR}, "cases": INT, "events": INT,
+        "checkpoints": INT, "signed": INT, "ledger_events": INT,
+        "problems": {"type": "array", "items": _ref("AuditProblem")},
+        "results": {"type": "array", "items": _obj({"case_id": INT, "ok": BOOL})},
+    }),
+    "PublishedKeys": _obj({"items": {"type": "array", "items": _obj({
+        "org": STR, "name": STR,
+        "keys": {"type": "array", "items": _obj({
+            "org": STR, "key_id": STR, "algorithm": STR,
+            "public_key": _d(STR, "Ed25519 公钥（32 字节，十六进制）",
+                             "Ed25519 public key (32 bytes, hex)"),
+            "added_at": STR, "retired_at": OPT_STR, "ledger_seq": INT, "replaces": OPT_STR})},
+        "latest_checkpoint": {"type": ["object", "null"]},
+    })}}),
+}

@@ -6,16 +6,7 @@ roles); the JSON paths use each process's ``public_name`` (``/api/v1/application
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from web.extensions import csrf, limiter

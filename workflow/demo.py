@@ -13,12 +13,13 @@ import sqlalchemy as sa
 
 from workflow.base.timeutil import local_date, utcnow
 from workflow.core.declare import demo_payload
-from workflow.core.engine import Engine, orgs
+from workflow.core.engine import Engine
 from workflow.core.timers import run_due
 from workflow.people import accounts
 from workflow.people.accounts import add_user
 from workflow.people.actors import PUBLIC, Actor
 from workflow.people.orgs import add_org, list_orgs
+from workflow.store.models import orgs
 
 ORGS = (
     ("XW", "中共示范县委员会", None, "county_committee"),

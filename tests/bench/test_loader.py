@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from bench.common import T0, open_site
 from bench.loader import comment_at, comment_text, load_cases, title_for
 from workflow.audit.chain import verify
-from workflow.core.engine import cases, events, timers
+from workflow.store.models import cases, events, timers
 
 CASE_COLUMNS = ("id", "kind", "def_version", "org_id", "code", "title", "state", "data",
                 "version", "seq", "head_hash", "due_at", "due_date", "due_provisional",

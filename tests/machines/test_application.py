@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from workflow.audit.chain import verify
 from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
 from workflow.base.timeutil import end_of_local_day
-from workflow.core.engine import timers
 from workflow.core.timers import run_due
 from workflow.people.actors import PUBLIC, SYSTEM, applicant
+from workflow.store.models import timers
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 

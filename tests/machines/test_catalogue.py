@@ -12,8 +12,8 @@ from machines.catalogue import period_of
 from workflow.audit.chain import verify
 from workflow.base.errors import Invalid, NotAllowed
 from workflow.base.timeutil import start_of_local_day
-from workflow.core.engine import cases
 from workflow.core.timers import run_due
+from workflow.store.models import cases
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 

@@ -12,7 +12,7 @@ from machines.periods import period_of, previous_period
 from workflow import demo
 from workflow.audit.chain import verify
 from workflow.base.timeutil import LOCAL_TZ, local_date
-from workflow.core.engine import cases, timers
+from workflow.store.models import cases, timers
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 

@@ -13,10 +13,9 @@ from workflow.audit.chain import verify
 from workflow.base.errors import Forbidden, Invalid, NotAllowed
 from workflow.base.text import Text
 from workflow.base.timeutil import end_of_local_day
-from workflow.core.engine import timers
 from workflow.core.timers import run_due
 from workflow.people.actors import PUBLIC, applicant, user
-from workflow.store.models import Org
+from workflow.store.models import Org, timers
 from workflow.views import tracking
 
 pytestmark = pytest.mark.dates  # swept over several days by make test

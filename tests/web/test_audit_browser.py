@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from workflow.audit import signing
 from workflow.audit.chain import write_checkpoint
-from workflow.core.engine import cases, events
+from workflow.store.models import cases, events
 
 if TYPE_CHECKING:
     from tests.web.browser import Live

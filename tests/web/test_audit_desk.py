@@ -20,8 +20,8 @@ from tests.web.conftest import login
 from workflow.audit import signing
 from workflow.audit.bundle import verify_bundle
 from workflow.audit.chain import case_events, checkpoints, copies, replay, verify, write_checkpoint
-from workflow.core.engine import cases, events, timers
 from workflow.people.actors import user
+from workflow.store.models import cases, events, timers
 
 API = "/api/v1/audit"
 

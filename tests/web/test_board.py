@@ -23,9 +23,9 @@ from web import create_app
 from web.board import LEDGER_HEADERS
 from workflow.base.errors import NotAllowed
 from workflow.base.timeutil import LOCAL_TZ, local_date, utcnow
-from workflow.core.engine import cases
 from workflow.core.registry import Registry
 from workflow.people.actors import PUBLIC, user
+from workflow.store.models import cases
 from workflow.views import publications
 
 pytestmark = pytest.mark.dates  # swept over several days by make test

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
-from workflow.core.engine import cases
+from workflow.store.models import cases
 
 if TYPE_CHECKING:
     from tests.web.browser import Live

@@ -16,11 +16,12 @@ from machines import definitions
 from workflow.base.timeutil import LOCAL_TZ
 from workflow.calendar.holidays import ScheduleDay, official_known
 from workflow.calendar.workdays import store_days
-from workflow.core.engine import Engine, cases, events
+from workflow.core.engine import Engine
 from workflow.core.registry import Registry
 from workflow.core.timers import recompute_provisional
 from workflow.people.actors import user
 from workflow.people.orgs import add_org
+from workflow.store.models import cases, events
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 

@@ -21,8 +21,9 @@ from workflow.audit.chain import case_events, checkpoints, replay, verify, write
 from workflow.base.canonical import canonical, checkpoint_hash, event_hash, sha256_hex
 from workflow.base.errors import NotAllowed
 from workflow.core.declare import Ctx, State, Trigger
-from workflow.core.engine import DefinitionChanged, Engine, cases, events, timers
+from workflow.core.engine import DefinitionChanged, Engine
 from workflow.core.registry import Registry
+from workflow.store.models import cases, events, timers
 
 
 @pytest.fixture

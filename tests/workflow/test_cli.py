@@ -15,8 +15,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from workflow.core.engine import cases, events, timers
-from workflow.store.models import Definition
+from workflow.store.models import Definition, cases, events, timers
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 

@@ -27,10 +27,10 @@ import sqlalchemy as sa
 
 from workflow.audit.chain import verify
 from workflow.base.timeutil import iso_utc
-from workflow.core.engine import Engine, cases, events, timers
+from workflow.core.engine import Engine
 from workflow.core.timers import acquire, release, run_due
 from workflow.store.db import Database
-from workflow.store.models import Definition, Lock
+from workflow.store.models import Definition, Lock, cases, events, timers
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 9, 28, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai

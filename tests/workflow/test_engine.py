@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from workflow.audit.chain import verify
 from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
 from workflow.core import signals
-from workflow.core.engine import events, timers
 from workflow.people.actors import PUBLIC, SYSTEM, user
+from workflow.store.models import events, timers
 
 NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
 
@@ -191,7 +191,8 @@ def test_au1_assigning_is_an_event_that_replay_rebuilds_and_verify_checks(engine
     """AU1: claim, assign and release are append-only ``assign`` events, not a silent
     update of the case row, so the audit trail says who gave the case to whom."""
     from workflow.audit.chain import case_events, replay
-    from workflow.core.engine import ASSIGN, cases
+    from workflow.core.engine import ASSIGN
+    from workflow.store.models import cases
 
     case = start(engine, people)
     case = engine.assign(case.id, people["handler"], "li", NOW)

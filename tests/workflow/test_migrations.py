@@ -28,10 +28,11 @@ def test_assignees_set_before_assign_events_become_events_and_verify(db, registr
     from alembic import command
 
     from workflow.audit.chain import case_events, verify
-    from workflow.core.engine import Engine, cases
+    from workflow.core.engine import Engine
     from workflow.people.actors import user
     from workflow.people.orgs import add_org
     from workflow.store import migrate
+    from workflow.store.models import cases
 
     config = migrate.alembic_config(db)
     with db.engine.begin() as conn:

@@ -38,7 +38,7 @@ from workflow.audit.chain import (
 from workflow.base.canonical import canonical, checkpoint_hash, event_hash, sha256_hex
 from workflow.base.errors import Invalid
 from workflow.base.timeutil import iso_utc
-from workflow.core.engine import cases, events, timers
+from workflow.store.models import cases, events, timers
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDALONE = ROOT / "docs" / "audit_verifier.py"

@@ -51,13 +51,14 @@ from tests.workflow.sample import definitions
 from workflow.audit.chain import case_events, replay, verify
 from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
 from workflow.base.timeutil import iso_utc
-from workflow.core.engine import Engine, cases, events, orgs, timers
+from workflow.core.engine import Engine
 from workflow.core.registry import Registry
 from workflow.core.timers import run_due
 from workflow.people.actors import SYSTEM, user
 from workflow.people.orgs import add_org
 from workflow.store import migrate
 from workflow.store.db import Database
+from workflow.store.models import cases, events, orgs, timers
 
 EXPECTED = (NotFound, Forbidden, StaleVersion, NotAllowed, Invalid)
 

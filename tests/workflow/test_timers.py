@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from workflow.base.timeutil import end_of_local_day, start_of_local_day
 from workflow.calendar.workdays import store_days
-from workflow.core.engine import cases, events, timers
 from workflow.core.timers import recompute_provisional, run_due
+from workflow.store.models import cases, events, timers
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 

@@ -43,10 +43,9 @@ from workflow.audit.chain import (
     org_tree,
 )
 from workflow.base.timeutil import iso_utc, utcnow
-from workflow.core.engine import cases, events, orgs
 from workflow.core.registry import Registry
 from workflow.store.db import Database
-from workflow.store.models import Definition
+from workflow.store.models import cases, definitions, events, orgs
 
 FORMAT = "gongkai-audit-bundle"
 FORMAT_VERSION = 2
@@ -84,8 +83,8 @@ def export(db: Database, out: Path, redacted: bool = False, org: str | None = No
         keys = signing.keys_by_org(conn, inside | holders)
         streams = signing.ledger_rows(conn, scope)
         defs = [{"kind": r.kind, "version": r.version, "fingerprint": r.fingerprint}
-                for r in conn.execute(sa.select(Definition.__table__)
-                                      .order_by(Definition.kind, Definition.version))]
+                for r in conn.execute(sa.select(definitions)
+                                      .order_by(definitions.c.kind, definitions.c.version))]
         cp_query = sa.select(checkpoints).order_by(checkpoints.c.seq)
         if scope is not None:  # the global chain of old releases spans every organisation
             cp_query = cp_query.where(checkpoints.c.org.in_(scope))

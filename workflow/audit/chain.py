@@ -35,22 +35,11 @@ from workflow.base.canonical import (
 from workflow.base.text import Text
 from workflow.base.timeutil import iso_utc, parse_iso, utcnow
 from workflow.core.declare import Ctx
-from workflow.core.engine import (
-    ASSIGN,
-    START,
-    apply_effects,
-    cases,
-    events,
-    orgs,
-    start_data,
-    title_of,
-)
+from workflow.core.engine import ASSIGN, START, apply_effects, start_data, title_of
 from workflow.core.registry import Registry
 from workflow.store.db import Database
-from workflow.store.models import Checkpoint, CheckpointCopy
+from workflow.store.models import cases, checkpoints, copies, events, orgs
 
-checkpoints = Checkpoint.__table__
-copies = CheckpointCopy.__table__
 log = logging.getLogger("gongkai.audit")
 
 EVENT_COLUMNS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "from_state",

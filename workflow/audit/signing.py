@@ -46,10 +46,7 @@ from workflow.base.errors import Invalid, NotFound
 from workflow.base.text import Text
 from workflow.base.timeutil import iso_utc, utcnow
 from workflow.store.db import Database
-from workflow.store.models import LedgerEvent, Org
-
-ledger_events = LedgerEvent.__table__
-orgs = Org.__table__
+from workflow.store.models import ledger_events, orgs
 
 LEDGER_KIND = "ledger"
 LEDGER_VERSION = 1

@@ -16,9 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from workflow.calendar.holidays import ScheduleDay, WorkCalendar
-from workflow.store.models import CalendarDay
-
-days = CalendarDay.__table__
+from workflow.store.models import days
 
 TTL = 60.0
 

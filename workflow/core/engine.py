@@ -20,7 +20,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from workflow.base.canonical import GENESIS, canonical_text, event_hash, payload_digest
-from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
+from workflow.base.errors import (
+    Forbidden,
+    Invalid,
+    NotAllowed,
+    NotFound,
+    StaleVersion,
+)
 from workflow.base.text import Text
 from workflow.base.timeutil import instant, iso_utc, local_date, utcnow
 from workflow.calendar.workdays import Calendars
@@ -32,10 +38,8 @@ from workflow.core.schema import REQUIRED
 from workflow.core.timers import firing, mark_fired, schedule
 from workflow.people.actors import SYSTEM, Actor
 from workflow.store.db import Database
-from workflow.store.models import Case, Definition, Event, Org, Timer
+from workflow.store.models import Definition, cases, events, orgs
 from workflow.store.prepared import Prepared
-
-cases, events, timers, orgs = Case.__table__, Event.__table__, Timer.__table__, Org.__table__
 
 START = "start"
 #: the engine's own append-only trigger on every process: who works on the case (AU1)

@@ -35,15 +35,12 @@ from workflow.core.deadlines import (
 )
 from workflow.people.actors import SYSTEM
 from workflow.store.db import Database
-from workflow.store.models import Case, Lock, Org, Timer
+from workflow.store.models import cases, locks, orgs, timers
 from workflow.store.prepared import Prepared
 
 if TYPE_CHECKING:
     from workflow.core.engine import Engine
     from workflow.core.registry import Compiled
-
-cases, orgs, timers = Case.__table__, Org.__table__, Timer.__table__
-locks = Lock.__table__
 
 MAX_ROUNDS = 10_000
 

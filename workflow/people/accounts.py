@@ -19,9 +19,7 @@ from workflow.base.errors import Invalid, NotFound
 from workflow.base.text import Text
 from workflow.base.timeutil import utcnow
 from workflow.people.actors import ROLES, Actor
-from workflow.store.models import ApiToken, Grant, Org, User
-
-users, grants, tokens, orgs = User.__table__, Grant.__table__, ApiToken.__table__, Org.__table__
+from workflow.store.models import grants, orgs, tokens, users
 
 ROLE_LABELS: dict[str, Text] = {
     "handler": Text("承办人", "Handling officer"),

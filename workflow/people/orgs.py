@@ -10,9 +10,7 @@ from sqlalchemy.engine import Connection
 
 from workflow.base.errors import Invalid, NotFound
 from workflow.base.text import Text
-from workflow.store.models import Org
-
-orgs = Org.__table__
+from workflow.store.models import orgs
 
 ORG_TYPES: dict[str, Text] = {
     "county_committee": Text("县委", "County committee"),

@@ -235,3 +235,12 @@ class AccessCode(SQLModel, table=True):
     case_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("cases.id"), primary_key=True))
     digest: str = Field(max_length=300)
     created_at: dt.datetime
+
+
+# The tables as SQLAlchemy Core sees them, for queries: one name each, beside the models.
+orgs, cases, events, timers = Org.__table__, Case.__table__, Event.__table__, Timer.__table__
+checkpoints, copies = Checkpoint.__table__, CheckpointCopy.__table__
+ledger_events, days, locks = LedgerEvent.__table__, CalendarDay.__table__, Lock.__table__
+definitions = Definition.__table__
+users, grants, tokens = User.__table__, Grant.__table__, ApiToken.__table__
+access_codes = AccessCode.__table__

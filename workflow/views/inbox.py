@@ -21,13 +21,11 @@ from workflow.audit.chain import case_events
 from workflow.base.errors import Invalid
 from workflow.base.text import Text
 from workflow.base.timeutil import local_date, utcnow
-from workflow.core.engine import CaseView, Engine, cases, event_label, orgs
+from workflow.core.engine import CaseView, Engine, event_label
 from workflow.core.registry import Registry
 from workflow.people.accounts import has_role_at
 from workflow.people.actors import Actor
-from workflow.store.models import User
-
-users = User.__table__
+from workflow.store.models import cases, orgs, users
 
 VIEWS = ("mine", "org", "due", "overdue")
 SORTS = ("new", "due")

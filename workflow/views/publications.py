@@ -30,9 +30,10 @@ from sqlalchemy.engine import Connection
 from workflow.base.errors import NotFound
 from workflow.base.text import Text
 from workflow.base.timeutil import LOCAL_TZ, UTC, start_of_local_day
-from workflow.core.engine import CaseView, Engine, cases, orgs
+from workflow.core.engine import CaseView, Engine
 from workflow.core.registry import Registry
 from workflow.people.actors import Actor
+from workflow.store.models import cases, orgs
 from workflow.views.inbox import subtree_ids
 
 KIND = "routine"

@@ -16,12 +16,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from workflow.base.text import Text
 from workflow.base.timeutil import utcnow
-from workflow.core.engine import CaseView, Engine, cases
+from workflow.core.engine import CaseView, Engine
 from workflow.people.actors import applicant
-from workflow.store.models import AccessCode
+from workflow.store.models import access_codes, cases
 from workflow.views.inbox import timeline
-
-access_codes = AccessCode.__table__
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud, typed from paper
 
