@@ -11,14 +11,23 @@ co-owner does not count (A8); overdue comes in two tiers with reminders before (
 
 from __future__ import annotations
 
-from machines.filing import (
+from machines.common import (
     NOTE,
-    OUTSIDE_AUTHORITY,
+    OFFICERS,
+    OVERDUE_SETTINGS,
     REASON,
+    overdue_fields,
+    overdue_timers,
+    overdue_triggers,
+    record_return,
+    reviewer_is_not_the_drafter,
+)
+from machines.filing import (
+    OUTSIDE_AUTHORITY,
     has_upper_level,
+    outside_authority_named,
     record_filing,
     record_filing_received,
-    root_files_outside,
 )
 from machines.periods import previous_period
 from workflow.declare import (
@@ -28,6 +37,7 @@ from workflow.declare import (
     Document,
     Field,
     Process,
+    Route,
     Schema,
     State,
     Text,
@@ -45,26 +55,27 @@ SETTINGS = {
     "extension_max_days": 20,      # A5: one extension of at most 20 working days
     "clarify_window_days": 7,      # A5: a 补正 notice within 7 working days
     "clarify_answer_days": 15,     # A5: the applicant's answer is due within 15 working days
-    "long_overdue_days": 20,       # A9: long overdue 20 working days past due
-    "reminders": [5, 1],           # A9: reminders 5 and 1 working days before due
+    **OVERDUE_SETTINGS,            # A9: long overdue 20 working days past due, reminders
     "upper_consent": True,         # A3 (002): withholding needs the upper level's consent
 }
 
 # -- states ------------------------------------------------------------------------------------
 
 STATES = (
-    State("received", T("已收到，待登记", "Received"), role="office"),
-    State("processing", T("办理中", "In progress"), role="handler"),
-    State("clarifying", T("待申请人补正", "Awaiting clarification"), role=None),
+    State("received", T("已收到，待登记", "Received"), role="office", rules=("A1", "A5")),
+    State("processing", T("办理中", "In progress"), role="handler", rules=("A5", "A7", "A9")),
+    State("clarifying", T("待申请人补正", "Awaiting clarification"), role=None, rules=("A5",)),
     State("consulting", T("征求第三方意见中（暂停计时）", "Consulting (clock stopped)"),
-          role="handler"),
-    State("review", T("待负责人审核", "Awaiting review"), role="reviewer"),
+          role="handler", rules=("A8",)),
+    State("review", T("待负责人审核", "Awaiting review"), role="reviewer", rules=("G3",)),
     State("consent", T("待上级党组织同意", "Awaiting upper-level consent"),
-          role="upper:reviewer"),
-    State("answered", T("已答复，待报备", "Answered, to be filed"), role="handler"),
-    State("filed", T("已报上级备案", "Filed with the upper level"), role="upper:upper_receiver"),
-    State("archived", T("已归档", "Archived"), final=True),
-    State("withdrawn", T("已撤回", "Withdrawn"), final=True),
+          role="upper:reviewer", rules=("A3",)),
+    State("answered", T("已答复，待报备", "Answered, to be filed"), role="handler",
+          rules=("A2", "A7")),
+    State("filed", T("已报上级备案", "Filed with the upper level"), role="upper:upper_receiver",
+          rules=("A4",)),
+    State("archived", T("已归档", "Archived"), final=True, rules=("A4",)),
+    State("withdrawn", T("已撤回", "Withdrawn"), final=True, rules=("A5",)),
 )
 
 ANSWERING = ("received", "processing", "review", "consent")
@@ -124,10 +135,9 @@ def outcome_has_its_fields(payload) -> dict[str, Text]:
 
 def record_receipt(ctx: Ctx) -> dict:
     """A5: the day of receipt (in China) starts the count; day 1 is the next working day."""
-    days = ctx.settings["deadline_days"]
     return {"tracking_code": ctx.payload["_code"], "received_on": ctx.today.isoformat(),
             "clock_start": ctx.today.isoformat(),
-            "long_n": days + ctx.settings["long_overdue_days"], "overdue": 0}
+            **overdue_fields(ctx.settings, ctx.settings["deadline_days"])}
 
 
 def clarification_still_possible(ctx: Ctx) -> Text | None:
@@ -225,26 +235,15 @@ def record_answer(ctx: Ctx) -> dict:
     return {"draft": draft | {"drafted_by": ctx.actor, "drafted_on": ctx.today.isoformat()}}
 
 
-def reviewer_is_not_the_drafter(ctx: Ctx) -> Text | None:
-    """G3: 谁承办、谁提出 — the handling officer proposes, someone else reviews."""
-    if (ctx.data.get("draft") or {}).get("drafted_by") == ctx.actor:
-        return T("不能审核自己起草的答复", "You may not review an answer you drafted")
-    return None
-
-
-def refusal_needs_upper_consent(ctx: Ctx) -> Text | None:
+def refusal_needs_upper_consent(ctx: Ctx) -> bool:
     """A3 (002): withholding anything needs the upper level's consent, where required."""
     withholds = ctx.data["draft"]["outcome"] in WITHHOLDING
-    if withholds and ctx.settings["upper_consent"] and ctx.data.get("_parent"):
-        return None
-    return T("无须上级同意", "No upper-level consent needed")
+    return withholds and ctx.settings["upper_consent"] and bool(ctx.data.get("_parent"))
 
 
-def answer_goes_out_directly(ctx: Ctx) -> Text | None:
-    if refusal_needs_upper_consent(ctx) is None:
-        return T("不予公开或部分公开须经上级党组织同意",
-                 "Withholding needs the upper-level organisation's consent")
-    return None
+def answer_goes_out_directly(ctx: Ctx) -> bool:
+    """A3, A7: an answer that needs no consent goes out at once, with its written notice."""
+    return not refusal_needs_upper_consent(ctx)
 
 
 def issue_notice(ctx: Ctx) -> dict:
@@ -264,37 +263,13 @@ def record_consent(ctx: Ctx) -> dict:
                         "note": ctx.payload.get("note", "")}}
 
 
-def record_return(ctx: Ctx) -> dict:
-    returns = [*ctx.data.get("returns", []), {"by": ctx.actor, "reason": ctx.payload["reason"],
-                                              "on": ctx.today.isoformat()}]
-    return {"returns": returns}
-
-
 def record_delivery(ctx: Ctx) -> dict:
     return {"delivered": {"how": ctx.payload["how"], "on": ctx.today.isoformat()}}
 
 
-
-
-
-
-
-
-
-
-def mark_overdue(ctx: Ctx) -> dict:
-    """A9 first tier: past the due date."""
-    return {"overdue": max(1, ctx.data.get("overdue", 0))}
-
-
-def mark_long_overdue(ctx: Ctx) -> dict:
-    """A9 second tier: long overdue (20 working days past due, configurable)."""
-    return {"overdue": 2}
-
-
 # -- triggers ----------------------------------------------------------------------------------
 
-OFFICERS = frozenset({"handler", "office"})
+OWN_ANSWER = T("不能审核自己起草的答复", "You may not review an answer you drafted")
 
 APPLY = Schema((
     Field("name", "str", T("申请人姓名或名称", "Applicant name"), max_length=100),
@@ -381,11 +356,9 @@ TRIGGERS = (
             T("起草答复", "Draft the answer"), ANSWER, effects=(record_answer,),
             rules=("A2", "A3", "A7", "G3")),
     Trigger("approve", ("review",), "consent", {"reviewer"}, T("审核通过", "Approve"), NOTE,
-            available=(reviewer_is_not_the_drafter,), guards=(refusal_needs_upper_consent,),
-            effects=(record_review,), rules=("A3", "G3")),
-    Trigger("approve", ("review",), "answered", {"reviewer"}, T("审核通过", "Approve"), NOTE,
-            available=(reviewer_is_not_the_drafter,), guards=(answer_goes_out_directly,),
-            effects=(record_review, issue_notice), rules=("A3", "G3"), public=True),
+            available=(reviewer_is_not_the_drafter(OWN_ANSWER),), effects=(record_review,),
+            routes=(Route(answer_goes_out_directly, "answered", (issue_notice,)),),
+            rules=("A3", "A7", "G3")),
     Trigger("return_draft", ("review",), "processing", {"reviewer"},
             T("退回修改", "Send back"), REASON, effects=(record_return,), rules=("G3",)),
     Trigger("consent", ("consent",), "answered", {"upper:reviewer"},
@@ -394,35 +367,21 @@ TRIGGERS = (
     Trigger("refuse_consent", ("consent",), "processing", {"upper:reviewer"},
             T("不同意，退回重办", "Refuse and send back"), REASON, effects=(record_return,),
             rules=("A3",)),
-    Trigger("file", ("answered",), "filed", OFFICERS, T("送达并报上级备案", "Deliver and file"),
-            FILING, available=(has_upper_level,), effects=(record_delivery, record_filing),
-            rules=("A4",), public=True),
     Trigger("file", ("answered",), "archived", OFFICERS, T("送达并报上级备案", "Deliver and file"),
-            FILING, guards=(root_files_outside,), effects=(record_delivery, record_filing),
-            rules=("A4",), public=True),
+            FILING, guards=(outside_authority_named,), effects=(record_delivery, record_filing),
+            routes=((has_upper_level, "filed"),), rules=("A4",), public=True),
     Trigger("receive_filing", ("filed",), "archived", {"upper:upper_receiver"},
             T("备案已收悉，归档", "Filing received: archive"), NOTE,
             effects=(record_filing_received,), rules=("A4",)),
-    Trigger("overdue", ANSWERING + ("consulting",), None, {"system"},
-            T("已逾期", "Overdue"), effects=(mark_overdue,), append_only=True, rules=("A9",),
-            public=True),
-    Trigger("long_overdue", ANSWERING + ("consulting",), None, {"system"},
-            T("严重逾期", "Long overdue"), effects=(mark_long_overdue,), append_only=True,
-            rules=("A9",), public=True),
+    *overdue_triggers(ANSWERING + ("consulting",)),
 )
 
 # -- timers -----------------------------------------------------------------------------------
 
 TIMERS = (
-    Timer("deadline", ANSWERING, "overdue",
-          WorkingDays(20, setting="deadline_days", start_field="clock_start"),
-          T("答复期限", "Answer deadline"), reminder_setting="reminders", reminders=(5, 1),
-          sets_due=True, pauses=("consulting",),
-          extend_on={"approve_extension": "extension_days"}),
-    Timer("long_overdue", ANSWERING, "long_overdue",
-          WorkingDays(40, n_field="long_n", start_field="clock_start"),
-          T("严重逾期界限", "Long-overdue line"), pauses=("consulting",),
-          extend_on={"approve_extension": "extension_days"}),
+    *overdue_timers(ANSWERING, WorkingDays(20, setting="deadline_days",
+                                           start_field="clock_start"),
+                    pauses=("consulting",), extend_on={"approve_extension": "extension_days"}),
     Timer("clarify_window", ANSWERING + ("consulting",), "close_clarify_window",
           WorkingDays(7, setting="clarify_window_days", start_field="received_on"),
           T("补正通知期限", "Clarification window")),

@@ -15,8 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from machines.common import (
+    CHANNELS_FIELD,
+    OFFICERS,
+    REASON,
+    channels_known,
+    reviewer_is_not_the_drafter,
+)
 from machines.periods import period_of
-from machines.routine import CATEGORIES, CHANNELS_FIELD, SCOPES, TIME_CLASSES, channels_known
+from machines.routine import CATEGORIES, SCOPES, TIME_CLASSES
 from workflow.declare import (
     AtField,
     Ctx,
@@ -42,11 +49,13 @@ PERIODS = {
 SETTINGS = {"default_period": "quarterly"}  # G5: quarterly by default, monthly allowed
 
 STATES = (
-    State("draft", T("编制中", "Drafting"), role="handler"),
-    State("first_review", T("待保密性初审", "Awaiting secrecy review"), role="reviewer"),
-    State("active", T("执行中", "In force"), role=None),
-    State("change_review", T("变更待审批", "Change awaiting approval"), role="reviewer"),
-    State("ended", T("已终止", "Ended"), final=True),
+    State("draft", T("编制中", "Drafting"), role="handler", rules=("R2",)),
+    State("first_review", T("待保密性初审", "Awaiting secrecy review"), role="reviewer",
+          rules=("R2", "G2")),
+    State("active", T("执行中", "In force"), role=None, rules=("R3", "G5")),
+    State("change_review", T("变更待审批", "Change awaiting approval"), role="reviewer",
+          rules=("G7",)),
+    State("ended", T("已终止", "Ended"), final=True, rules=("G7",)),
 )
 
 # -- pure rule functions -----------------------------------------------------------------------
@@ -73,12 +82,6 @@ def period_only_for_periodic(payload) -> dict[str, Text]:
     if payload.get("period") and payload.get("time_class") != "periodic":
         return {"period": T("只有定期公开的条目才有周期", "Only periodic entries have a period")}
     return {}
-
-
-def reviewer_is_not_the_drafter(ctx: Ctx) -> Text | None:
-    if ctx.data.get("drafted_by") == ctx.actor:
-        return T("不能审核自己编制的条目", "You may not review an entry you drafted")
-    return None
 
 
 def record_draft(ctx: Ctx) -> dict:
@@ -206,7 +209,7 @@ def refuse_change(ctx: Ctx) -> dict:
 
 # -- triggers and timers -----------------------------------------------------------------------
 
-OFFICERS = frozenset({"handler", "office"})
+OWN_ENTRY = T("不能审核自己编制的条目", "You may not review an entry you drafted")
 
 ENTRY = Schema((
     Field("title", "str", T("公开事项", "Item"), max_length=200),
@@ -237,11 +240,11 @@ TRIGGERS = (
             T("保密性初审通过，生效", "Secrecy review passed: in force"),
             Schema((Field("secrecy", "bool", T("保密性初审通过", "Secrecy review passed"),
                           required=False),)),
-            available=(reviewer_is_not_the_drafter,), guards=(secrecy_review_passed,),
+            available=(reviewer_is_not_the_drafter(OWN_ENTRY),), guards=(secrecy_review_passed,),
             effects=(come_into_force,), spawns=(Spawn("routine", standing_item, "for_org"),),
             rules=("R2", "G2", "G5")),
     Trigger("return_draft", ("first_review", "change_review"), "draft", {"reviewer"},
-            T("退回修改", "Send back"), Schema((Field("reason", "text", T("理由", "Reason")),)),
+            T("退回修改", "Send back"), REASON,
             rules=("R2",)),
     Trigger("period_closes", ("active", "change_review"), None, {"system"},
             T("本期结束，生成公开事项", "Period over: open its case"), effects=(next_period,),
@@ -268,7 +271,7 @@ TRIGGERS = (
             T("批准终止", "Approve the end"), available=(ending_requested,),
             effects=(apply_change,), rules=("G7",)),
     Trigger("refuse_change", ("change_review",), "active", {"reviewer"},
-            T("不批准", "Refuse"), Schema((Field("reason", "text", T("理由", "Reason")),)),
+            T("不批准", "Refuse"), REASON,
             effects=(refuse_change,), rules=("G7",)),
 )
 

@@ -18,14 +18,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from machines.filing import (
+from machines.common import (
+    CHANNELS,
+    CHANNELS_FIELD,
     NOTE,
-    OUTSIDE_AUTHORITY,
+    OFFICERS,
     REASON,
+    RELEASE,
+    channels_known,
+    reviewer_is_not_the_drafter,
+)
+from machines.filing import (
+    FILING,
     has_upper_level,
+    outside_authority_named,
     record_filing,
     record_filing_received,
-    root_files_outside,
 )
 from machines.periods import period_of, previous_period
 from workflow.declare import (
@@ -53,13 +61,6 @@ SETTINGS = {
 
 SCOPES = {"internal": T("党内", "Party-internal"), "public": T("党外（社会）", "Public")}
 
-CHANNELS = {
-    "board": T("公开栏", "Notice board"), "website": T("网站", "Website"),
-    "meeting": T("会议", "Meeting"), "document": T("文件", "Document"),
-    "screen": T("电子屏", "E-screen"), "account": T("公众号", "Public account"),
-    "broadcast": T("广播", "Broadcast"),
-}
-
 TIME_CLASSES = {
     "standing": T("长期公开", "Standing"), "periodic": T("定期公开", "Periodic"),
     "staged": T("分期公开", "Staged"), "immediate": T("即时公开", "Immediate"),
@@ -75,27 +76,31 @@ CATEGORIES = {
 # -- states ------------------------------------------------------------------------------------
 
 STATES = (
-    State("drafting", T("起草中", "Drafting"), role="handler"),
-    State("review", T("待负责人审核", "Awaiting review"), role="reviewer"),
+    State("drafting", T("起草中", "Drafting"), role="handler", rules=("G3", "R3")),
+    State("review", T("待负责人审核", "Awaiting review"), role="reviewer", rules=("G2", "G3")),
     State("catalogue_approval", T("目录外事项待目录制定组织审批", "Off-catalogue: approval"),
-          role="upper:reviewer"),
+          role="upper:reviewer", rules=("G4",)),
     State("group_approval", T("目录外事项待领导小组审批", "Off-catalogue: leading group"),
-          role="leading_group"),
+          role="leading_group", rules=("G4",)),
     State("plan", T("重要事项：领导小组方案与集体决定", "Important: plan and decision"),
-          role="leading_group"),
+          role="leading_group", rules=("G4",)),
     State("upper_review", T("重要事项：上级领导小组审核", "Important: upper review"),
-          role="upper:leading_group"),
-    State("approved", T("已批准，待发布", "Approved, to publish"), role="handler"),
+          role="upper:leading_group", rules=("G4",)),
+    State("approved", T("已批准，待发布", "Approved, to publish"), role="handler",
+          rules=("R1", "R4")),
     State("published_internal", T("已党内公开，待党外公开", "Published internally"),
-          role="handler"),
-    State("feedback", T("已公开，收集意见", "Published: collecting opinions"), role="handler"),
-    State("closing", T("意见期结束，待归档", "Feedback over: to archive"), role="handler"),
-    State("archived", T("已归档", "Archived"), final=True),
-    State("withheld", T("暂不公开，待报备", "Withheld: to file"), role="handler"),
+          role="handler", rules=("G1", "G12")),
+    State("feedback", T("已公开，收集意见", "Published: collecting opinions"), role="handler",
+          rules=("G8", "G13", "R4", "R5")),
+    State("closing", T("意见期结束，待归档", "Feedback over: to archive"), role="handler",
+          rules=("G8", "G9")),
+    State("archived", T("已归档", "Archived"), final=True, rules=("G9",)),
+    State("withheld", T("暂不公开，待报备", "Withheld: to file"), role="handler", rules=("G6",)),
     State("withheld_filed", T("暂不公开，已报上级备案", "Withheld and filed"),
-          role="upper:upper_receiver"),
-    State("closed", T("已办结", "Closed"), final=True),
-    State("withdrawn", T("已撤销（附说明）", "Withdrawn, with an explanation"), final=True),
+          role="upper:upper_receiver", rules=("G6",)),
+    State("closed", T("已办结", "Closed"), final=True, rules=("G6",)),
+    State("withdrawn", T("已撤销（附说明）", "Withdrawn, with an explanation"), final=True,
+          rules=("G7",)),
 )
 
 PUBLISHED = ("published_internal", "feedback", "closing")
@@ -127,13 +132,6 @@ def checklist_passed(ctx: Ctx) -> Text | None:
     return None
 
 
-def reviewer_is_not_the_drafter(ctx: Ctx) -> Text | None:
-    """G3: the handling officer proposes; someone else, the responsible person, reviews."""
-    if ctx.data.get("drafted_by") == ctx.actor:
-        return T("不能审核自己起草的事项", "You may not review an item you drafted")
-    return None
-
-
 def record_draft(ctx: Ctx) -> dict:
     return {"drafted_by": ctx.actor, "content": ctx.payload.get("content") or ctx.data["content"]}
 
@@ -144,33 +142,22 @@ def record_review(ctx: Ctx) -> dict:
                        "note": ctx.payload.get("note", "")}}
 
 
-def in_catalogue_and_ordinary(ctx: Ctx) -> Text | None:
-    if ctx.data["in_catalogue"] and not ctx.data.get("important"):
-        return None
-    return T("目录外或重要事项须先审批", "Off-catalogue or important: approval first")
-
-
-def off_catalogue_by_catalogue_org(ctx: Ctx) -> Text | None:
-    """G4 (002, default): the organisation that made the catalogue approves."""
-    if (not ctx.data["in_catalogue"] and not ctx.data.get("important")
-            and ctx.settings["off_catalogue_approver"] == "catalogue_org"
-            and ctx.data.get("_parent")):
-        return None
-    return T("不适用", "Not applicable")
-
-
-def off_catalogue_by_leading_group(ctx: Ctx) -> Text | None:
-    """G4 (004): the organisation's own disclosure leading group approves."""
-    if (not ctx.data["in_catalogue"] and not ctx.data.get("important")
-            and (ctx.settings["off_catalogue_approver"] == "leading_group"
-                 or not ctx.data.get("_parent"))):
-        return None
-    return T("不适用", "Not applicable")
-
-
-def important(ctx: Ctx) -> Text | None:
+def important(ctx: Ctx) -> bool:
     """G4: an important item needs a plan, a committee decision and the upper review."""
-    return None if ctx.data.get("important") else T("不是重要事项", "Not an important item")
+    return bool(ctx.data.get("important"))
+
+
+def off_catalogue_by_catalogue_org(ctx: Ctx) -> bool:
+    """G4 (002, default): the organisation that made the catalogue approves an ordinary
+    item outside it (the organisation below it: the root has no one above)."""
+    return (not ctx.data["in_catalogue"] and not important(ctx)
+            and ctx.settings["off_catalogue_approver"] == "catalogue_org"
+            and bool(ctx.data.get("_parent")))
+
+
+def off_catalogue_by_leading_group(ctx: Ctx) -> bool:
+    """G4 (004): otherwise the organisation's own disclosure leading group approves."""
+    return not ctx.data["in_catalogue"] and not important(ctx)
 
 
 def record_approval(ctx: Ctx) -> dict:
@@ -186,12 +173,10 @@ def record_plan(ctx: Ctx) -> dict:
                      "decided_on": ctx.payload["decided_on"], "by": ctx.actor}}
 
 
-def public_scope(ctx: Ctx) -> Text | None:
-    return None if ctx.data["scope"] == "public" else T("党内事项", "Internal item")
-
-
-def internal_scope(ctx: Ctx) -> Text | None:
-    return None if ctx.data["scope"] == "internal" else T("须再党外公开", "Public release due")
+def internal_only(ctx: Ctx) -> bool:
+    """G1: an internal item is released once, within the Party; a public one goes out
+    again, to the public, after that."""
+    return ctx.data["scope"] == "internal"
 
 
 def record_internal_release(ctx: Ctx) -> dict:
@@ -270,14 +255,6 @@ def record_withholding(ctx: Ctx) -> dict:
                          "on": ctx.today.isoformat()}}
 
 
-
-
-
-
-
-
-
-
 def no_change_pending(ctx: Ctx) -> Text | None:
     pending = ctx.data.get("change_request")
     return T("已有待审批的变更", "A change is already waiting") if pending else None
@@ -338,29 +315,12 @@ def feedback_over(ctx: Ctx) -> dict:
 
 # -- triggers ----------------------------------------------------------------------------------
 
-CHANNELS_FIELD = Field("channels", "list", T("公开渠道（可多选）", "Channels"),
-                       help=T("公开栏、网站、会议、文件、电子屏、公众号、广播",
-                              "board, website, meeting, document, screen, account, broadcast"))
-
-
-def channels_known(payload) -> dict[str, Text]:
-    """G12: each publication names its channels, from the known list."""
-    unknown = [c for c in payload.get("channels", []) if c not in CHANNELS]
-    if unknown:
-        allowed = "、".join(f"{k}（{v.zh}）" for k, v in CHANNELS.items())
-        return {"channels": T(f"不认识的渠道：{'、'.join(unknown)}；可选：{allowed}",
-                              f"Unknown channels: {', '.join(unknown)}")}
-    return {}
-
-
-RELEASE = Schema((CHANNELS_FIELD,), checks=(channels_known,))
 CHECKLIST = Schema((
     Field("secrecy", "bool", T("保密性审核通过", "Secrecy check passed"), required=False),
     Field("necessity", "bool", T("必要性审核通过", "Necessity check passed"), required=False),
     Field("accuracy", "bool", T("准确性审核通过", "Accuracy check passed"), required=False),
     Field("note", "text", T("审核意见", "Review note"), required=False),
 ))
-FILING = Schema(OUTSIDE_AUTHORITY)
 OPINION = Schema((
     Field("text", "text", T("意见内容", "Opinion")),
     Field("name", "str", T("姓名（可不填）", "Name (optional)"), required=False, max_length=50),
@@ -368,7 +328,7 @@ OPINION = Schema((
         "opinion": T("意见建议", "Opinion"), "objection": T("异议（公示期）", "Objection"),
         "supervision": T("监督员意见", "Supervisor's note")}),
 ))
-OFFICERS = frozenset({"handler", "office"})
+OWN_ITEM = T("不能审核自己起草的事项", "You may not review an item you drafted")
 APPROVE_STEPS = ("catalogue_approval", "group_approval")
 
 TRIGGERS = (
@@ -377,18 +337,11 @@ TRIGGERS = (
                           required=False, max_length=20000),)),
             effects=(record_draft,), rules=("G3",)),
     Trigger("approve", ("review",), "approved", {"reviewer"}, T("审核通过", "Approve"),
-            CHECKLIST, available=(reviewer_is_not_the_drafter, in_catalogue_and_ordinary),
-            guards=(checklist_passed,), effects=(record_review,), rules=("G2", "G3")),
-    Trigger("approve", ("review",), "catalogue_approval", {"reviewer"},
-            T("审核通过", "Approve"), CHECKLIST,
-            available=(reviewer_is_not_the_drafter, off_catalogue_by_catalogue_org),
-            guards=(checklist_passed,), effects=(record_review,), rules=("G2", "G4")),
-    Trigger("approve", ("review",), "group_approval", {"reviewer"}, T("审核通过", "Approve"),
-            CHECKLIST, available=(reviewer_is_not_the_drafter, off_catalogue_by_leading_group),
-            guards=(checklist_passed,), effects=(record_review,), rules=("G2", "G4")),
-    Trigger("approve", ("review",), "plan", {"reviewer"}, T("审核通过", "Approve"), CHECKLIST,
-            available=(reviewer_is_not_the_drafter, important), guards=(checklist_passed,),
-            effects=(record_review,), rules=("G2", "G4")),
+            CHECKLIST, available=(reviewer_is_not_the_drafter(OWN_ITEM),),
+            guards=(checklist_passed,), effects=(record_review,),
+            routes=((important, "plan"), (off_catalogue_by_catalogue_org, "catalogue_approval"),
+                    (off_catalogue_by_leading_group, "group_approval")),
+            rules=("G2", "G3", "G4")),
     Trigger("return_draft", ("review", "catalogue_approval", "group_approval", "plan",
                              "upper_review"), "drafting",
             {"reviewer", "upper:reviewer", "leading_group", "upper:leading_group"},
@@ -411,19 +364,15 @@ TRIGGERS = (
     Trigger("withhold", ("review",) + APPROVE_STEPS + ("upper_review",), "withheld",
             {"reviewer", "upper:reviewer", "leading_group", "upper:leading_group"},
             T("暂不公开", "Withhold"), REASON, effects=(record_withholding,), rules=("G2", "G6")),
-    Trigger("file", ("withheld",), "withheld_filed", OFFICERS, T("报上级备案", "File upward"),
-            FILING, available=(has_upper_level,), effects=(record_filing,), rules=("G6",)),
     Trigger("file", ("withheld",), "closed", OFFICERS, T("报上级备案", "File upward"), FILING,
-            guards=(root_files_outside,), effects=(record_filing,), rules=("G6",)),
+            guards=(outside_authority_named,), effects=(record_filing,),
+            routes=((has_upper_level, "withheld_filed"),), rules=("G6",)),
     Trigger("receive_filing", ("withheld_filed",), "closed", {"upper:upper_receiver"},
             T("备案已收悉", "Filing received"), NOTE, effects=(record_filing_received,),
             rules=("G6",)),
     Trigger("publish_internal", ("approved",), "published_internal", OFFICERS,
-            T("党内公开", "Publish internally"), RELEASE, available=(public_scope,),
-            effects=(record_internal_release,), rules=("G1", "G12", "R1"), public=True),
-    Trigger("publish_internal", ("approved",), "feedback", OFFICERS,
-            T("党内公开", "Publish internally"), RELEASE, available=(internal_scope,),
-            effects=(record_internal_release,), rules=("G1", "G12", "R1"), public=True),
+            T("党内公开", "Publish internally"), RELEASE, effects=(record_internal_release,),
+            routes=((internal_only, "feedback"),), rules=("G1", "G12", "R1"), public=True),
     Trigger("publish_public", ("published_internal",), "feedback", OFFICERS,
             T("党外公开", "Publish to the public"), RELEASE, guards=(internal_release_first,),
             effects=(record_public_release,), rules=("G1", "G12"), public=True),

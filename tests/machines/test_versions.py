@@ -14,10 +14,10 @@ from workflow.registry import Registry, fingerprint
 #: what it does: give it a new version (keeping the old one), or, when only how it is
 #: written changed, list the old value in its ``earlier_fingerprints`` and update it here.
 PINNED = {
-    ("application", 1): "f24912d75780e1536db32e595022e088576bd4d5ad8e24c5016c63b12840954d",
-    ("inquiry", 1): "ef42c9bfbb9bbc5fd1b4ef0371e81bc004a5e28687bfa8476c5576af1d03ee9f",
-    ("routine", 1): "4ef1964bf424f7a6aa81eeef0e51d950196bedffc6456de7de4bd8c402341aa9",
-    ("catalogue", 1): "05557ced28e6c98ef92ec702544e829101965d25a6d22522b8519af2a95d6613",
+    ("application", 1): "ea9a4277b7c5cf42bc5a626eb59035523ba840ac2cbe445e69d4f949cbd2f03a",
+    ("inquiry", 1): "9de5eb66cafc2230c2b8c690452900ce4a8b2930a0dd4fcedcdb7f48e4bfe8f5",
+    ("routine", 1): "5ce69c5af38559e12cfe3d1962cc79817171aee1ef73645f6c0dd3d1ebb81e95",
+    ("catalogue", 1): "338298e4f6194e05b8308731fd5f8d50a5c9848fcf6dc2bc3722d51ff369c03a",
 }
 
 
