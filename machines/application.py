@@ -11,16 +11,19 @@ co-owner does not count (A8); overdue comes in two tiers with reminders before (
 
 from __future__ import annotations
 
+from machines import demo
 from machines.common import (
     NOTE,
     OFFICERS,
     OVERDUE_SETTINGS,
     REASON,
+    RECORD_LABELS,
     overdue_fields,
     overdue_timers,
     overdue_triggers,
     record_return,
     reviewer_is_not_the_drafter,
+    withdrawn,
 )
 from machines.filing import (
     OUTSIDE_AUTHORITY,
@@ -29,24 +32,19 @@ from machines.filing import (
     record_filing,
     record_filing_received,
 )
-from machines.periods import previous_period
 from workflow.declare import (
     Ctx,
-    DemoCase,
-    DemoStep,
     Document,
     Field,
     Process,
     Route,
     Schema,
     State,
-    Text,
     Timer,
     Trigger,
     WorkingDays,
 )
-
-T = Text
+from workflow.declare import Text as T
 
 # -- settings: the rules' defaults, configurable per organisation ---------------------------
 
@@ -117,7 +115,7 @@ DELIVERY = {
 # -- pure rule functions -----------------------------------------------------------------------
 
 
-def contact_required(payload) -> dict[str, Text]:
+def contact_required(payload) -> dict[str, T]:
     """A1: an applicant must be reachable — a phone number or an e-mail address."""
     if payload.get("phone") or payload.get("email"):
         return {}
@@ -125,7 +123,7 @@ def contact_required(payload) -> dict[str, Text]:
     return {"phone": need, "email": need}
 
 
-def outcome_has_its_fields(payload) -> dict[str, Text]:
+def outcome_has_its_fields(payload) -> dict[str, T]:
     """A7: each outcome carries the content it needs (e.g. what was withheld and why)."""
     missing = [name for name in OUTCOME_FIELDS.get(payload.get("outcome"), ())
                if not payload.get(name)]
@@ -140,7 +138,7 @@ def record_receipt(ctx: Ctx) -> dict:
             **overdue_fields(ctx.settings, ctx.settings["deadline_days"])}
 
 
-def clarification_still_possible(ctx: Ctx) -> Text | None:
+def clarification_still_possible(ctx: Ctx) -> T | None:
     """A5: one 补正 notice, saying everything missing at once, within 7 working days."""
     if ctx.data.get("clarification"):
         return T("补正通知只能发出一次", "Clarification may be asked only once")
@@ -167,13 +165,11 @@ def close_clarify_window(ctx: Ctx) -> dict:
 
 def withdraw_unclarified(ctx: Ctx) -> dict:
     """A5: no clarification by the date set means the application is withdrawn."""
-    return {"withdrawn": {"by": "system", "reason": "逾期未补正，视为撤回申请",
-                          "on": ctx.today.isoformat()}}
+    return withdrawn(ctx, "system", "逾期未补正，视为撤回申请")
 
 
 def record_withdrawal(ctx: Ctx) -> dict:
-    return {"withdrawn": {"by": "applicant", "reason": ctx.payload.get("reason", ""),
-                          "on": ctx.today.isoformat()}}
+    return withdrawn(ctx, "applicant", ctx.payload.get("reason", ""))
 
 
 def record_consultation(ctx: Ctx) -> dict:
@@ -189,14 +185,14 @@ def record_consultation_reply(ctx: Ctx) -> dict:
     return {"consultations": done}
 
 
-def one_extension_only(ctx: Ctx) -> Text | None:
+def one_extension_only(ctx: Ctx) -> T | None:
     """A5: one extension only."""
     if ctx.data.get("extension"):
         return T("只能延期一次", "Only one extension is allowed")
     return None
 
 
-def extension_within_limit(ctx: Ctx) -> Text | None:
+def extension_within_limit(ctx: Ctx) -> T | None:
     """A5: at most 20 working days (configurable)."""
     limit = ctx.settings["extension_max_days"]
     if ctx.payload["days"] > limit:
@@ -209,7 +205,7 @@ def record_extension_request(ctx: Ctx) -> dict:
                           "requested_by": ctx.actor, "status": "requested"}}
 
 
-def extension_requested(ctx: Ctx) -> Text | None:
+def extension_requested(ctx: Ctx) -> T | None:
     ext = ctx.data.get("extension") or {}
     if ext.get("status") != "requested":
         return T("没有待批准的延期申请", "No extension is waiting for approval")
@@ -390,59 +386,28 @@ TIMERS = (
           T("补正答复期限", "Clarification due"), sets_due=True),
 )
 
-#: laid around the day the demo is loaded; 钱七's request was registered 45 days ago and
-#: is past its 20 working days (A9), so the inbox has an overdue example
-DEMO = (
-    DemoCase("XW-QS", lambda today: {
-        "name": "张三", "phone": "13800000001",
-        "description": f"{today.year} 年青山镇党费收缴和使用情况", "purpose": "了解情况",
-        "delivery": "electronic"}, role="public"),
-    DemoCase("XW-QS", {"name": "李四", "email": "lisi@example.cn",
-                       "description": "小板桥村发展党员的程序和名单", "delivery": "paper"},
-             (DemoStep("register", "office"),), role="public"),
-    DemoCase("XW-QS", lambda today: {
-        "name": "王五", "phone": "13800000003",
-        "description": f"镇党委{previous_period(today, 'quarterly')[2]}会议纪要",
-        "delivery": "onsite"},
-             (DemoStep("register", "office"),
-              DemoStep("request_clarification", "handler",
-                       {"missing": "请说明需要哪几次会议的纪要，以及用途。"})), role="public"),
-    DemoCase("XW-QS", {"name": "赵六", "phone": "13800000004",
-                       "description": "镇党委关于村级后备干部培养的文件", "delivery": "electronic"},
-             (DemoStep("register", "office"),
-              DemoStep("draft_answer", "handler",
-                       {"outcome": "partial", "content": "提供培养方案正文。",
-                        "withheld": "后备干部个人考察材料",
-                        "reason": "涉及个人隐私（G2），依规不予公开。"}),
-              DemoStep("approve", "reviewer")), role="public"),
-    DemoCase("XW-QS", {"name": "钱七", "phone": "13800000005",
-                       "description": "镇党委班子成员分工调整的通知", "delivery": "electronic"},
-             (DemoStep("register", "office"),), role="public", days_ago=45),
-)
 
 APPLICATION = Process(
     kind="application", version=1, label=T("依申请公开", "Disclosure on application"),
     states=STATES, initial="received", triggers=TRIGGERS, timers=TIMERS,
     start_roles=frozenset({"public"}), start_schema=APPLY, start_effects=(record_receipt,),
     settings=SETTINGS, code_prefix="YS", title_field="description", public_name="applications",
-    rules=("A1", "A2", "A3", "A4", "A5", "A7", "A8", "A9", "G3", "G6", "G15"), demo=DEMO,
+    rules=("A1", "A2", "A3", "A4", "A5", "A7", "A8", "A9", "G3", "G6", "G15"),
+    demo=demo.APPLICATION,
     public_data={
-        "clarification": T("补正", "Clarification"),
+        "clarification": T("补正", "Clarification"), "extension": T("延期", "Extension"),
         "consultations": T("征求意见（不计入期限）", "Consultations (not counted)"),
-        "extension": T("延期", "Extension"),
-        "answer": T("答复", "Answer"),
-        "notice": T("告知书", "Written notice"),
+        "answer": T("答复", "Answer"), "notice": T("告知书", "Written notice"),
         "withdrawn": T("撤回", "Withdrawal"),
     },
-    labels={
+    labels=RECORD_LABELS | {
         "asked_on": T("通知日期", "Asked on"), "answered_on": T("答复日期", "Answered on"),
         "answer": T("补正内容", "Clarification"), "status": T("状态", "Status"),
         "requested": T("已申请", "Requested"), "approved": T("已批准", "Approved"),
         "refused": T("未批准", "Refused"), "refused_because": T("未批准理由", "Why refused"),
-        "on": T("日期", "Date"), "from": T("开始", "From"), "to": T("结束", "To"),
+        "from": T("开始", "From"), "to": T("结束", "To"),
         "number": T("文号", "Number"), "date": T("日期", "Date"),
-        "drafted_on": T("起草日期", "Drafted on"), "by": T("经办", "By"),
-        "system": T("系统（逾期）", "System (lapsed)"), "applicant": T("申请人", "Applicant"),
+        "drafted_on": T("起草日期", "Drafted on"), "applicant": T("申请人", "Applicant"),
     },
     documents=(Document("notice", T("答复告知书", "Written notice of the answer"),
                         "application_notice", ("answered", "filed", "archived"), public=True),),

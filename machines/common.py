@@ -1,7 +1,7 @@
 """What the processes share, so that a new process takes it instead of copying it.
 
-Who the officers are (G15); that the reviewer is not the drafter (G3); a draft sent back,
-on the record; the two overdue tiers with their reminders (A9); the channels a
+Who the officers are (G15); that the reviewer is not the drafter (G3); a draft sent back
+and a withdrawal, on the record; the two overdue tiers with their reminders (A9); the channels a
 publication names (G12); the note and reason forms. Filing with the upper level is
 :mod:`machines.filing`, disclosure periods :mod:`machines.periods`.
 """
@@ -48,6 +48,19 @@ def record_return(ctx: Ctx) -> dict:
     returns = [*ctx.data.get("returns", []), {"by": ctx.actor, "reason": ctx.payload["reason"],
                                               "on": ctx.today.isoformat()}]
     return {"returns": returns}
+
+
+#: How pages name what these records hold (a process adds its own labels).
+RECORD_LABELS = {
+    "on": T("日期", "Date"), "by": T("经办", "By"), "reason": T("理由", "Reason"),
+    "system": T("系统（逾期）", "System (lapsed)"),
+}
+
+
+def withdrawn(ctx: Ctx, by: str, reason: str) -> dict:
+    """A5, A6: a withdrawal on the record: by whom (``system`` when a deadline lapsed),
+    why and when."""
+    return {"withdrawn": {"by": by, "reason": reason, "on": ctx.today.isoformat()}}
 
 
 # -- A9: overdue in two tiers, with reminders before the due date --------------------------------

@@ -41,35 +41,25 @@ from __future__ import annotations
 
 import datetime as dt
 
+from machines import demo
 from machines.common import (
     NOTE,
     OFFICERS,
     OPTIONAL_REASON,
     OVERDUE_SETTINGS,
     REASON,
+    RECORD_LABELS,
     RELEASE,
     overdue_fields,
     overdue_timers,
     overdue_triggers,
     record_return,
     reviewer_is_not_the_drafter,
+    withdrawn,
 )
 from machines.filing import FILING, outside_authority_named, record_filing
-from workflow.declare import (
-    Ctx,
-    DemoCase,
-    DemoStep,
-    Field,
-    Process,
-    Schema,
-    State,
-    Text,
-    Timer,
-    Trigger,
-    WorkingDays,
-)
-
-T = Text
+from workflow.declare import Ctx, Field, Process, Schema, State, Timer, Trigger, WorkingDays
+from workflow.declare import Text as T
 
 # -- settings: the rules' defaults, configurable per organisation ---------------------------
 
@@ -142,7 +132,7 @@ STANDARD_PUBLIC_REFUSAL = "本组织不受理群众问询，请通过党员或�
 # -- pure rule functions -----------------------------------------------------------------------
 
 
-def cosigners_are_distinct(payload) -> dict[str, Text]:
+def cosigners_are_distinct(payload) -> dict[str, T]:
     """A6 (第四条 联名): each co-signer is listed once, and not the submitter again."""
     listed = payload.get("cosigners", [])
     if len(set(listed)) != len(listed) or payload.get("name") in listed:
@@ -151,14 +141,14 @@ def cosigners_are_distinct(payload) -> dict[str, Text]:
     return {}
 
 
-def answer_secret_has_a_reason(payload) -> dict[str, Text]:
+def answer_secret_has_a_reason(payload) -> dict[str, T]:
     """G2: an answer kept from publication says why (党内秘密、个人隐私…)."""
     if payload.get("secret") and not payload.get("secret_reason"):
         return {"secret_reason": T("不公开的答复必须说明理由", "Say why it is not published")}
     return {}
 
 
-def published_answer_has_a_scope(payload) -> dict[str, Text]:
+def published_answer_has_a_scope(payload) -> dict[str, T]:
     """G1: an answer to be published names its scope, 党内 or 党外."""
     if not payload.get("secret") and not payload.get("scope"):
         return {"scope": T("请选择公开范围", "Choose the scope of publication")}
@@ -179,7 +169,7 @@ def record_submission(ctx: Ctx) -> dict:
             **overdue_fields(ctx.settings, ctx.settings["answer_days"])}
 
 
-def public_inquiry_allowed(ctx: Ctx) -> Text | None:
+def public_inquiry_allowed(ctx: Ctx) -> T | None:
     """A6: the public inquires only where the organisation allows it (default: yes)."""
     if ctx.data.get("from_public") and not ctx.settings["public_allowed"]:
         return T("本组织不受理群众问询，只能不予受理",
@@ -187,7 +177,7 @@ def public_inquiry_allowed(ctx: Ctx) -> Text | None:
     return None
 
 
-def decline_has_a_reason(ctx: Ctx) -> Text | None:
+def decline_has_a_reason(ctx: Ctx) -> T | None:
     """A6 (第五条): an inquiry outside the permitted matters is declined with a reason; a
     public inquiry where the public may not inquire has the standard one."""
     if ctx.payload.get("reason") or public_inquiry_allowed(ctx) is not None:
@@ -211,7 +201,7 @@ def has_cosigners(ctx: Ctx) -> bool:
     return bool(ctx.data.get("cosigners"))
 
 
-def is_a_single_inquiry(ctx: Ctx) -> Text | None:
+def is_a_single_inquiry(ctx: Ctx) -> T | None:
     """A6: a joint inquiry goes on only once its co-signers have confirmed."""
     if pending_cosigners(ctx.data):
         return T("联名人尚未全部确认", "Not every co-signer has confirmed")
@@ -222,14 +212,14 @@ def _own_name(ctx: Ctx) -> str:
     return ctx.actor.removeprefix("user:")
 
 
-def actor_is_a_pending_cosigner(ctx: Ctx) -> Text | None:
+def actor_is_a_pending_cosigner(ctx: Ctx) -> T | None:
     """A6: each listed co-signer confirms for themself, once."""
     if _own_name(ctx) in pending_cosigners(ctx.data):
         return None
     return T("您不是待确认的联名人", "You are not a co-signer awaiting confirmation")
 
 
-def signer_is_a_pending_cosigner(ctx: Ctx) -> Text | None:
+def signer_is_a_pending_cosigner(ctx: Ctx) -> T | None:
     """A6: a paper signature is recorded for a listed co-signer who has not confirmed."""
     if ctx.payload.get("signer") in pending_cosigners(ctx.data):
         return None
@@ -267,7 +257,7 @@ def record_cosign_lapse(ctx: Ctx) -> dict:
                               "unconfirmed": pending_cosigners(ctx.data)}}
 
 
-def is_the_submitter(ctx: Ctx) -> Text | None:
+def is_the_submitter(ctx: Ctx) -> T | None:
     """A6: only the submitter — a member by account, the public by tracking code — decides
     to go on without co-signers or to withdraw."""
     if ctx.actor in (ctx.data.get("submitted_by"), f"applicant:{ctx.data.get('tracking_code')}"):
@@ -284,13 +274,11 @@ def proceed_without_the_unconfirmed(ctx: Ctx) -> dict:
 
 def withdraw_undecided(ctx: Ctx) -> dict:
     """A6 (default, as A5): no decision by the date set means the inquiry is withdrawn."""
-    return {"withdrawn": {"by": "system", "reason": "联名确认期满后逾期未决定，视为撤回",
-                          "on": ctx.today.isoformat()}}
+    return withdrawn(ctx, "system", "联名确认期满后逾期未决定，视为撤回")
 
 
 def record_withdrawal(ctx: Ctx) -> dict:
-    return {"withdrawn": {"by": "submitter", "reason": ctx.payload.get("reason", ""),
-                          "on": ctx.today.isoformat()}}
+    return withdrawn(ctx, "submitter", ctx.payload.get("reason", ""))
 
 
 def _answer_fields(ctx: Ctx) -> dict:
@@ -317,7 +305,7 @@ def record_review(ctx: Ctx) -> dict:
     return {"answer": answer, "draft": None, "answered_on": ctx.today.isoformat()}
 
 
-def on_spot_answer_not_in_the_future(ctx: Ctx) -> Text | None:
+def on_spot_answer_not_in_the_future(ctx: Ctx) -> T | None:
     """A6: an on-the-spot answer is recorded after it was given, never before."""
     if dt.date.fromisoformat(ctx.payload["answered_on"]) > ctx.today:
         return T("答复日期不能晚于今天", "The answer cannot be dated after today")
@@ -343,7 +331,7 @@ def awaiting_delivery(data) -> list[str]:
     return [s for s in signers(data) if s not in done]
 
 
-def signer_awaits_delivery(ctx: Ctx) -> Text | None:
+def signer_awaits_delivery(ctx: Ctx) -> T | None:
     """A6: the answer goes to every signer, once each."""
     if ctx.payload.get("signer") in awaiting_delivery(ctx.data):
         return None
@@ -496,54 +484,14 @@ TRIGGERS = (
 # -- timers -----------------------------------------------------------------------------------
 
 TIMERS = (
-    Timer("cosign_window", "cosigning", "cosign_lapsed",
-          WorkingDays(5, setting="cosign_days"),
+    Timer("cosign_window", "cosigning", "cosign_lapsed", WorkingDays(5, setting="cosign_days"),
           T("联名确认期限", "Co-signing deadline"), sets_due=True),
-    Timer("decide_window", "deciding", "decide_lapsed",
-          WorkingDays(5, setting="decide_days"),
+    Timer("decide_window", "deciding", "decide_lapsed", WorkingDays(5, setting="decide_days"),
           T("问询人决定期限", "Submitter's decision due"), sets_due=True),
     # counted from the day the inquiry stands complete: registered, every signer confirmed
     *overdue_timers(ANSWERING, WorkingDays(15, setting="answer_days")),
 )
 
-# -- demo cases: 小板桥 and 青山镇, in several states with running timers ----------------------
-
-XBQ = "XW-QS-XBQ"
-
-DEMO = (
-    DemoCase(XBQ, {"name": "小板桥村党员", "title": "村集体土地流转收益的分配",
-                   "subject": "execution",
-                   "question": "支部决定的土地流转收益分配方案何时落实？按什么标准分配？"},
-             role="member"),
-    DemoCase(XBQ, {"name": "周八", "contact": "13800000011", "title": "低保对象的评定",
-                   "subject": "concern", "question": "今年新增低保对象是怎样评定的？"},
-             (DemoStep("register", "office"),), role="public"),
-    DemoCase(XBQ, {"name": "孙九", "title": "村党总支换届后的分工",
-                   "subject": "decision", "question": "新一届支委分工为何调整？",
-                   "cosigners": ["xbq-member", "刘七"]},
-             (DemoStep("register", "office"),
-              DemoStep("record_cosign", "office", {"signer": "刘七",
-                                                    "note": "在问询单上书面签名"})),
-             role="member"),
-    DemoCase("XW-QS", {"name": "吴十", "title": "镇党委惠农资金兑现进度",
-                       "subject": "execution",
-                       "question": "镇党委部署的惠农资金为何至今未兑现到户？"},
-             (DemoStep("register", "office"),
-              DemoStep("draft_answer", "handler",
-                       {"content": "资金已于本月拨付到村，正在逐户核对后发放。",
-                        "scope": "public"})),
-             role="member"),
-    DemoCase(XBQ, {"name": "郑一", "title": "党员活动室的使用安排",
-                   "subject": "concern", "question": "活动室平时为什么不开放？"},
-             (DemoStep("answer_on_spot", "secretary", lambda today: {
-                 "answerer": "小板桥村党总支书记", "occasion": "meeting",
-                 "place": "村党员活动室", "answered_on": (today - dt.timedelta(days=2)).isoformat(),
-                 "content": "自下月起每周二、周五下午开放，由值班党员管理。",
-                 "scope": "internal"}),
-              DemoStep("deliver", "office", {"signer": "郑一", "how": "on_spot"}),
-              DemoStep("publish", "office", {"channels": ["board", "meeting"]})),
-             role="member", days_ago=2),
-)
 
 INQUIRY = Process(
     kind="inquiry", version=1, label=T("党内事务问询", "Inquiry into Party affairs"),
@@ -551,22 +499,18 @@ INQUIRY = Process(
     start_roles=frozenset({"member", "public"}), start_schema=INQUIRE,
     start_effects=(record_submission,), settings=SETTINGS, code_prefix="WX",
     title_field="title", public_name="inquiries",
-    rules=("A6", "A9", "G1", "G2", "G3", "G6", "G12", "G15"), demo=DEMO,
+    rules=("A6", "A9", "G1", "G2", "G3", "G6", "G12", "G15"), demo=demo.INQUIRY,
     public_data={
-        "declined": T("不予受理", "Declined"),
+        "declined": T("不予受理", "Declined"), "answer": T("答复", "Answer"),
         "cosign_lapsed": T("联名确认期满", "Co-signing closed"),
         "dropped_cosigners": T("未确认而不再列名的联名人", "Co-signers dropped unconfirmed"),
-        "answer": T("答复", "Answer"),
-        "publication": T("公开", "Publication"),
-        "withdrawn": T("撤回", "Withdrawal"),
+        "publication": T("公开", "Publication"), "withdrawn": T("撤回", "Withdrawal"),
     },
-    labels={
+    labels=RECORD_LABELS | {
         "kind": T("答复方式", "How answered"), "written": T("书面答复", "Written answer"),
-        "on_spot": T("当场答复", "On the spot"), "on": T("日期", "Date"),
-        "reason": T("理由", "Reason"), "unconfirmed": T("未确认的联名人", "Unconfirmed"),
+        "on_spot": T("当场答复", "On the spot"), "unconfirmed": T("未确认的联名人", "Unconfirmed"),
         "drafted_on": T("起草日期", "Drafted on"), "reviewed_on": T("审核日期", "Reviewed on"),
-        "recorded_on": T("登记日期", "Recorded on"), "by": T("经办", "By"),
-        "system": T("系统（逾期）", "System (lapsed)"), "submitter": T("问询人", "Submitter"),
+        "recorded_on": T("登记日期", "Recorded on"), "submitter": T("问询人", "Submitter"),
         "signer": T("问询人", "Signer"), "how": T("方式", "How"),
         "online": T("在线确认", "Online"), "paper": T("书面签名", "On paper"),
     },
