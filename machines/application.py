@@ -323,7 +323,7 @@ TRIGGERS = (
             append_only=True, rules=("A5",)),
     Trigger("withdraw", WITHDRAWABLE, "withdrawn", {"applicant"}, T("撤回申请", "Withdraw"),
             Schema((Field("reason", "text", T("撤回原因", "Reason"), required=False),)),
-            effects=(record_withdrawal,), public=True),
+            effects=(record_withdrawal,), rules=("A1",), public=True),
     Trigger("consult", ("processing",), "consulting", {"handler"},
             T("征求第三方或共有组织意见", "Consult a third party or co-owner"),
             Schema((Field("party", "str", T("征求意见的对象", "Consulted party")),

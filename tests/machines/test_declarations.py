@@ -1,5 +1,6 @@
-"""Process versions (docs/engine.md "Versions"): a changed declaration needs a new version,
-and a database recorded before a change that kept what a process does still opens."""
+"""The declarations themselves: every state cites its rules, and versions (docs/engine.md
+"Versions"): a changed declaration needs a new version, and a database recorded before a
+change that kept what a process does still opens."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ PINNED = {
     ("routine", 1): "5ce69c5af38559e12cfe3d1962cc79817171aee1ef73645f6c0dd3d1ebb81e95",
     ("catalogue", 1): "338298e4f6194e05b8308731fd5f8d50a5c9848fcf6dc2bc3722d51ff369c03a",
 }
+
+
+def test_every_state_and_trigger_cites_its_rules():
+    bare = [f"{p.kind}.{x.name}" for p in definitions() for x in (*p.states, *p.triggers)
+            if not x.rules]
+    assert bare == []
 
 
 def test_fingerprints_are_pinned():
