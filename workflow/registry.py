@@ -57,8 +57,8 @@ def _name(fn: object) -> str:
 def fingerprint(process: Process) -> str:
     """A digest of what the declaration does: states, every arrow (a route is one), schemas,
     the names of guards, conditions and effects, timers and settings. Any change to it
-    needs a new version; how the declaration is written (routes or separate triggers for
-    the same arrows, where a function lives, labels, rule IDs) is no part of it."""
+    needs a new version; how the declaration is written (a route as a pair or a Route, the
+    module a function lives in, labels, rule IDs) is no part of it."""
     shape = {
         "kind": process.kind,
         "initial": process.initial,
