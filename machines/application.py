@@ -11,32 +11,40 @@ co-owner does not count (A8); overdue comes in two tiers with reminders before (
 
 from __future__ import annotations
 
-from machines.filing import (
+from machines import demo
+from machines.common import (
     NOTE,
-    OUTSIDE_AUTHORITY,
+    OFFICERS,
+    OVERDUE_SETTINGS,
     REASON,
+    RECORD_LABELS,
+    overdue_fields,
+    overdue_timers,
+    overdue_triggers,
+    record_return,
+    reviewer_is_not_the_drafter,
+    withdrawn,
+)
+from machines.filing import (
+    OUTSIDE_AUTHORITY,
     has_upper_level,
+    outside_authority_named,
     record_filing,
     record_filing_received,
-    root_files_outside,
 )
-from machines.periods import previous_period
 from workflow.core.declare import (
     Ctx,
-    DemoCase,
-    DemoStep,
     Document,
     Field,
     Process,
+    Route,
     Schema,
     State,
-    Text,
     Timer,
     Trigger,
     WorkingDays,
 )
-
-T = Text
+from workflow.core.declare import Text as T
 
 # -- settings: the rules' defaults, configurable per organisation ---------------------------
 
@@ -45,26 +53,27 @@ SETTINGS = {
     "extension_max_days": 20,      # A5: one extension of at most 20 working days
     "clarify_window_days": 7,      # A5: a 补正 notice within 7 working days
     "clarify_answer_days": 15,     # A5: the applicant's answer is due within 15 working days
-    "long_overdue_days": 20,       # A9: long overdue 20 working days past due
-    "reminders": [5, 1],           # A9: reminders 5 and 1 working days before due
+    **OVERDUE_SETTINGS,            # A9: long overdue 20 working days past due, reminders
     "upper_consent": True,         # A3 (002): withholding needs the upper level's consent
 }
 
 # -- states ------------------------------------------------------------------------------------
 
 STATES = (
-    State("received", T("已收到，待登记", "Received"), role="office"),
-    State("processing", T("办理中", "In progress"), role="handler"),
-    State("clarifying", T("待申请人补正", "Awaiting clarification"), role=None),
+    State("received", T("已收到，待登记", "Received"), role="office", rules=("A1", "A5")),
+    State("processing", T("办理中", "In progress"), role="handler", rules=("A5", "A7", "A9")),
+    State("clarifying", T("待申请人补正", "Awaiting clarification"), role=None, rules=("A5",)),
     State("consulting", T("征求第三方意见中（暂停计时）", "Consulting (clock stopped)"),
-          role="handler"),
-    State("review", T("待负责人审核", "Awaiting review"), role="reviewer"),
+          role="handler", rules=("A8",)),
+    State("review", T("待负责人审核", "Awaiting review"), role="reviewer", rules=("G3",)),
     State("consent", T("待上级党组织同意", "Awaiting upper-level consent"),
-          role="upper:reviewer"),
-    State("answered", T("已答复，待报备", "Answered, to be filed"), role="handler"),
-    State("filed", T("已报上级备案", "Filed with the upper level"), role="upper:upper_receiver"),
-    State("archived", T("已归档", "Archived"), final=True),
-    State("withdrawn", T("已撤回", "Withdrawn"), final=True),
+          role="upper:reviewer", rules=("A3",)),
+    State("answered", T("已答复，待报备", "Answered, to be filed"), role="handler",
+          rules=("A2", "A7")),
+    State("filed", T("已报上级备案", "Filed with the upper level"), role="upper:upper_receiver",
+          rules=("A4",)),
+    State("archived", T("已归档", "Archived"), final=True, rules=("A4",)),
+    State("withdrawn", T("已撤回", "Withdrawn"), final=True, rules=("A5",)),
 )
 
 ANSWERING = ("received", "processing", "review", "consent")
@@ -106,7 +115,7 @@ DELIVERY = {
 # -- pure rule functions -----------------------------------------------------------------------
 
 
-def contact_required(payload) -> dict[str, Text]:
+def contact_required(payload) -> dict[str, T]:
     """A1: an applicant must be reachable — a phone number or an e-mail address."""
     if payload.get("phone") or payload.get("email"):
         return {}
@@ -114,7 +123,7 @@ def contact_required(payload) -> dict[str, Text]:
     return {"phone": need, "email": need}
 
 
-def outcome_has_its_fields(payload) -> dict[str, Text]:
+def outcome_has_its_fields(payload) -> dict[str, T]:
     """A7: each outcome carries the content it needs (e.g. what was withheld and why)."""
     missing = [name for name in OUTCOME_FIELDS.get(payload.get("outcome"), ())
                if not payload.get(name)]
@@ -124,13 +133,12 @@ def outcome_has_its_fields(payload) -> dict[str, Text]:
 
 def record_receipt(ctx: Ctx) -> dict:
     """A5: the day of receipt (in China) starts the count; day 1 is the next working day."""
-    days = ctx.settings["deadline_days"]
     return {"tracking_code": ctx.payload["_code"], "received_on": ctx.today.isoformat(),
             "clock_start": ctx.today.isoformat(),
-            "long_n": days + ctx.settings["long_overdue_days"], "overdue": 0}
+            **overdue_fields(ctx.settings, ctx.settings["deadline_days"])}
 
 
-def clarification_still_possible(ctx: Ctx) -> Text | None:
+def clarification_still_possible(ctx: Ctx) -> T | None:
     """A5: one 补正 notice, saying everything missing at once, within 7 working days."""
     if ctx.data.get("clarification"):
         return T("补正通知只能发出一次", "Clarification may be asked only once")
@@ -157,13 +165,11 @@ def close_clarify_window(ctx: Ctx) -> dict:
 
 def withdraw_unclarified(ctx: Ctx) -> dict:
     """A5: no clarification by the date set means the application is withdrawn."""
-    return {"withdrawn": {"by": "system", "reason": "逾期未补正，视为撤回申请",
-                          "on": ctx.today.isoformat()}}
+    return withdrawn(ctx, "system", "逾期未补正，视为撤回申请")
 
 
 def record_withdrawal(ctx: Ctx) -> dict:
-    return {"withdrawn": {"by": "applicant", "reason": ctx.payload.get("reason", ""),
-                          "on": ctx.today.isoformat()}}
+    return withdrawn(ctx, "applicant", ctx.payload.get("reason", ""))
 
 
 def record_consultation(ctx: Ctx) -> dict:
@@ -179,14 +185,14 @@ def record_consultation_reply(ctx: Ctx) -> dict:
     return {"consultations": done}
 
 
-def one_extension_only(ctx: Ctx) -> Text | None:
+def one_extension_only(ctx: Ctx) -> T | None:
     """A5: one extension only."""
     if ctx.data.get("extension"):
         return T("只能延期一次", "Only one extension is allowed")
     return None
 
 
-def extension_within_limit(ctx: Ctx) -> Text | None:
+def extension_within_limit(ctx: Ctx) -> T | None:
     """A5: at most 20 working days (configurable)."""
     limit = ctx.settings["extension_max_days"]
     if ctx.payload["days"] > limit:
@@ -199,7 +205,7 @@ def record_extension_request(ctx: Ctx) -> dict:
                           "requested_by": ctx.actor, "status": "requested"}}
 
 
-def extension_requested(ctx: Ctx) -> Text | None:
+def extension_requested(ctx: Ctx) -> T | None:
     ext = ctx.data.get("extension") or {}
     if ext.get("status") != "requested":
         return T("没有待批准的延期申请", "No extension is waiting for approval")
@@ -225,26 +231,15 @@ def record_answer(ctx: Ctx) -> dict:
     return {"draft": draft | {"drafted_by": ctx.actor, "drafted_on": ctx.today.isoformat()}}
 
 
-def reviewer_is_not_the_drafter(ctx: Ctx) -> Text | None:
-    """G3: 谁承办、谁提出 — the handling officer proposes, someone else reviews."""
-    if (ctx.data.get("draft") or {}).get("drafted_by") == ctx.actor:
-        return T("不能审核自己起草的答复", "You may not review an answer you drafted")
-    return None
-
-
-def refusal_needs_upper_consent(ctx: Ctx) -> Text | None:
+def refusal_needs_upper_consent(ctx: Ctx) -> bool:
     """A3 (002): withholding anything needs the upper level's consent, where required."""
     withholds = ctx.data["draft"]["outcome"] in WITHHOLDING
-    if withholds and ctx.settings["upper_consent"] and ctx.data.get("_parent"):
-        return None
-    return T("无须上级同意", "No upper-level consent needed")
+    return withholds and ctx.settings["upper_consent"] and bool(ctx.data.get("_parent"))
 
 
-def answer_goes_out_directly(ctx: Ctx) -> Text | None:
-    if refusal_needs_upper_consent(ctx) is None:
-        return T("不予公开或部分公开须经上级党组织同意",
-                 "Withholding needs the upper-level organisation's consent")
-    return None
+def answer_goes_out_directly(ctx: Ctx) -> bool:
+    """A3, A7: an answer that needs no consent goes out at once, with its written notice."""
+    return not refusal_needs_upper_consent(ctx)
 
 
 def issue_notice(ctx: Ctx) -> dict:
@@ -264,37 +259,13 @@ def record_consent(ctx: Ctx) -> dict:
                         "note": ctx.payload.get("note", "")}}
 
 
-def record_return(ctx: Ctx) -> dict:
-    returns = [*ctx.data.get("returns", []), {"by": ctx.actor, "reason": ctx.payload["reason"],
-                                              "on": ctx.today.isoformat()}]
-    return {"returns": returns}
-
-
 def record_delivery(ctx: Ctx) -> dict:
     return {"delivered": {"how": ctx.payload["how"], "on": ctx.today.isoformat()}}
 
 
-
-
-
-
-
-
-
-
-def mark_overdue(ctx: Ctx) -> dict:
-    """A9 first tier: past the due date."""
-    return {"overdue": max(1, ctx.data.get("overdue", 0))}
-
-
-def mark_long_overdue(ctx: Ctx) -> dict:
-    """A9 second tier: long overdue (20 working days past due, configurable)."""
-    return {"overdue": 2}
-
-
 # -- triggers ----------------------------------------------------------------------------------
 
-OFFICERS = frozenset({"handler", "office"})
+OWN_ANSWER = T("不能审核自己起草的答复", "You may not review an answer you drafted")
 
 APPLY = Schema((
     Field("name", "str", T("申请人姓名或名称", "Applicant name"), max_length=100),
@@ -352,7 +323,7 @@ TRIGGERS = (
             append_only=True, rules=("A5",)),
     Trigger("withdraw", WITHDRAWABLE, "withdrawn", {"applicant"}, T("撤回申请", "Withdraw"),
             Schema((Field("reason", "text", T("撤回原因", "Reason"), required=False),)),
-            effects=(record_withdrawal,), public=True),
+            effects=(record_withdrawal,), rules=("A1",), public=True),
     Trigger("consult", ("processing",), "consulting", {"handler"},
             T("征求第三方或共有组织意见", "Consult a third party or co-owner"),
             Schema((Field("party", "str", T("征求意见的对象", "Consulted party")),
@@ -381,11 +352,9 @@ TRIGGERS = (
             T("起草答复", "Draft the answer"), ANSWER, effects=(record_answer,),
             rules=("A2", "A3", "A7", "G3")),
     Trigger("approve", ("review",), "consent", {"reviewer"}, T("审核通过", "Approve"), NOTE,
-            available=(reviewer_is_not_the_drafter,), guards=(refusal_needs_upper_consent,),
-            effects=(record_review,), rules=("A3", "G3")),
-    Trigger("approve", ("review",), "answered", {"reviewer"}, T("审核通过", "Approve"), NOTE,
-            available=(reviewer_is_not_the_drafter,), guards=(answer_goes_out_directly,),
-            effects=(record_review, issue_notice), rules=("A3", "G3"), public=True),
+            available=(reviewer_is_not_the_drafter(OWN_ANSWER),), effects=(record_review,),
+            routes=(Route(answer_goes_out_directly, "answered", (issue_notice,)),),
+            rules=("A3", "A7", "G3")),
     Trigger("return_draft", ("review",), "processing", {"reviewer"},
             T("退回修改", "Send back"), REASON, effects=(record_return,), rules=("G3",)),
     Trigger("consent", ("consent",), "answered", {"upper:reviewer"},
@@ -394,35 +363,21 @@ TRIGGERS = (
     Trigger("refuse_consent", ("consent",), "processing", {"upper:reviewer"},
             T("不同意，退回重办", "Refuse and send back"), REASON, effects=(record_return,),
             rules=("A3",)),
-    Trigger("file", ("answered",), "filed", OFFICERS, T("送达并报上级备案", "Deliver and file"),
-            FILING, available=(has_upper_level,), effects=(record_delivery, record_filing),
-            rules=("A4",), public=True),
     Trigger("file", ("answered",), "archived", OFFICERS, T("送达并报上级备案", "Deliver and file"),
-            FILING, guards=(root_files_outside,), effects=(record_delivery, record_filing),
-            rules=("A4",), public=True),
+            FILING, guards=(outside_authority_named,), effects=(record_delivery, record_filing),
+            routes=((has_upper_level, "filed"),), rules=("A4",), public=True),
     Trigger("receive_filing", ("filed",), "archived", {"upper:upper_receiver"},
             T("备案已收悉，归档", "Filing received: archive"), NOTE,
             effects=(record_filing_received,), rules=("A4",)),
-    Trigger("overdue", ANSWERING + ("consulting",), None, {"system"},
-            T("已逾期", "Overdue"), effects=(mark_overdue,), append_only=True, rules=("A9",),
-            public=True),
-    Trigger("long_overdue", ANSWERING + ("consulting",), None, {"system"},
-            T("严重逾期", "Long overdue"), effects=(mark_long_overdue,), append_only=True,
-            rules=("A9",), public=True),
+    *overdue_triggers(ANSWERING + ("consulting",)),
 )
 
 # -- timers -----------------------------------------------------------------------------------
 
 TIMERS = (
-    Timer("deadline", ANSWERING, "overdue",
-          WorkingDays(20, setting="deadline_days", start_field="clock_start"),
-          T("答复期限", "Answer deadline"), reminder_setting="reminders", reminders=(5, 1),
-          sets_due=True, pauses=("consulting",),
-          extend_on={"approve_extension": "extension_days"}),
-    Timer("long_overdue", ANSWERING, "long_overdue",
-          WorkingDays(40, n_field="long_n", start_field="clock_start"),
-          T("严重逾期界限", "Long-overdue line"), pauses=("consulting",),
-          extend_on={"approve_extension": "extension_days"}),
+    *overdue_timers(ANSWERING, WorkingDays(20, setting="deadline_days",
+                                           start_field="clock_start"),
+                    pauses=("consulting",), extend_on={"approve_extension": "extension_days"}),
     Timer("clarify_window", ANSWERING + ("consulting",), "close_clarify_window",
           WorkingDays(7, setting="clarify_window_days", start_field="received_on"),
           T("补正通知期限", "Clarification window")),
@@ -431,60 +386,31 @@ TIMERS = (
           T("补正答复期限", "Clarification due"), sets_due=True),
 )
 
-#: laid around the day the demo is loaded; 钱七's request was registered 45 days ago and
-#: is past its 20 working days (A9), so the inbox has an overdue example
-DEMO = (
-    DemoCase("XW-QS", lambda today: {
-        "name": "张三", "phone": "13800000001",
-        "description": f"{today.year} 年青山镇党费收缴和使用情况", "purpose": "了解情况",
-        "delivery": "electronic"}, role="public"),
-    DemoCase("XW-QS", {"name": "李四", "email": "lisi@example.cn",
-                       "description": "小板桥村发展党员的程序和名单", "delivery": "paper"},
-             (DemoStep("register", "office"),), role="public"),
-    DemoCase("XW-QS", lambda today: {
-        "name": "王五", "phone": "13800000003",
-        "description": f"镇党委{previous_period(today, 'quarterly')[2]}会议纪要",
-        "delivery": "onsite"},
-             (DemoStep("register", "office"),
-              DemoStep("request_clarification", "handler",
-                       {"missing": "请说明需要哪几次会议的纪要，以及用途。"})), role="public"),
-    DemoCase("XW-QS", {"name": "赵六", "phone": "13800000004",
-                       "description": "镇党委关于村级后备干部培养的文件", "delivery": "electronic"},
-             (DemoStep("register", "office"),
-              DemoStep("draft_answer", "handler",
-                       {"outcome": "partial", "content": "提供培养方案正文。",
-                        "withheld": "后备干部个人考察材料",
-                        "reason": "涉及个人隐私（G2），依规不予公开。"}),
-              DemoStep("approve", "reviewer")), role="public"),
-    DemoCase("XW-QS", {"name": "钱七", "phone": "13800000005",
-                       "description": "镇党委班子成员分工调整的通知", "delivery": "electronic"},
-             (DemoStep("register", "office"),), role="public", days_ago=45),
-)
 
 APPLICATION = Process(
     kind="application", version=1, label=T("依申请公开", "Disclosure on application"),
     states=STATES, initial="received", triggers=TRIGGERS, timers=TIMERS,
     start_roles=frozenset({"public"}), start_schema=APPLY, start_effects=(record_receipt,),
     settings=SETTINGS, code_prefix="YS", title_field="description", public_name="applications",
-    rules=("A1", "A2", "A3", "A4", "A5", "A7", "A8", "A9", "G3", "G6", "G15"), demo=DEMO,
+    rules=("A1", "A2", "A3", "A4", "A5", "A7", "A8", "A9", "G3", "G6", "G15"),
+    demo=demo.APPLICATION,
     public_data={
-        "clarification": T("补正", "Clarification"),
+        "clarification": T("补正", "Clarification"), "extension": T("延期", "Extension"),
         "consultations": T("征求意见（不计入期限）", "Consultations (not counted)"),
-        "extension": T("延期", "Extension"),
-        "answer": T("答复", "Answer"),
-        "notice": T("告知书", "Written notice"),
+        "answer": T("答复", "Answer"), "notice": T("告知书", "Written notice"),
         "withdrawn": T("撤回", "Withdrawal"),
     },
-    labels={
+    labels=RECORD_LABELS | {
         "asked_on": T("通知日期", "Asked on"), "answered_on": T("答复日期", "Answered on"),
         "answer": T("补正内容", "Clarification"), "status": T("状态", "Status"),
         "requested": T("已申请", "Requested"), "approved": T("已批准", "Approved"),
         "refused": T("未批准", "Refused"), "refused_because": T("未批准理由", "Why refused"),
-        "on": T("日期", "Date"), "from": T("开始", "From"), "to": T("结束", "To"),
+        "from": T("开始", "From"), "to": T("结束", "To"),
         "number": T("文号", "Number"), "date": T("日期", "Date"),
-        "drafted_on": T("起草日期", "Drafted on"), "by": T("经办", "By"),
-        "system": T("系统（逾期）", "System (lapsed)"), "applicant": T("申请人", "Applicant"),
+        "drafted_on": T("起草日期", "Drafted on"), "applicant": T("申请人", "Applicant"),
     },
     documents=(Document("notice", T("答复告知书", "Written notice of the answer"),
                         "application_notice", ("answered", "filed", "archived"), public=True),),
+    # recorded before routes and the shared rules (issue 13), which changed nothing it does
+    earlier_fingerprints=("a0fb4c4c7c62fccb5421bf04cc0ca8c44ab86c8911106954a4b128512a4b19f5",),
 )

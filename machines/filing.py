@@ -2,37 +2,34 @@
 
 The parent organisation's filing desk (``upper_receiver``) receives the filing; the root
 organisation files with an authority outside the service, whose name and reference
-number are recorded instead (DESIGN.md, Conventions).
+number are recorded instead (DESIGN.md, Conventions). A ``file`` trigger routes on
+:func:`has_upper_level` and refuses, at the root, with :func:`outside_authority_named`.
 """
 
 from __future__ import annotations
 
-from workflow.core.declare import Ctx, Field, Schema, Text
+from workflow.core.declare import Ctx, Field, Schema
+from workflow.core.declare import Text as T
 
-T = Text
-
-REASON = Schema((Field("reason", "text", T("理由", "Reason")),))
-NOTE = Schema((Field("note", "text", T("意见", "Note"), required=False),))
 OUTSIDE_AUTHORITY = (
     Field("authority", "str", T("备案机关（仅最高一级组织）", "Filing authority (top level only)"),
           required=False),
     Field("reference", "str", T("备案文号（仅最高一级组织）", "Filing reference (top level only)"),
           required=False),
 )
+FILING = Schema(OUTSIDE_AUTHORITY)
 
 
-def has_upper_level(ctx: Ctx) -> Text | None:
-    """A4, G6: there is a parent organisation to file with."""
-    return None if ctx.data.get("_parent") else T("本组织没有上级", "No upper level here")
+def has_upper_level(ctx: Ctx) -> bool:
+    """A4, G6: there is a parent organisation to file with (else the filing goes outside)."""
+    return bool(ctx.data.get("_parent"))
 
 
-def root_files_outside(ctx: Ctx) -> Text | None:
+def outside_authority_named(ctx: Ctx) -> T | None:
     """A4, G6 at the root: the filing goes to an authority outside the service, on record."""
-    if ctx.data.get("_parent"):
-        return T("应报上级党组织备案", "File with the upper-level organisation")
-    if not (ctx.payload.get("authority") and ctx.payload.get("reference")):
-        return T("请填写备案机关和备案文号", "Name the authority and the filing reference")
-    return None
+    if ctx.data.get("_parent") or (ctx.payload.get("authority") and ctx.payload.get("reference")):
+        return None
+    return T("请填写备案机关和备案文号", "Name the authority and the filing reference")
 
 
 def record_filing(ctx: Ctx) -> dict:

@@ -41,22 +41,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from machines.filing import NOTE, REASON
-from workflow.core.declare import (
-    Ctx,
-    DemoCase,
-    DemoStep,
-    Field,
-    Process,
-    Schema,
-    State,
-    Text,
-    Timer,
-    Trigger,
-    WorkingDays,
+from machines import demo
+from machines.common import (
+    NOTE,
+    OFFICERS,
+    OPTIONAL_REASON,
+    OVERDUE_SETTINGS,
+    REASON,
+    RECORD_LABELS,
+    RELEASE,
+    overdue_fields,
+    overdue_timers,
+    overdue_triggers,
+    record_return,
+    reviewer_is_not_the_drafter,
+    withdrawn,
 )
-
-T = Text
+from machines.filing import FILING, outside_authority_named, record_filing
+from workflow.core.declare import Ctx, Field, Process, Schema, State, Timer, Trigger, WorkingDays
+from workflow.core.declare import Text as T
 
 # -- settings: the rules' defaults, configurable per organisation ---------------------------
 
@@ -65,27 +68,32 @@ SETTINGS = {
     "answer_days": 15,        # A6 (default): 000 第二条 says 限期 and gives no number
     "cosign_days": 5,         # A6 (default): working days for co-signers to confirm
     "decide_days": 5,         # A6 (default): then for the submitter to go on or withdraw
-    "long_overdue_days": 20,  # as A9 (default): long overdue 20 working days past due
-    "reminders": [5, 1],      # as A9 (default): reminders 5 and 1 working days before due
+    **OVERDUE_SETTINGS,       # as A9: long overdue 20 working days past due, reminders
 }
 
 # -- states ------------------------------------------------------------------------------------
 
 STATES = (
-    State("received", T("已提交，待登记", "Submitted, to be registered"), role="office"),
-    State("cosigning", T("待联名人确认", "Awaiting the co-signers"), role=None),
+    State("received", T("已提交，待登记", "Submitted, to be registered"), role="office",
+          rules=("A6", "G15")),
+    State("cosigning", T("待联名人确认", "Awaiting the co-signers"), role=None, rules=("A6",)),
     State("deciding", T("联名确认期满，待问询人决定", "Co-signing closed: submitter decides"),
-          role=None),
-    State("answering", T("办理中，待答复", "Being answered"), role="handler"),
-    State("review", T("答复待负责人审核", "Answer awaiting review"), role="reviewer"),
-    State("answered", T("已答复，待送达问询人", "Answered, to be delivered"), role="office"),
-    State("to_publish", T("已送达，待公开", "Delivered, to be published"), role="office"),
+          role=None, rules=("A6",)),
+    State("answering", T("办理中，待答复", "Being answered"), role="handler",
+          rules=("A6", "A9")),
+    State("review", T("答复待负责人审核", "Answer awaiting review"), role="reviewer",
+          rules=("G2", "G3")),
+    State("answered", T("已答复，待送达问询人", "Answered, to be delivered"), role="office",
+          rules=("A6",)),
+    State("to_publish", T("已送达，待公开", "Delivered, to be published"), role="office",
+          rules=("A6", "G1", "G12")),
     State("withheld", T("涉密不公开，待报上级备案", "Secret: to be filed with the upper level"),
-          role="office"),
-    State("published", T("已公开", "Published"), final=True),
-    State("closed", T("已办结（不公开，已备案）", "Closed (not published, filed)"), final=True),
-    State("declined", T("不予受理", "Declined"), final=True),
-    State("withdrawn", T("已撤回", "Withdrawn"), final=True),
+          role="office", rules=("G2", "G6")),
+    State("published", T("已公开", "Published"), final=True, rules=("A6", "G12")),
+    State("closed", T("已办结（不公开，已备案）", "Closed (not published, filed)"), final=True,
+          rules=("G6",)),
+    State("declined", T("不予受理", "Declined"), final=True, rules=("A6",)),
+    State("withdrawn", T("已撤回", "Withdrawn"), final=True, rules=("A6",)),
 )
 
 BEFORE_ANSWER = ("received", "cosigning", "deciding", "answering", "review")
@@ -119,22 +127,12 @@ DELIVERY = {
     "electronic": T("电子邮件、短信或在线查询", "Electronic or online"),
 }
 
-CHANNELS = {  # G12
-    "board": T("党务公开栏", "Disclosure board"),
-    "website": T("网站", "Website"),
-    "meeting": T("会议", "Meeting"),
-    "document": T("文件、简报", "Document"),
-    "screen": T("电子屏幕", "Electronic screen"),
-    "account": T("公众号", "Public account"),
-    "broadcast": T("广播", "Broadcast"),
-}
-
 STANDARD_PUBLIC_REFUSAL = "本组织不受理群众问询，请通过党员或其他渠道反映（A6）"
 
 # -- pure rule functions -----------------------------------------------------------------------
 
 
-def cosigners_are_distinct(payload) -> dict[str, Text]:
+def cosigners_are_distinct(payload) -> dict[str, T]:
     """A6 (第四条 联名): each co-signer is listed once, and not the submitter again."""
     listed = payload.get("cosigners", [])
     if len(set(listed)) != len(listed) or payload.get("name") in listed:
@@ -143,26 +141,17 @@ def cosigners_are_distinct(payload) -> dict[str, Text]:
     return {}
 
 
-def answer_secret_has_a_reason(payload) -> dict[str, Text]:
+def answer_secret_has_a_reason(payload) -> dict[str, T]:
     """G2: an answer kept from publication says why (党内秘密、个人隐私…)."""
     if payload.get("secret") and not payload.get("secret_reason"):
         return {"secret_reason": T("不公开的答复必须说明理由", "Say why it is not published")}
     return {}
 
 
-def published_answer_has_a_scope(payload) -> dict[str, Text]:
+def published_answer_has_a_scope(payload) -> dict[str, T]:
     """G1: an answer to be published names its scope, 党内 or 党外."""
     if not payload.get("secret") and not payload.get("scope"):
         return {"scope": T("请选择公开范围", "Choose the scope of publication")}
-    return {}
-
-
-def channels_are_known(payload) -> dict[str, Text]:
-    """G12: each publication names its channels, from the known list."""
-    unknown = [c for c in payload.get("channels", []) if c not in CHANNELS]
-    if unknown:
-        allowed = "、".join(CHANNELS)
-        return {"channels": T(f"公开渠道应为：{allowed}", f"Channels must be among: {allowed}")}
     return {}
 
 
@@ -173,15 +162,14 @@ def record_submission(ctx: Ctx) -> dict:
     co-signer (the schema cannot see who submits).
     """
     own = ctx.actor.removeprefix("user:")
-    settings = ctx.settings
     return {"tracking_code": ctx.payload["_code"], "submitted_by": ctx.actor,
             "from_public": ctx.actor.startswith("public:"),
             "cosigners": [c for c in ctx.payload.get("cosigners", []) if c != own],
-            "confirmations": [], "received_on": ctx.today.isoformat(), "overdue": 0,
-            "long_n": settings["answer_days"] + settings["long_overdue_days"]}
+            "confirmations": [], "received_on": ctx.today.isoformat(),
+            **overdue_fields(ctx.settings, ctx.settings["answer_days"])}
 
 
-def public_inquiry_allowed(ctx: Ctx) -> Text | None:
+def public_inquiry_allowed(ctx: Ctx) -> T | None:
     """A6: the public inquires only where the organisation allows it (default: yes)."""
     if ctx.data.get("from_public") and not ctx.settings["public_allowed"]:
         return T("本组织不受理群众问询，只能不予受理",
@@ -189,7 +177,7 @@ def public_inquiry_allowed(ctx: Ctx) -> Text | None:
     return None
 
 
-def decline_has_a_reason(ctx: Ctx) -> Text | None:
+def decline_has_a_reason(ctx: Ctx) -> T | None:
     """A6 (第五条): an inquiry outside the permitted matters is declined with a reason; a
     public inquiry where the public may not inquire has the standard one."""
     if ctx.payload.get("reason") or public_inquiry_allowed(ctx) is not None:
@@ -208,11 +196,12 @@ def pending_cosigners(data) -> list[str]:
     return [c for c in data.get("cosigners", []) if c not in done]
 
 
-def has_cosigners(ctx: Ctx) -> Text | None:
-    return None if ctx.data.get("cosigners") else T("单独问询", "A single inquiry")
+def has_cosigners(ctx: Ctx) -> bool:
+    """A6 (第四条 联名): a joint inquiry waits for its co-signers to confirm."""
+    return bool(ctx.data.get("cosigners"))
 
 
-def is_a_single_inquiry(ctx: Ctx) -> Text | None:
+def is_a_single_inquiry(ctx: Ctx) -> T | None:
     """A6: a joint inquiry goes on only once its co-signers have confirmed."""
     if pending_cosigners(ctx.data):
         return T("联名人尚未全部确认", "Not every co-signer has confirmed")
@@ -223,14 +212,14 @@ def _own_name(ctx: Ctx) -> str:
     return ctx.actor.removeprefix("user:")
 
 
-def actor_is_a_pending_cosigner(ctx: Ctx) -> Text | None:
+def actor_is_a_pending_cosigner(ctx: Ctx) -> T | None:
     """A6: each listed co-signer confirms for themself, once."""
     if _own_name(ctx) in pending_cosigners(ctx.data):
         return None
     return T("您不是待确认的联名人", "You are not a co-signer awaiting confirmation")
 
 
-def signer_is_a_pending_cosigner(ctx: Ctx) -> Text | None:
+def signer_is_a_pending_cosigner(ctx: Ctx) -> T | None:
     """A6: a paper signature is recorded for a listed co-signer who has not confirmed."""
     if ctx.payload.get("signer") in pending_cosigners(ctx.data):
         return None
@@ -239,20 +228,14 @@ def signer_is_a_pending_cosigner(ctx: Ctx) -> Text | None:
              f"Not a co-signer awaiting confirmation (waiting: {waiting})")
 
 
-def _completes(ctx: Ctx, signer: str) -> Text | None:
-    if pending_cosigners(ctx.data) == [signer]:
-        return None
-    return T("还有其他联名人未确认", "Other co-signers have yet to confirm")
-
-
-def own_confirmation_completes(ctx: Ctx) -> Text | None:
+def own_confirmation_completes(ctx: Ctx) -> bool:
     """A6: the inquiry goes on once every listed co-signer has confirmed."""
-    return _completes(ctx, _own_name(ctx))
+    return pending_cosigners(ctx.data) == [_own_name(ctx)]
 
 
-def paper_confirmation_completes(ctx: Ctx) -> Text | None:
+def paper_confirmation_completes(ctx: Ctx) -> bool:
     """A6: the inquiry goes on once every listed co-signer has confirmed."""
-    return _completes(ctx, ctx.payload.get("signer", ""))
+    return pending_cosigners(ctx.data) == [ctx.payload.get("signer", "")]
 
 
 def record_own_confirmation(ctx: Ctx) -> dict:
@@ -274,7 +257,7 @@ def record_cosign_lapse(ctx: Ctx) -> dict:
                               "unconfirmed": pending_cosigners(ctx.data)}}
 
 
-def is_the_submitter(ctx: Ctx) -> Text | None:
+def is_the_submitter(ctx: Ctx) -> T | None:
     """A6: only the submitter — a member by account, the public by tracking code — decides
     to go on without co-signers or to withdraw."""
     if ctx.actor in (ctx.data.get("submitted_by"), f"applicant:{ctx.data.get('tracking_code')}"):
@@ -291,13 +274,11 @@ def proceed_without_the_unconfirmed(ctx: Ctx) -> dict:
 
 def withdraw_undecided(ctx: Ctx) -> dict:
     """A6 (default, as A5): no decision by the date set means the inquiry is withdrawn."""
-    return {"withdrawn": {"by": "system", "reason": "联名确认期满后逾期未决定，视为撤回",
-                          "on": ctx.today.isoformat()}}
+    return withdrawn(ctx, "system", "联名确认期满后逾期未决定，视为撤回")
 
 
 def record_withdrawal(ctx: Ctx) -> dict:
-    return {"withdrawn": {"by": "submitter", "reason": ctx.payload.get("reason", ""),
-                          "on": ctx.today.isoformat()}}
+    return withdrawn(ctx, "submitter", ctx.payload.get("reason", ""))
 
 
 def _answer_fields(ctx: Ctx) -> dict:
@@ -316,13 +297,6 @@ def record_draft(ctx: Ctx) -> dict:
                                             "drafted_on": ctx.today.isoformat()}}
 
 
-def reviewer_is_not_the_drafter(ctx: Ctx) -> Text | None:
-    """G3: the responsible person reviews an answer someone else drafted."""
-    if (ctx.data.get("draft") or {}).get("drafted_by") == ctx.actor:
-        return T("不能审核自己起草的答复", "You may not review an answer you drafted")
-    return None
-
-
 def record_review(ctx: Ctx) -> dict:
     """G3, G2: reviewed — secrecy, necessity, accuracy — the draft becomes the answer,
     given on this day."""
@@ -331,13 +305,7 @@ def record_review(ctx: Ctx) -> dict:
     return {"answer": answer, "draft": None, "answered_on": ctx.today.isoformat()}
 
 
-def record_return(ctx: Ctx) -> dict:
-    returns = [*ctx.data.get("returns", []), {"by": ctx.actor, "reason": ctx.payload["reason"],
-                                              "on": ctx.today.isoformat()}]
-    return {"returns": returns}
-
-
-def on_spot_answer_not_in_the_future(ctx: Ctx) -> Text | None:
+def on_spot_answer_not_in_the_future(ctx: Ctx) -> T | None:
     """A6: an on-the-spot answer is recorded after it was given, never before."""
     if dt.date.fromisoformat(ctx.payload["answered_on"]) > ctx.today:
         return T("答复日期不能晚于今天", "The answer cannot be dated after today")
@@ -363,7 +331,7 @@ def awaiting_delivery(data) -> list[str]:
     return [s for s in signers(data) if s not in done]
 
 
-def signer_awaits_delivery(ctx: Ctx) -> Text | None:
+def signer_awaits_delivery(ctx: Ctx) -> T | None:
     """A6: the answer goes to every signer, once each."""
     if ctx.payload.get("signer") in awaiting_delivery(ctx.data):
         return None
@@ -372,28 +340,14 @@ def signer_awaits_delivery(ctx: Ctx) -> Text | None:
              f"Not a signer awaiting the answer (waiting: {waiting})")
 
 
-def is_the_last_delivery(ctx: Ctx) -> Text | None:
-    if awaiting_delivery(ctx.data) == [ctx.payload.get("signer")]:
-        return None
-    return T("还有问询人未送达", "Other signers still await the answer")
+def others_await_delivery(ctx: Ctx) -> bool:
+    """A6: the case waits until the answer has reached every signer."""
+    return len(awaiting_delivery(ctx.data)) > 1
 
 
-def others_await_delivery(ctx: Ctx) -> Text | None:
-    if len(awaiting_delivery(ctx.data)) > 1:
-        return None
-    return T("这是最后一位问询人", "This is the last signer")
-
-
-def answer_is_secret(ctx: Ctx) -> Text | None:
-    """G2: a secret answer is not published."""
-    return None if ctx.data["answer"].get("secret") else T("答复应当公开", "To be published")
-
-
-def answer_is_published(ctx: Ctx) -> Text | None:
-    """A6: the inquiry and its answer are published unless secret."""
-    if ctx.data["answer"].get("secret"):
-        return T("答复涉密，不予公开", "The answer is secret: not published")
-    return None
+def answer_is_secret(ctx: Ctx) -> bool:
+    """G2: a secret answer is not published (A6: every other one is)."""
+    return bool(ctx.data["answer"].get("secret"))
 
 
 def record_delivery(ctx: Ctx) -> dict:
@@ -412,35 +366,13 @@ def record_publication(ctx: Ctx) -> dict:
     return {"publication": publication, "published_on": ctx.today.isoformat()}
 
 
-def filing_goes_somewhere(ctx: Ctx) -> Text | None:
-    """G6: the upper level receives the filing; at the root, an outside authority does,
-    named with its reference number."""
-    if ctx.data.get("_parent") or (ctx.payload.get("authority") and ctx.payload.get("reference")):
-        return None
-    return T("请填写备案机关和备案文号", "Name the authority and the filing reference")
-
-
-def record_filing(ctx: Ctx) -> dict:
-    """G6: filed with the upper level, with the reason it is not published."""
-    filing = {"on": ctx.today.isoformat(), "to": ctx.data.get("_parent"),
-              "reason": ctx.data["answer"]["secret_reason"]}
-    filing |= {k: ctx.payload[k] for k in ("authority", "reference") if ctx.payload.get(k)}
-    return {"filing": filing}
-
-
-def mark_overdue(ctx: Ctx) -> dict:
-    """A6 限期, as A9 first tier: past the answer deadline."""
-    return {"overdue": max(1, ctx.data.get("overdue", 0))}
-
-
-def mark_long_overdue(ctx: Ctx) -> dict:
-    """As A9 second tier: long overdue (20 working days past due, configurable)."""
-    return {"overdue": 2}
+def filing_has_the_reason(ctx: Ctx) -> dict:
+    """G6: the withholding is filed with the reason it is not published."""
+    return {"filing": ctx.data["filing"] | {"reason": ctx.data["answer"]["secret_reason"]}}
 
 
 # -- triggers ----------------------------------------------------------------------------------
 
-OFFICERS = frozenset({"handler", "office"})
 SUBMITTER = frozenset({"member", "applicant"})
 
 INQUIRE = Schema((
@@ -486,49 +418,26 @@ DELIVER = Schema((
     Field("how", "choice", T("送达方式", "Delivered by"), choices=DELIVERY),
 ))
 
-PUBLISH = Schema((
-    Field("channels", "list", T("公开渠道", "Channels")),
-), checks=(channels_are_known,))
-
-FILING = Schema((
-    Field("authority", "str", T("备案机关（仅最高一级组织）", "Filing authority (top level only)"),
-          required=False),
-    Field("reference", "str", T("备案文号（仅最高一级组织）", "Filing reference (top level only)"),
-          required=False),
-))
-
-OPTIONAL_REASON = Schema((Field("reason", "text", T("理由", "Reason"), required=False),))
-
+OWN_ANSWER = T("不能审核自己起草的答复", "You may not review an answer you drafted")
 CONFIRM = T("确认联名", "Confirm as co-signer")
 PAPER_CONFIRM = T("登记联名人书面签名", "Record a co-signer's paper signature")
 DELIVER_LABEL = T("送达问询人", "Deliver to a signer")
 
 TRIGGERS = (
     # registration: public where allowed (A6), within the permitted matters (第五条)
-    Trigger("register", ("received",), "cosigning", OFFICERS,
-            T("登记受理", "Register"), NOTE,
-            available=(public_inquiry_allowed, has_cosigners), rules=("A6", "G15"),
-            public=True),
     Trigger("register", ("received",), "answering", OFFICERS,
-            T("登记受理", "Register"), NOTE,
-            available=(public_inquiry_allowed, is_a_single_inquiry), rules=("A6", "G15"),
-            public=True),
+            T("登记受理", "Register"), NOTE, available=(public_inquiry_allowed,),
+            routes=((has_cosigners, "cosigning"),), rules=("A6", "G15"), public=True),
     Trigger("decline", ("received",), "declined", OFFICERS, T("不予受理", "Decline"),
             OPTIONAL_REASON, guards=(decline_has_a_reason,), effects=(record_decline,),
             rules=("A6",), public=True),
     # co-signers (第四条 联名)
-    Trigger("cosign", COSIGNING, "answering", {"member"}, CONFIRM,
-            available=(actor_is_a_pending_cosigner,), guards=(own_confirmation_completes,),
-            effects=(record_own_confirmation,), rules=("A6",), public=True),
     Trigger("cosign", COSIGNING, None, {"member"}, CONFIRM,
             available=(actor_is_a_pending_cosigner,), effects=(record_own_confirmation,),
-            rules=("A6",), public=True),
-    Trigger("record_cosign", COSIGNING, "answering", OFFICERS, PAPER_CONFIRM, PAPER,
-            guards=(signer_is_a_pending_cosigner, paper_confirmation_completes),
-            effects=(record_paper_confirmation,), rules=("A6",), public=True),
+            routes=((own_confirmation_completes, "answering"),), rules=("A6",), public=True),
     Trigger("record_cosign", COSIGNING, None, OFFICERS, PAPER_CONFIRM, PAPER,
             guards=(signer_is_a_pending_cosigner,), effects=(record_paper_confirmation,),
-            rules=("A6",), public=True),
+            routes=((paper_confirmation_completes, "answering"),), rules=("A6",), public=True),
     Trigger("cosign_lapsed", ("cosigning",), "deciding", {"system"},
             T("联名确认期满", "Co-signing deadline passed"), effects=(record_cosign_lapse,),
             rules=("A6",), public=True),
@@ -552,89 +461,37 @@ TRIGGERS = (
             T("起草书面答复", "Draft the written answer"), DRAFT, effects=(record_draft,),
             rules=("A6", "G1", "G2", "G3")),
     Trigger("approve", ("review",), "answered", {"reviewer"}, T("审核通过", "Approve"), NOTE,
-            available=(reviewer_is_not_the_drafter,), effects=(record_review,),
+            available=(reviewer_is_not_the_drafter(OWN_ANSWER),), effects=(record_review,),
             rules=("G2", "G3"), public=True),
     Trigger("return_draft", ("review",), "answering", {"reviewer"},
             T("退回修改", "Send back"), REASON, effects=(record_return,), rules=("G3",)),
     # to every signer, then published unless secret (A6, G1, G2, G6, G12)
     Trigger("deliver", ("answered",), "to_publish", OFFICERS, DELIVER_LABEL, DELIVER,
-            guards=(signer_awaits_delivery, is_the_last_delivery, answer_is_published),
-            effects=(record_delivery,), rules=("A6",), public=True),
-    Trigger("deliver", ("answered",), "withheld", OFFICERS, DELIVER_LABEL, DELIVER,
-            guards=(signer_awaits_delivery, is_the_last_delivery, answer_is_secret),
-            effects=(record_delivery,), rules=("A6", "G2"), public=True),
-    Trigger("deliver", ("answered",), None, OFFICERS, DELIVER_LABEL, DELIVER,
-            guards=(signer_awaits_delivery, others_await_delivery),
-            effects=(record_delivery,), rules=("A6",), public=True),
+            guards=(signer_awaits_delivery,), effects=(record_delivery,),
+            routes=((others_await_delivery, None), (answer_is_secret, "withheld")),
+            rules=("A6", "G2"), public=True),
     Trigger("publish", ("to_publish",), "published", OFFICERS,
-            T("公开问询及答复", "Publish the inquiry and its answer"), PUBLISH,
+            T("公开问询及答复", "Publish the inquiry and its answer"), RELEASE,
             effects=(record_publication,), rules=("A6", "G1", "G12"), public=True),
     Trigger("file", ("withheld",), "closed", OFFICERS,
             T("不公开情况报上级备案", "File the withholding with the upper level"), FILING,
-            guards=(filing_goes_somewhere,), effects=(record_filing,), rules=("G2", "G6"),
-            public=True),
+            guards=(outside_authority_named,), effects=(record_filing, filing_has_the_reason),
+            rules=("G2", "G6"), public=True),
     # the deadline (限期), as A9
-    Trigger("overdue", ANSWERING, None, {"system"}, T("已逾期", "Overdue"),
-            effects=(mark_overdue,), append_only=True, rules=("A6", "A9"), public=True),
-    Trigger("long_overdue", ANSWERING, None, {"system"}, T("严重逾期", "Long overdue"),
-            effects=(mark_long_overdue,), append_only=True, rules=("A9",), public=True),
+    *overdue_triggers(ANSWERING, rules=("A6", "A9")),
 )
 
 # -- timers -----------------------------------------------------------------------------------
 
 TIMERS = (
-    Timer("cosign_window", "cosigning", "cosign_lapsed",
-          WorkingDays(5, setting="cosign_days"),
+    Timer("cosign_window", "cosigning", "cosign_lapsed", WorkingDays(5, setting="cosign_days"),
           T("联名确认期限", "Co-signing deadline"), sets_due=True),
-    Timer("decide_window", "deciding", "decide_lapsed",
-          WorkingDays(5, setting="decide_days"),
+    Timer("decide_window", "deciding", "decide_lapsed", WorkingDays(5, setting="decide_days"),
           T("问询人决定期限", "Submitter's decision due"), sets_due=True),
     # counted from the day the inquiry stands complete: registered, every signer confirmed
-    Timer("deadline", ANSWERING, "overdue", WorkingDays(15, setting="answer_days"),
-          T("答复期限", "Answer deadline"), reminder_setting="reminders", reminders=(5, 1),
-          sets_due=True),
-    Timer("long_overdue", ANSWERING, "long_overdue", WorkingDays(35, n_field="long_n"),
-          T("严重逾期界限", "Long-overdue line")),
+    *overdue_timers(ANSWERING, WorkingDays(15, setting="answer_days")),
 )
 
-# -- demo cases: 小板桥 and 青山镇, in several states with running timers ----------------------
-
-XBQ = "XW-QS-XBQ"
-
-DEMO = (
-    DemoCase(XBQ, {"name": "小板桥村党员", "title": "村集体土地流转收益的分配",
-                   "subject": "execution",
-                   "question": "支部决定的土地流转收益分配方案何时落实？按什么标准分配？"},
-             role="member"),
-    DemoCase(XBQ, {"name": "周八", "contact": "13800000011", "title": "低保对象的评定",
-                   "subject": "concern", "question": "今年新增低保对象是怎样评定的？"},
-             (DemoStep("register", "office"),), role="public"),
-    DemoCase(XBQ, {"name": "孙九", "title": "村党总支换届后的分工",
-                   "subject": "decision", "question": "新一届支委分工为何调整？",
-                   "cosigners": ["xbq-member", "刘七"]},
-             (DemoStep("register", "office"),
-              DemoStep("record_cosign", "office", {"signer": "刘七",
-                                                    "note": "在问询单上书面签名"})),
-             role="member"),
-    DemoCase("XW-QS", {"name": "吴十", "title": "镇党委惠农资金兑现进度",
-                       "subject": "execution",
-                       "question": "镇党委部署的惠农资金为何至今未兑现到户？"},
-             (DemoStep("register", "office"),
-              DemoStep("draft_answer", "handler",
-                       {"content": "资金已于本月拨付到村，正在逐户核对后发放。",
-                        "scope": "public"})),
-             role="member"),
-    DemoCase(XBQ, {"name": "郑一", "title": "党员活动室的使用安排",
-                   "subject": "concern", "question": "活动室平时为什么不开放？"},
-             (DemoStep("answer_on_spot", "secretary", lambda today: {
-                 "answerer": "小板桥村党总支书记", "occasion": "meeting",
-                 "place": "村党员活动室", "answered_on": (today - dt.timedelta(days=2)).isoformat(),
-                 "content": "自下月起每周二、周五下午开放，由值班党员管理。",
-                 "scope": "internal"}),
-              DemoStep("deliver", "office", {"signer": "郑一", "how": "on_spot"}),
-              DemoStep("publish", "office", {"channels": ["board", "meeting"]})),
-             role="member", days_ago=2),
-)
 
 INQUIRY = Process(
     kind="inquiry", version=1, label=T("党内事务问询", "Inquiry into Party affairs"),
@@ -642,23 +499,21 @@ INQUIRY = Process(
     start_roles=frozenset({"member", "public"}), start_schema=INQUIRE,
     start_effects=(record_submission,), settings=SETTINGS, code_prefix="WX",
     title_field="title", public_name="inquiries",
-    rules=("A6", "A9", "G1", "G2", "G3", "G6", "G12", "G15"), demo=DEMO,
+    rules=("A6", "A9", "G1", "G2", "G3", "G6", "G12", "G15"), demo=demo.INQUIRY,
     public_data={
-        "declined": T("不予受理", "Declined"),
+        "declined": T("不予受理", "Declined"), "answer": T("答复", "Answer"),
         "cosign_lapsed": T("联名确认期满", "Co-signing closed"),
         "dropped_cosigners": T("未确认而不再列名的联名人", "Co-signers dropped unconfirmed"),
-        "answer": T("答复", "Answer"),
-        "publication": T("公开", "Publication"),
-        "withdrawn": T("撤回", "Withdrawal"),
+        "publication": T("公开", "Publication"), "withdrawn": T("撤回", "Withdrawal"),
     },
-    labels={
+    labels=RECORD_LABELS | {
         "kind": T("答复方式", "How answered"), "written": T("书面答复", "Written answer"),
-        "on_spot": T("当场答复", "On the spot"), "on": T("日期", "Date"),
-        "reason": T("理由", "Reason"), "unconfirmed": T("未确认的联名人", "Unconfirmed"),
+        "on_spot": T("当场答复", "On the spot"), "unconfirmed": T("未确认的联名人", "Unconfirmed"),
         "drafted_on": T("起草日期", "Drafted on"), "reviewed_on": T("审核日期", "Reviewed on"),
-        "recorded_on": T("登记日期", "Recorded on"), "by": T("经办", "By"),
-        "system": T("系统（逾期）", "System (lapsed)"), "submitter": T("问询人", "Submitter"),
+        "recorded_on": T("登记日期", "Recorded on"), "submitter": T("问询人", "Submitter"),
         "signer": T("问询人", "Signer"), "how": T("方式", "How"),
         "online": T("在线确认", "Online"), "paper": T("书面签名", "On paper"),
     },
+    # recorded before routes and the shared rules (issue 13), which changed nothing it does
+    earlier_fingerprints=("adb6a992e1b05ffac64a26c1517b3bf5318f5ec5baa5dff7b09f561abbca2b6d",),
 )

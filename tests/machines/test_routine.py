@@ -121,6 +121,23 @@ def test_g4_important_item_plan_decision_and_upper_review(engine, staff):
     assert case.state == "approved" and case.data["plan"]["decision"] == "党委会议通过"
 
 
+def test_g4_approve_is_one_action_whose_routes_choose_the_way(engine, staff):
+    """Routing is not refusal: the reviewer is offered one ``approve`` whatever the item,
+    and it goes where G4 sends the item; replay takes the same way (verify)."""
+    ways = {}
+    for name, changes in (("ordinary", {}), ("off", {"entry": ""}), ("important",
+                                                                        {"important": True})):
+        case = act(engine, opened(engine, staff, **changes), "submit", staff["handler"])
+        offered = [t.name for t in engine.actions(case, staff["reviewer"], at("2027-01-05"))]
+        assert offered.count("approve") == 1
+        ways[name] = act(engine, case, "approve", staff["reviewer"], CHECKED).state
+    assert ways == {"ordinary": "approved", "off": "catalogue_approval", "important": "plan"}
+    compiled = engine.registry.get("routine")
+    assert [a.dest for a in compiled.arrows[("review", "approve")]] == [
+        "plan", "catalogue_approval", "group_approval", "approved"]
+    assert verify(engine.db, engine.registry).ok
+
+
 def test_g6_withheld_item_is_filed_with_the_reason(engine, staff):
     case = act(engine, opened(engine, staff), "submit", staff["handler"])
     case = act(engine, case, "withhold", staff["reviewer"], {"reason": "涉及个人隐私（G2）"})

@@ -24,12 +24,10 @@ def amount_within_limit(ctx: Ctx) -> Text | None:
     return None
 
 
-def small(ctx: Ctx) -> Text | None:
-    return None if ctx.data["amount"] < 1000 else T("大额须上级同意", "Large amounts need consent")
-
-
-def large(ctx: Ctx) -> Text | None:
-    return None if ctx.data["amount"] >= 1000 else T("小额无须上级", "Small amounts need none")
+def small(ctx: Ctx) -> bool:
+    """A small amount is approved at once; a large one goes to the upper level for consent
+    (a route, not a refusal)."""
+    return ctx.data["amount"] < 1000
 
 
 def not_own_submission(ctx: Ctx) -> Text | None:
@@ -77,10 +75,8 @@ TRIGGERS = (
     Trigger("comment", ("*",), None, {"member", "handler", "reviewer", "public"},
             T("留言", "Comment"), Schema((Field("text", "text", T("内容", "Text")),)),
             effects=(add_comment,), append_only=True),
-    Trigger("approve", ("review",), "approved", {"reviewer"}, T("批准", "Approve"),
-            available=(small, not_own_submission)),
     Trigger("approve", ("review",), "upper", {"reviewer"}, T("批准", "Approve"),
-            available=(large, not_own_submission)),
+            available=(not_own_submission,), routes=((small, "approved"),)),
     Trigger("consent", ("upper",), "approved", {"upper:reviewer"}, T("同意", "Consent")),
     Trigger("reject", ("review", "upper"), "rejected", {"reviewer", "upper:reviewer"},
             T("驳回", "Reject"), Schema((Field("reason", "text", T("理由", "Reason")),)),

@@ -19,10 +19,9 @@ from workflow.base.timeutil import local_date
 from workflow.core.schema import Field, Schema
 
 __all__ = [
-    "AtField", "CalendarDays", "Ctx", "DemoCase", "DemoPayload", "DemoStep", "Document",
-    "Field", "Process",
-    "Schema", "Spawn",
-    "State", "Text", "Timer", "Trigger", "WorkingDays",
+    "AtField", "CalendarDays", "Condition", "Ctx", "DemoCase", "DemoPayload", "DemoStep",
+    "Document", "Field", "Process", "Route", "Schema", "Spawn", "State", "Text", "Timer",
+    "Trigger", "WorkingDays",
 ]
 
 
@@ -49,14 +48,29 @@ class Ctx:
 
 Guard = Callable[[Ctx], Text | None]
 Effect = Callable[[Ctx], Mapping[str, Any] | None]
+#: A route's condition: a plain yes or no about the case, never a refusal.
+Condition = Callable[[Ctx], bool]
 
 
 @dataclass(frozen=True)
 class State:
+    """A state, the role whose inbox it sits in and the rule IDs it implements."""
+
     name: str
     label: Text
     role: str | None = None
     final: bool = False
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a trigger goes when ``when`` holds; ``effects`` run after the trigger's own
+    (A7: only the answer that goes out directly gets its written notice now)."""
+
+    when: Condition
+    dest: str | None
+    effects: tuple[Effect, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,12 +88,15 @@ class Spawn:
 
 @dataclass(frozen=True)
 class Trigger:
-    """One arrow. Several arrows may share a name: the first whose guards pass wins.
+    """One trigger: from ``source`` to ``dest``, or along the first of its ``routes`` whose
+    condition holds (``dest`` is where it goes when none does; None keeps the state).
 
     ``roles`` are role codes held at the case's organisation; ``upper:CODE`` is a role
     held at its parent (A3 consent, A4 filing); ``system`` is the timer runner;
     ``public`` and ``applicant`` need no account. ``available`` guards see no payload
-    (they decide which actions a page lists); ``guards`` are checked on submit.
+    (they decide which actions a page lists); ``guards`` are checked on submit. Guards
+    refuse with a reason a person can act on; which way a trigger goes is a route, not a
+    refusal. ``routes`` take :class:`Route` or ``(condition, dest)`` pairs.
     """
 
     name: str
@@ -95,14 +112,22 @@ class Trigger:
     rules: tuple[str, ...] = ()
     public: bool = False
     spawns: tuple[Spawn, ...] = ()
+    routes: tuple[Route, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.source, str):
             object.__setattr__(self, "source", (self.source,))
         if not isinstance(self.roles, frozenset):
             object.__setattr__(self, "roles", frozenset(self.roles))
-        if self.append_only and self.dest is not None:
+        routes = tuple(r if isinstance(r, Route) else Route(*r) for r in self.routes)
+        object.__setattr__(self, "routes", routes)
+        if self.append_only and any(d is not None for d in self.dests):
             raise ValueError(f"append-only trigger {self.name} cannot change state")
+
+    @property
+    def dests(self) -> tuple[str | None, ...]:
+        """Every destination: the routes' in order, then ``dest``."""
+        return (*(r.dest for r in self.routes), self.dest)
 
 
 @dataclass(frozen=True)
@@ -235,6 +260,9 @@ class Process:
     public_data: Mapping[str, Text] = field(default_factory=dict)
     labels: Mapping[str, Text] = field(default_factory=dict)
     templates: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    #: fingerprints this version was recorded under before a change that kept what it does
+    #: (docs/engine.md "Versions"): a database that recorded one of them still opens
+    earlier_fingerprints: tuple[str, ...] = ()
 
     def state(self, name: str) -> State:
         for s in self.states:

@@ -187,7 +187,7 @@ class Engine:
                     conn.execute(sa.insert(table).values(
                         kind=compiled.kind, version=compiled.version,
                         fingerprint=compiled.fingerprint, recorded_at=now or utcnow()))
-                elif known[key] != compiled.fingerprint:
+                elif not compiled.recorded_as(known[key]):
                     raise DefinitionChanged(
                         f"流程 {key[0]} 第 {key[1]} 版的定义已改变，请提高版本号 / "
                         f"process {key[0]} version {key[1]} changed: give it a new version")

@@ -8,6 +8,7 @@ model does not scale); a case row is just data.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import os
@@ -20,7 +21,7 @@ from transitions import Machine
 
 from workflow.base.canonical import canonical, sha256_hex
 from workflow.base.text import Text
-from workflow.core.declare import Ctx, Process, State, Trigger
+from workflow.core.declare import Condition, Ctx, Process, State, Trigger
 
 REMIND = Trigger(
     name="remind",
@@ -32,24 +33,45 @@ REMIND = Trigger(
 )
 
 
-def _qualname(fn: object) -> str:
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+@dataclass(frozen=True)
+class Arrow(Trigger):
+    """One way a trigger can go, as the machine holds it: a trigger with routes becomes an
+    arrow per route, taken when its condition ``when`` holds, and one to ``dest``."""
+
+    when: Condition | None = None
+
+
+def arrows_of(trigger: Trigger) -> list[Arrow]:
+    """The trigger's arrows in the order they are tried: its routes, then ``dest``."""
+    own = {f.name: getattr(trigger, f.name) for f in dataclasses.fields(Trigger)}
+    own["routes"] = ()
+    return [*(Arrow(**own | {"dest": r.dest, "effects": trigger.effects + r.effects,
+                             "when": r.when}) for r in trigger.routes), Arrow(**own)]
+
+
+def _name(fn: object) -> str:
+    """A rule function by its own name: the module it lives in is no part of what it does."""
+    return getattr(fn, "__qualname__", None) or repr(fn)
 
 
 def fingerprint(process: Process) -> str:
-    """A digest of the declaration's structure; any change to it needs a new version."""
+    """A digest of what the declaration does: states, every arrow (a route is one), schemas,
+    the names of guards, conditions and effects, timers and settings. Any change to it
+    needs a new version; how the declaration is written (a route as a pair or a Route, the
+    module a function lives in, labels, rule IDs) is no part of it."""
     shape = {
         "kind": process.kind,
         "initial": process.initial,
         "states": [[s.name, s.role, s.final] for s in process.states],
         "start": [sorted(process.start_roles), process.start_schema.describe(),
-                  [_qualname(f) for f in process.start_effects]],
-        "triggers": [
-            [t.name, list(t.source), t.dest, sorted(t.roles), t.schema.describe(),
-             [_qualname(g) for g in t.available + t.guards],
-             [_qualname(e) for e in t.effects], t.append_only,
-             [[sp.kind, _qualname(sp.payload)] for sp in t.spawns]]
-            for t in process.triggers
+                  [_name(f) for f in process.start_effects]],
+        "arrows": [
+            [a.name, list(a.source), a.dest, sorted(a.roles), a.schema.describe(),
+             [_name(g) for g in a.available + a.guards],
+             _name(a.when) if a.when else None,
+             [_name(e) for e in a.effects], a.append_only,
+             [[sp.kind, _name(sp.payload)] for sp in a.spawns]]
+            for t in process.triggers for a in arrows_of(t)
         ],
         "timers": [[t.name, list(t.states), t.trigger, repr(t.after), list(t.reminders),
                     t.reminder_setting, t.sets_due, list(t.restart_on), list(t.pauses),
@@ -79,7 +101,7 @@ class Compiled:
     process: Process
     machine: Machine
     fingerprint: str
-    arrows: dict[tuple[str, str], list[Trigger]]
+    arrows: dict[tuple[str, str], list[Arrow]]
     _local: threading.local = field(default_factory=threading.local)
     _roles: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     _labels: dict[str, Text] | None = None
@@ -94,6 +116,11 @@ class Compiled:
 
     def state(self, name: str) -> State:
         return self.process.state(name)
+
+    def recorded_as(self, fingerprint: str) -> bool:
+        """Does a database that recorded ``fingerprint`` for this version hold this
+        declaration (or one that does the same, listed in ``earlier_fingerprints``)?"""
+        return fingerprint in (self.fingerprint, *self.process.earlier_fingerprints)
 
     def label(self, key: str) -> Text | None:
         """The label of a data key or a choice value: the process's own labels, then its
@@ -160,9 +187,14 @@ class Compiled:
         refusal = None
         for arrow in self.arrows.get((state, trigger), ()):
             refusal = refusal_of(arrow, ctx)
-            if refusal is None:
+            if refusal is None and routes_here(arrow, ctx):
                 return arrow, None
         return None, refusal
+
+
+def routes_here(arrow: Arrow, ctx: Ctx) -> bool:
+    """Is this the way the trigger goes? (Not a refusal: the next route is tried.)"""
+    return arrow.when is None or bool(arrow.when(ctx))
 
 
 def refusal_of(arrow: Trigger, ctx: Ctx, with_payload: bool = True) -> Text | None:
@@ -179,7 +211,7 @@ def first_refusal(guards, ctx: Ctx) -> Text | None:
     return None
 
 
-def _condition(arrow: Trigger):
+def _condition(arrow: Arrow):
     """A transitions condition; the reason kept is the most telling one: an arrow that was
     available but refused the payload explains more than one that was not available."""
 
@@ -195,6 +227,8 @@ def _condition(arrow: Trigger):
         if reason is not None:
             cursor.refusal = reason
             return False
+        if not routes_here(arrow, cursor.ctx):
+            return False
         cursor.chosen = arrow
         return True
 
@@ -206,9 +240,9 @@ def compile_process(process: Process) -> Compiled:
     if process.initial not in names:
         raise ValueError(f"{process.kind}: initial state {process.initial!r} is not declared")
     live = [s.name for s in process.states if not s.final]
-    arrows: dict[tuple[str, str], list[Trigger]] = {}
+    arrows: dict[tuple[str, str], list[Arrow]] = {}
     table = []
-    for arrow in (*process.triggers, REMIND):
+    for arrow in (a for t in (*process.triggers, REMIND) for a in arrows_of(t)):
         sources = live if arrow.source == ("*",) else list(arrow.source)
         for src in sources:
             if src not in names or (arrow.dest is not None and arrow.dest not in names):

@@ -1,0 +1,140 @@
+"""What the processes share, so that a new process takes it instead of copying it.
+
+Who the officers are (G15); that the reviewer is not the drafter (G3); a draft sent back
+and a withdrawal, on the record; the two overdue tiers with their reminders (A9); the channels a
+publication names (G12); the note and reason forms. Filing with the upper level is
+:mod:`machines.filing`, disclosure periods :mod:`machines.periods`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from workflow.core.declare import Ctx, Field, Schema, Timer, Trigger, WorkingDays
+from workflow.core.declare import Text as T
+
+#: G15: the office does the daily work with the handling officer.
+OFFICERS = frozenset({"handler", "office"})
+
+REASON = Schema((Field("reason", "text", T("理由", "Reason")),))
+OPTIONAL_REASON = Schema((Field("reason", "text", T("理由", "Reason"), required=False),))
+NOTE = Schema((Field("note", "text", T("意见", "Note"), required=False),))
+
+
+# -- G3: 谁承办、谁提出 -------------------------------------------------------------------------
+
+
+def drafter(data: Mapping[str, Any]) -> str | None:
+    """G3: who drafted what is under review: an item or entry records ``drafted_by``, an
+    answer its ``draft``'s."""
+    return (data.get("draft") or {}).get("drafted_by") or data.get("drafted_by")
+
+
+def reviewer_is_not_the_drafter(refusal: T):
+    """G3: the handling officer proposes; someone else, the responsible person, reviews.
+    ``refusal`` names what was drafted (an item, an answer, an entry)."""
+
+    def check(ctx: Ctx) -> T | None:
+        return refusal if drafter(ctx.data) == ctx.actor else None
+
+    check.__name__ = check.__qualname__ = "reviewer_is_not_the_drafter"
+    check.__doc__ = reviewer_is_not_the_drafter.__doc__
+    return check
+
+
+def record_return(ctx: Ctx) -> dict:
+    """G3: a draft sent back, with who sent it and why."""
+    returns = [*ctx.data.get("returns", []), {"by": ctx.actor, "reason": ctx.payload["reason"],
+                                              "on": ctx.today.isoformat()}]
+    return {"returns": returns}
+
+
+#: How pages name what these records hold (a process adds its own labels).
+RECORD_LABELS = {
+    "on": T("日期", "Date"), "by": T("经办", "By"), "reason": T("理由", "Reason"),
+    "system": T("系统（逾期）", "System (lapsed)"),
+}
+
+
+def withdrawn(ctx: Ctx, by: str, reason: str) -> dict:
+    """A5, A6: a withdrawal on the record: by whom (``system`` when a deadline lapsed),
+    why and when."""
+    return {"withdrawn": {"by": by, "reason": reason, "on": ctx.today.isoformat()}}
+
+
+# -- A9: overdue in two tiers, with reminders before the due date --------------------------------
+
+#: A9 (default): long overdue 20 working days past due; reminders 5 and 1 working days before.
+OVERDUE_SETTINGS = {"long_overdue_days": 20, "reminders": [5, 1]}
+
+
+def overdue_fields(settings: Mapping[str, Any], deadline_days: int) -> dict:
+    """A9: a case starts not overdue, its long-overdue line ``long_n`` working days on."""
+    return {"overdue": 0, "long_n": deadline_days + settings["long_overdue_days"]}
+
+
+def mark_overdue(ctx: Ctx) -> dict:
+    """A9 first tier: past the due date."""
+    return {"overdue": max(1, ctx.data.get("overdue", 0))}
+
+
+def mark_long_overdue(ctx: Ctx) -> dict:
+    """A9 second tier: long overdue (20 working days past due, configurable)."""
+    return {"overdue": 2}
+
+
+def overdue_triggers(states: tuple[str, ...], rules: tuple[str, ...] = ("A9",)
+                     ) -> tuple[Trigger, Trigger]:
+    """A9: the two tiers as the timers mark them, on the public record."""
+    return (
+        Trigger("overdue", states, None, {"system"}, T("已逾期", "Overdue"),
+                effects=(mark_overdue,), append_only=True, rules=rules, public=True),
+        Trigger("long_overdue", states, None, {"system"}, T("严重逾期", "Long overdue"),
+                effects=(mark_long_overdue,), append_only=True, rules=("A9",), public=True),
+    )
+
+
+def overdue_timers(states: tuple[str, ...], deadline: WorkingDays,
+                   pauses: tuple[str, ...] = (),
+                   extend_on: Mapping[str, str] | None = None) -> tuple[Timer, Timer]:
+    """A9: the answer deadline with its reminders, and the long-overdue line after it
+    (``long_n`` working days from the same start, kept by :func:`overdue_fields`)."""
+    extend = dict(extend_on or {})
+    return (
+        Timer("deadline", states, "overdue", deadline, T("答复期限", "Answer deadline"),
+              reminder_setting="reminders", reminders=(5, 1), sets_due=True, pauses=pauses,
+              extend_on=extend),
+        Timer("long_overdue", states, "long_overdue",
+              WorkingDays(deadline.n + OVERDUE_SETTINGS["long_overdue_days"], n_field="long_n",
+                          start_field=deadline.start_field),
+              T("严重逾期界限", "Long-overdue line"), pauses=pauses, extend_on=extend),
+    )
+
+
+# -- G12: the channels ------------------------------------------------------------------------
+
+#: G12: each publication names its channels; the labels are RULES.md's.
+CHANNELS = {
+    "board": T("公开栏", "Notice board"), "website": T("网站", "Website"),
+    "meeting": T("会议", "Meeting"), "document": T("文件", "Document"),
+    "screen": T("电子屏", "E-screen"), "account": T("公众号", "Public account"),
+    "broadcast": T("广播", "Broadcast"),
+}
+
+CHANNELS_FIELD = Field("channels", "list", T("公开渠道（可多选）", "Channels"),
+                       help=T("公开栏、网站、会议、文件、电子屏、公众号、广播",
+                              "board, website, meeting, document, screen, account, broadcast"))
+
+
+def channels_known(payload: Mapping[str, Any]) -> dict[str, T]:
+    """G12: each publication names its channels, from the known list."""
+    unknown = [c for c in payload.get("channels", []) if c not in CHANNELS]
+    if unknown:
+        allowed = "、".join(f"{k}（{v.zh}）" for k, v in CHANNELS.items())
+        return {"channels": T(f"不认识的渠道：{'、'.join(unknown)}；可选：{allowed}",
+                              f"Unknown channels: {', '.join(unknown)}")}
+    return {}
+
+
+RELEASE = Schema((CHANNELS_FIELD,), checks=(channels_known,))

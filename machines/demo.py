@@ -1,0 +1,140 @@
+"""The demo's cases of every process, laid around the day the demo is loaded.
+
+Data, not rules: ``workflow.demo`` starts each case at its organisation and walks it
+through its steps; the timers that have fallen due since fire as the service would fire
+them. Each process module hands its own to its ``Process(demo=...)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from machines.periods import period_of, previous_period
+from workflow.core.declare import DemoCase, DemoStep
+
+XBQ = "XW-QS-XBQ"
+
+
+# -- 依申请公开 ----------------------------------------------------------------------------------
+
+#: laid around the day the demo is loaded; 钱七's request was registered 45 days ago and
+#: is past its 20 working days (A9), so the inbox has an overdue example
+APPLICATION = (
+    DemoCase("XW-QS", lambda today: {
+        "name": "张三", "phone": "13800000001",
+        "description": f"{today.year} 年青山镇党费收缴和使用情况", "purpose": "了解情况",
+        "delivery": "electronic"}, role="public"),
+    DemoCase("XW-QS", {"name": "李四", "email": "lisi@example.cn",
+                       "description": "小板桥村发展党员的程序和名单", "delivery": "paper"},
+             (DemoStep("register", "office"),), role="public"),
+    DemoCase("XW-QS", lambda today: {
+        "name": "王五", "phone": "13800000003",
+        "description": f"镇党委{previous_period(today, 'quarterly')[2]}会议纪要",
+        "delivery": "onsite"},
+             (DemoStep("register", "office"),
+              DemoStep("request_clarification", "handler",
+                       {"missing": "请说明需要哪几次会议的纪要，以及用途。"})), role="public"),
+    DemoCase("XW-QS", {"name": "赵六", "phone": "13800000004",
+                       "description": "镇党委关于村级后备干部培养的文件", "delivery": "electronic"},
+             (DemoStep("register", "office"),
+              DemoStep("draft_answer", "handler",
+                       {"outcome": "partial", "content": "提供培养方案正文。",
+                        "withheld": "后备干部个人考察材料",
+                        "reason": "涉及个人隐私（G2），依规不予公开。"}),
+              DemoStep("approve", "reviewer")), role="public"),
+    DemoCase("XW-QS", {"name": "钱七", "phone": "13800000005",
+                       "description": "镇党委班子成员分工调整的通知", "delivery": "electronic"},
+             (DemoStep("register", "office"),), role="public", days_ago=45),
+)
+
+
+# -- 党内事务问询: 小板桥 and 青山镇, in several states with running timers --------------
+
+INQUIRY = (
+    DemoCase(XBQ, {"name": "小板桥村党员", "title": "村集体土地流转收益的分配",
+                   "subject": "execution",
+                   "question": "支部决定的土地流转收益分配方案何时落实？按什么标准分配？"},
+             role="member"),
+    DemoCase(XBQ, {"name": "周八", "contact": "13800000011", "title": "低保对象的评定",
+                   "subject": "concern", "question": "今年新增低保对象是怎样评定的？"},
+             (DemoStep("register", "office"),), role="public"),
+    DemoCase(XBQ, {"name": "孙九", "title": "村党总支换届后的分工",
+                   "subject": "decision", "question": "新一届支委分工为何调整？",
+                   "cosigners": ["xbq-member", "刘七"]},
+             (DemoStep("register", "office"),
+              DemoStep("record_cosign", "office", {"signer": "刘七",
+                                                    "note": "在问询单上书面签名"})),
+             role="member"),
+    DemoCase("XW-QS", {"name": "吴十", "title": "镇党委惠农资金兑现进度",
+                       "subject": "execution",
+                       "question": "镇党委部署的惠农资金为何至今未兑现到户？"},
+             (DemoStep("register", "office"),
+              DemoStep("draft_answer", "handler",
+                       {"content": "资金已于本月拨付到村，正在逐户核对后发放。",
+                        "scope": "public"})),
+             role="member"),
+    DemoCase(XBQ, {"name": "郑一", "title": "党员活动室的使用安排",
+                   "subject": "concern", "question": "活动室平时为什么不开放？"},
+             (DemoStep("answer_on_spot", "secretary", lambda today: {
+                 "answerer": "小板桥村党总支书记", "occasion": "meeting",
+                 "place": "村党员活动室", "answered_on": (today - dt.timedelta(days=2)).isoformat(),
+                 "content": "自下月起每周二、周五下午开放，由值班党员管理。",
+                 "scope": "internal"}),
+              DemoStep("deliver", "office", {"signer": "郑一", "how": "on_spot"}),
+              DemoStep("publish", "office", {"channels": ["board", "meeting"]})),
+             role="member", days_ago=2),
+)
+
+
+# -- 例行公开 -------------------------------------------------------------------------------
+
+CHECKED = {"secrecy": True, "necessity": True, "accuracy": True}
+
+def _quarter_item(day: dt.date, topic: str, content: str, category: str,
+                  channels: list[str]) -> dict:
+    _, end, label = period_of(day, "quarterly")
+    return {"title": f"{label}{topic}", "content": content, "category": category,
+            "scope": "internal", "channels": channels, "time_class": "periodic",
+            "entry": "ML-DEMO", "period": label, "period_end": end.isoformat()}
+
+
+#: laid around the day the demo is loaded: last quarter's item published, this quarter's
+#: in drafting, this year's plan on the public board, a notice awaiting review
+ROUTINE = (
+    DemoCase(XBQ, lambda today: _quarter_item(
+        previous_period(today, "quarterly")[1], "党费收缴情况", "应缴 42 人，实缴 42 人。",
+        "organisation", ["board", "meeting"]),
+        (DemoStep("submit", "handler"), DemoStep("approve", "reviewer", CHECKED),
+         DemoStep("publish_internal", "handler", {"channels": ["board", "meeting"]}))),
+    DemoCase(XBQ, lambda today: _quarter_item(
+        today, "主题党日安排", "每月 15 日开展主题党日活动。", "ideology", ["meeting"])),
+    DemoCase(XBQ, lambda today: {
+        "title": f"村党总支 {today.year} 年工作要点", "content": "一、加强思想建设……",
+        "category": "decisions", "scope": "public", "channels": ["board", "website"],
+        "time_class": "standing", "entry": "ML-DEMO"},
+        (DemoStep("submit", "handler"), DemoStep("approve", "reviewer", CHECKED),
+         DemoStep("publish_internal", "handler", {"channels": ["meeting"]}),
+         DemoStep("publish_public", "handler", {"channels": ["board", "website"]}))),
+    DemoCase("XW-QS", {
+        "title": "发展党员公示：王某某", "content": "拟接收王某某为预备党员，公示期 5 个工作日。",
+        "category": "organisation", "scope": "public", "channels": ["board"],
+        "time_class": "immediate", "entry": "ML-DEMO"},
+        (DemoStep("submit", "handler"),)),
+)
+
+
+# -- 党务公开目录 ----------------------------------------------------------------------------
+
+CATALOGUE = (
+    DemoCase("XW-QS", {
+        "title": "党费收缴情况", "content": "每季度公开应缴、实缴人数和金额。",
+        "category": "organisation", "scope": "internal", "channels": ["board", "meeting"],
+        "time_class": "periodic", "period": "quarterly", "responsible": "村党总支书记",
+        "for_org": XBQ},
+        (DemoStep("submit", "handler"), DemoStep("approve", "reviewer", {"secrecy": True}))),
+    DemoCase("XW-QS", {
+        "title": "村级重大事项决策情况", "content": "“四议两公开”决策事项及实施结果。",
+        "category": "decisions", "scope": "public", "channels": ["board", "website"],
+        "time_class": "staged", "responsible": "村党总支书记", "for_org": XBQ},
+        (DemoStep("submit", "handler"),)),
+)

@@ -1,0 +1,47 @@
+"""The declarations themselves: every state cites its rules, and versions (docs/engine.md
+"Versions"): a changed declaration needs a new version, and a database recorded before a
+change that kept what a process does still opens."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from machines import definitions
+from workflow.core.engine import Engine
+from workflow.core.registry import Registry, fingerprint
+from workflow.store.models import Definition
+
+#: What each version does, as its fingerprint. A failure here means a declaration changed
+#: what it does: give it a new version (keeping the old one), or, when only how it is
+#: written changed, list the old value in its ``earlier_fingerprints`` and update it here.
+PINNED = {
+    ("application", 1): "ea9a4277b7c5cf42bc5a626eb59035523ba840ac2cbe445e69d4f949cbd2f03a",
+    ("inquiry", 1): "9de5eb66cafc2230c2b8c690452900ce4a8b2930a0dd4fcedcdb7f48e4bfe8f5",
+    ("routine", 1): "5ce69c5af38559e12cfe3d1962cc79817171aee1ef73645f6c0dd3d1ebb81e95",
+    ("catalogue", 1): "338298e4f6194e05b8308731fd5f8d50a5c9848fcf6dc2bc3722d51ff369c03a",
+}
+
+
+def test_every_state_and_trigger_cites_its_rules():
+    bare = [f"{p.kind}.{x.name}" for p in definitions() for x in (*p.states, *p.triggers)
+            if not x.rules]
+    assert bare == []
+
+
+def test_fingerprints_are_pinned():
+    assert {(p.kind, p.version): fingerprint(p) for p in definitions()} == PINNED
+
+
+def test_a_database_recorded_before_a_rewrite_still_opens(db):
+    """The fingerprints recorded before issue 13's routes and shared rules are accepted."""
+    registry = Registry(definitions())
+    with db.write() as conn:
+        for compiled in registry.all():
+            earlier, = compiled.process.earlier_fingerprints
+            conn.execute(sa.insert(Definition.__table__).values(
+                kind=compiled.kind, version=compiled.version, fingerprint=earlier,
+                recorded_at=sa.func.now()))
+    Engine(db, registry).record_definitions()
+    with db.read() as conn:
+        kept = {r.fingerprint for r in conn.execute(sa.select(Definition.__table__))}
+    assert kept == {fp for c in registry.all() for fp in c.process.earlier_fingerprints}
