@@ -52,6 +52,16 @@ def _worker_pg_url(worker: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+@pytest.fixture(autouse=True)
+def file_store(tmp_path, monkeypatch):
+    """Every test's attachments go to a folder of its own (GONGKAI_FILES_URL)."""
+    from workflow.store.files import FolderStore
+
+    root = tmp_path / "files"
+    monkeypatch.setenv("GONGKAI_FILES_URL", root.as_uri())
+    return FolderStore(root)
+
+
 @pytest.fixture(scope="session")
 def pg_url(worker_id: str) -> str | None:
     if not PG_URL:

@@ -184,6 +184,7 @@ def org_add(code: str, name: str, parent: str | None, org_type: str) -> None:
 def org_settings(code: str, changes: tuple[str, ...], removals: tuple[str, ...],
                  as_json: bool) -> None:
     """查看或设置组织的规则默认值（下级继承） / an organisation's rule settings (inherited)."""
+    from workflow.core import attachments
     from workflow.people.orgs import org_by_code, orgs
 
     engine = _engine()
@@ -196,13 +197,18 @@ def org_settings(code: str, changes: tuple[str, ...], removals: tuple[str, ...],
         for change in changes:
             key, _, raw = change.partition("=")
             kind, _, name = key.partition(".")
-            known = kind in engine.registry and name in engine.registry.get(kind).process.settings
+            known = (kind in engine.registry and name in engine.registry.get(kind).process.settings
+                     or kind == attachments.SETTINGS_GROUP and name in attachments.SETTINGS)
             if not known:
                 _fail(f"没有这个设置：{key} / no such setting: {key}")
             try:
-                own.setdefault(kind, {})[name] = json.loads(raw)
+                value = json.loads(raw)
             except json.JSONDecodeError:
-                own.setdefault(kind, {})[name] = raw
+                value = raw
+            if kind == attachments.SETTINGS_GROUP and (wrong := attachments.bad_setting(
+                    name, value)) is not None:
+                _fail(f"{key}：{wrong.zh} / {wrong.en}")
+            own.setdefault(kind, {})[name] = value
         for key in removals:
             kind, _, name = key.partition(".")
             own.get(kind, {}).pop(name, None)
@@ -210,6 +216,7 @@ def org_settings(code: str, changes: tuple[str, ...], removals: tuple[str, ...],
             settings=json.dumps(own, ensure_ascii=False, sort_keys=True)))
         effective = {c.kind: engine.settings_for(conn, row.path, c)
                      for c in engine.registry.latest() if c.process.settings}
+        effective[attachments.SETTINGS_GROUP] = engine.attachment_settings(conn, row.path)
     if as_json:
         click.echo(json.dumps({"own": own, "effective": effective}, ensure_ascii=False))
         return
@@ -426,7 +433,7 @@ def audit_verify(bundle: Path | None, org_code: str | None, as_json: bool, jobs:
         scope = None
         if org_code:
             scope = _subtree(engine, org_code)
-        report = verify(engine.db, engine.registry, scope=scope,
+        report = verify(engine.db, engine.registry, scope=scope, files=engine.files,
                         jobs=jobs or os.cpu_count() or 1)
     _report(report, as_json)
 

@@ -16,6 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from workflow.audit.chain import write_checkpoint
 from workflow.base.timeutil import utcnow
+from workflow.core import attachments
 from workflow.core.engine import Engine
 from workflow.core.timers import acquire, run_due
 
@@ -35,6 +36,8 @@ class Clock:
                                max_instances=1, coalesce=True, next_run_time=utcnow())
         self.scheduler.add_job(self.checkpoint, "interval", minutes=CHECKPOINT_MINUTES,
                                id="checkpoint", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.sweep, "interval", minutes=CHECKPOINT_MINUTES,
+                               id="attachments", max_instances=1, coalesce=True)
 
     def tick(self) -> int:
         if not acquire(self.engine.db, self.holder, ttl=TICK_SECONDS * 4):
@@ -47,6 +50,13 @@ class Clock:
     def checkpoint(self) -> None:
         if acquire(self.engine.db, self.holder, ttl=TICK_SECONDS * 4):
             write_checkpoint(self.engine.db, only_changed=True)
+
+    def sweep(self) -> None:
+        """Uploads no event took within a day are removed (attachments)."""
+        if acquire(self.engine.db, self.holder, ttl=TICK_SECONDS * 4):
+            removed = attachments.sweep(self.engine.db, self.engine.files, utcnow())
+            if removed:
+                log.info("removed %d unreferenced uploads", removed)
 
     def start(self) -> None:
         """Blocks for the stand-alone scheduler; returns at once inside ``gongkai serve``."""

@@ -70,10 +70,14 @@ STATES = (
 
 TRIGGERS = (
     Trigger("submit", ("draft",), "review", {"handler"}, T("提交", "Submit"),
-            Schema((Field("amount", "int", T("金额", "Amount"), min=0),)),
+            Schema((Field("amount", "int", T("金额", "Amount"), min=0),
+                    Field("documents", "file", T("材料", "Documents"), required=False, max=3))),
             guards=(amount_within_limit,), effects=(record_submission,)),
     Trigger("comment", ("*",), None, {"member", "handler", "reviewer", "public"},
-            T("留言", "Comment"), Schema((Field("text", "text", T("内容", "Text")),)),
+            T("留言", "Comment"), Schema((
+                Field("text", "text", T("内容", "Text")),
+                Field("id_card", "file", T("身份证照片", "ID card photo"), required=False,
+                      max=1, media_types=("jpeg", "png"), personal=True))),
             effects=(add_comment,), append_only=True),
     Trigger("approve", ("review",), "upper", {"reviewer"}, T("批准", "Approve"),
             available=(not_own_submission,), routes=((small, "approved"),)),

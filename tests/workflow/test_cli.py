@@ -267,3 +267,16 @@ def test_org_settings_set_inherit_and_unset(run, db):
     assert shown["effective"]["sample"]["deadline_days"] == 10
     bad = run("org", "settings", "C", "--set", "sample.nonsense=1")
     assert bad.exit_code == 2 and "没有这个设置" in bad.stderr
+
+
+def test_org_settings_for_attachments_are_checked_and_inherited(run, db):
+    import json
+
+    ok(run("org", "add", "C", "县委", "--type", "county_committee"))
+    ok(run("org", "add", "T", "镇", "--parent", "C", "--type", "town"))
+    ok(run("org", "settings", "C", "--set", "attachments.max_mb=20",
+           "--set", 'attachments.types=["pdf","png"]'))
+    shown = json.loads(ok(run("org", "settings", "T", "--json")))
+    assert shown["effective"]["attachments"] == {"max_mb": 20, "types": ["pdf", "png"]}
+    bad_input(run("org", "settings", "C", "--set", "attachments.max_mb=0"), "1024")
+    bad_input(run("org", "settings", "C", "--set", 'attachments.types=["exe"]'), "pdf")

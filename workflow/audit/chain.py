@@ -34,10 +34,12 @@ from workflow.base.canonical import (
 )
 from workflow.base.text import Text
 from workflow.base.timeutil import iso_utc, parse_iso, utcnow
+from workflow.core.attachments import records_in
 from workflow.core.declare import Ctx
-from workflow.core.engine import ASSIGN, START, apply_effects, start_data, title_of
+from workflow.core.engine import ASSIGN, DOWNLOAD, START, apply_effects, start_data, title_of
 from workflow.core.registry import Registry
 from workflow.store.db import Database
+from workflow.store.files import FileStore, sha256_of
 from workflow.store.models import cases, checkpoints, copies, events, orgs
 
 log = logging.getLogger("gongkai.audit")
@@ -46,6 +48,10 @@ EVENT_COLUMNS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "fro
                  "to_state", "actor", "at", "payload", "payload_digest", "prev_hash", "hash")
 
 PROBLEMS: dict[str, Text] = {
+    "file_missing": Text("事件记录的附件文件不见了（{name}，SHA-256 {sha256}）",
+                         "a file the event records is missing ({name}, SHA-256 {sha256})"),
+    "file_altered": Text("附件文件的内容与事件记录的摘要不符（{name}）",
+                         "a file's bytes no longer match the digest its event records ({name})"),
     "payload_edited": Text("事件内容被改动（内容摘要不符）", "payload edited (digest mismatch)"),
     "event_edited": Text("事件头被改动（操作人、时间、状态等与哈希不符）",
                          "event header edited (actor, time or states do not match the hash)"),
@@ -166,10 +172,12 @@ def replay(rows: Iterable[Mapping[str, Any]], registry: Registry) -> Rebuilt:
         if ev["from_state"] != case.state:
             raise ReplayError(ev["seq"], Text(f"起始状态应为 {case.state}",
                                               f"from-state should be {case.state}"))
-        if ev["trigger"] == ASSIGN:
+        if ev["trigger"] in (ASSIGN, DOWNLOAD):
             if ev["to_state"] != case.state:
-                raise ReplayError(ev["seq"], Text("分派不改变状态", "assigning keeps the state"))
-            case.assignee = payload.get("assignee")
+                raise ReplayError(ev["seq"], Text("分派和查阅不改变状态",
+                                                  "assigning and reading keep the state"))
+            if ev["trigger"] == ASSIGN:
+                case.assignee = payload.get("assignee")
             case.seq, case.head_hash = ev["seq"], ev["hash"]
             continue
         ctx = Ctx(case.data, payload, parse_iso(ev["at"]), ev["actor"], case.state)
@@ -547,7 +555,7 @@ PARALLEL_MIN_EVENTS = 50_000
 
 def verify(db: Database, registry: Registry, replay_cases: bool = True,
            scope: Collection[str] | None = None, collect: bool = False,
-           jobs: int = 1) -> Report:
+           jobs: int = 1, files: FileStore | None = None) -> Report:
     """Check every chain, checkpoint, signature, witness copy and projection in the
     database; ``scope`` (organisation codes) limits it to those organisations' cases,
     ledgers and checkpoints; ``collect`` lists the cases checked in the report.
@@ -556,7 +564,11 @@ def verify(db: Database, registry: Registry, replay_cases: bool = True,
     chain is checked and replayed on its own, so the work divides by case); each
     range is read in its own snapshot, taken after the checkpoints were read, which
     is sound because events are only ever appended (a head a checkpoint names is
-    still there later)."""
+    still there later).
+
+    With ``files``, every attachment an event records is read back from the store and
+    its digest compared, so a file changed or deleted on disk is named with its case and
+    event."""
     verifier = Verifier(registry, replay_cases, collect=collect)
     codes = None if scope is None else set(scope)
     with db.read() as conn:
@@ -565,9 +577,35 @@ def verify(db: Database, registry: Registry, replay_cases: bool = True,
         ranges = _ranges(conn, jobs) if jobs > 1 and _can_fork(db) else []
         if not ranges:
             _feed_cases(verifier, conn, codes, ids)
-            return verifier.finish()
-    _verify_in_workers(verifier, db, registry, codes, ids, ranges)
-    return verifier.finish()
+        problems = [] if files is None else file_problems(conn, files, codes)
+    if ranges:
+        _verify_in_workers(verifier, db, registry, codes, ids, ranges)
+    report = verifier.finish()
+    report.problems.extend(problems)
+    return report
+
+
+def file_problems(conn, files: FileStore, codes: set[str] | None = None) -> list[Problem]:
+    """Each attachment record in the events checked against the bytes in the store."""
+    query = (sa.select(events.c.case_id, events.c.seq, events.c.payload)
+             .where(events.c.payload.like('%"sha256"%'))
+             .order_by(events.c.case_id, events.c.seq))
+    if codes is not None:
+        query = query.where(events.c.org.in_(codes))
+    state: dict[str, str] = {}
+    found = []
+    for row in conn.execute(query):
+        for rec in records_in(json.loads(row.payload)):
+            digest = rec["sha256"]
+            if digest not in state:
+                data = files.get(digest) if isinstance(digest, str) and len(digest) == 64 \
+                    else None
+                state[digest] = ("missing" if data is None else
+                                 "ok" if sha256_of(data) == digest else "altered")
+            if state[digest] != "ok":
+                found.append(problem(row.case_id, row.seq, f"file_{state[digest]}",
+                                     name=rec["name"], sha256=digest))
+    return found
 
 
 def _feed_cases(verifier: Verifier, conn, codes: set[str] | None, ids: list[int] | None,

@@ -30,21 +30,25 @@ from workflow.base.errors import (
 from workflow.base.text import Text
 from workflow.base.timeutil import instant, iso_utc, local_date, utcnow
 from workflow.calendar.workdays import Calendars
-from workflow.core import signals
+from workflow.core import attachments, signals
 from workflow.core.deadlines import Planned
 from workflow.core.declare import Ctx, Trigger
 from workflow.core.registry import Compiled, Registry, refusal_of
-from workflow.core.schema import REQUIRED
+from workflow.core.schema import REQUIRED, Upload
 from workflow.core.timers import firing, mark_fired, schedule
 from workflow.people.actors import SYSTEM, Actor
 from workflow.store.db import Database
+from workflow.store.files import FileStore, open_store
 from workflow.store.models import Definition, cases, events, orgs
 from workflow.store.prepared import Prepared
 
 START = "start"
 #: the engine's own append-only trigger on every process: who works on the case (AU1)
 ASSIGN = "assign"
-EVENT_LABELS = {START: Text("立案", "Opened"), ASSIGN: Text("分派", "Assigned")}
+#: the engine's own append-only trigger: an officer read a personal-data attachment
+DOWNLOAD = "download"
+EVENT_LABELS = {START: Text("立案", "Opened"), ASSIGN: Text("分派", "Assigned"),
+                DOWNLOAD: Text("查阅附件", "Attachment read")}
 
 
 def event_label(compiled: Compiled, trigger: str) -> Text:
@@ -163,10 +167,11 @@ def _update_case(keys: tuple[str, ...]) -> Prepared:
 
 class Engine:
     def __init__(self, db: Database, registry: Registry,
-                 calendars: Calendars | None = None) -> None:
+                 calendars: Calendars | None = None, files: FileStore | None = None) -> None:
         self.db = db
         self.registry = registry
         self.calendars = calendars or Calendars()
+        self.files = files or open_store()
 
     # -- definitions ---------------------------------------------------------------
 
@@ -288,8 +293,11 @@ class Engine:
         code = f"{process.code_prefix}-{local_date(now).year}-{case_id:06d}"
         parent = conn.execute(sa.select(orgs.c.code).where(
             orgs.c.id == org.parent_id)).scalar() if org.parent_id else None
-        payload_full = dict(clean) | {"_code": code, "_settings": settings, "_org": org.code,
-                                      "_parent": parent} | dict(extra or {})
+        clean = dict(clean)
+        taken = attachments.take(conn, self.files, process.start_schema, clean, case_id,
+                                 actor.label, self.attachment_settings(conn, org.path), now)
+        payload_full = clean | {"_code": code, "_settings": settings, "_org": org.code,
+                                "_parent": parent} | dict(extra or {})
         data = start_data(compiled, payload_full, now, actor.label)
         view = CaseView(
             id=case_id, kind=compiled.kind, def_version=process.version, org_id=org.id,
@@ -298,6 +306,7 @@ class Engine:
             due_provisional=False, due_explain=None, assignee=None, created_at=now,
             updated_at=now)
         event = self._append(conn, view, START, None, process.initial, actor, payload_full, now)
+        attachments.mark(conn, taken, case_id, event["seq"])
         due = schedule(conn, compiled, self.calendars, view.id, view.seq, view.org_path, None,
                        process.initial, START, data, now)
         self._update(conn, view, process.initial, data, 1, event, now, due,
@@ -359,6 +368,9 @@ class Engine:
             clean, errors = first.schema.validate(payload)
             if errors:
                 raise Invalid(fields=errors)
+            taken = attachments.take(conn, self.files, first.schema, clean, view.id,
+                                     actor.label, self.attachment_settings(conn, view.org_path),
+                                     now) if first.schema.file_fields else []
             if timer_id is not None:
                 clean |= firing(conn, timer_id, trigger)
             ctx = Ctx(view.data, clean, now, actor.label, view.state)
@@ -370,6 +382,7 @@ class Engine:
             if timer_id is not None:
                 mark_fired(conn, timer_id, view.seq + 1)
             event = self._append(conn, view, trigger, view.state, new_state, actor, clean, now)
+            attachments.mark(conn, taken, view.id, event["seq"])
             if arrow.spawns:
                 self._spawn(conn, arrow, view, event["seq"], Ctx(data, clean, now, actor.label,
                                                                  new_state))
@@ -386,17 +399,42 @@ class Engine:
         """Claim, assign or release: the engine's own append-only trigger ``assign`` (AU1),
         so replay rebuilds the assignee and the audit desk shows who gave the case to whom.
         Who may be assigned is the caller's rule (``workflow.views.inbox.assign``)."""
+        return self._note(case_id, actor, ASSIGN, {"assignee": assignee}, now,
+                          assignee=assignee)
+
+    def note_download(self, case_id: int, actor: Actor, record: Mapping[str, Any],
+                      now: dt.datetime | None = None) -> CaseView:
+        """An officer read a personal-data attachment: the engine's append-only trigger
+        ``download``, so the auditor sees who read it (issue: attachments)."""
+        return self._note(case_id, actor, DOWNLOAD, {"attachment": dict(record)}, now)
+
+    def upload(self, case_id: int, actor: Actor, upload: Upload,
+               now: dt.datetime | None = None) -> dict[str, Any]:
+        """Keep a file for a later action on this case (the API's two-step upload): only
+        for someone who may take an action on it now. Its row, not yet referenced."""
+        now = instant(now)
+        case = self.get(case_id, actor)
+        if not self.actions(case, actor, now):
+            raise Forbidden()
+        with self.db.write() as conn:
+            return attachments.store(conn, self.files, case.id, actor.label, upload, None,
+                                     self.attachment_settings(conn, case.org_path), now)
+
+    def _note(self, case_id: int, actor: Actor, trigger: str, payload: Mapping[str, Any],
+              now: dt.datetime | None, **row: Any) -> CaseView:
+        """Append one of the engine's own append-only events, the state and version kept,
+        and set ``row``'s columns of the case with it."""
         now = instant(now)
         with self.db.write() as conn:
-            row = self._select_case(conn, case_id, lock=True)
-            if row is None or not actor.sees(row["org_path"], row["code"]):
+            found = self._select_case(conn, case_id, lock=True)
+            if found is None or not actor.sees(found["org_path"], found["code"]):
                 raise NotFound()
-            view = CaseView.from_row(row)
-            event = self._append(conn, view, ASSIGN, view.state, view.state, actor,
-                                 {"assignee": assignee}, now)
+            view = CaseView.from_row(found)
+            event = self._append(conn, view, trigger, view.state, view.state, actor, payload,
+                                 now)
             done = conn.execute(sa.update(cases).where(
                 cases.c.id == case_id, cases.c.seq == view.seq).values(
-                assignee=assignee, seq=event["seq"], head_hash=event["hash"], updated_at=now))
+                seq=event["seq"], head_hash=event["hash"], updated_at=now, **row))
             if done.rowcount != 1:
                 raise StaleVersion()
             result = self._select_case(conn, case_id, lock=False)
@@ -408,14 +446,11 @@ class Engine:
 
     def settings_for(self, conn: Connection, path: str, compiled: Compiled) -> dict[str, Any]:
         """The process defaults overlaid by every ancestor's and the organisation's own."""
-        ids = [int(p) for p in path.strip("/").split("/") if p]
-        rows = {r.id: r.settings for r in conn.execute(
-            sa.select(orgs.c.id, orgs.c.settings).where(orgs.c.id.in_(ids))).all()}
-        settings = dict(compiled.process.settings)
-        for org_id in ids:
-            own = json.loads(rows.get(org_id) or "{}").get(compiled.kind, {})
-            settings.update({k: v for k, v in own.items() if k in settings})
-        return settings
+        return layered_settings(conn, path, compiled.kind, compiled.process.settings)
+
+    def attachment_settings(self, conn: Connection, path: str) -> dict[str, Any]:
+        """Allowed kinds and size of attachments (``attachments`` group of the settings)."""
+        return layered_settings(conn, path, attachments.SETTINGS_GROUP, attachments.SETTINGS)
 
     def _append(self, conn: Connection, view: CaseView, trigger: str, from_state: str | None,
                 to_state: str, actor: Actor, payload: Mapping[str, Any],
@@ -468,6 +503,19 @@ def _written(view: CaseView, values: Mapping[str, Any], data: dict[str, Any]) ->
                    "due_provisional": bool(values["due_provisional"]),
                    "due_explain": json.loads(explain) if explain else None}
     return CaseView._of(fields)
+
+
+def layered_settings(conn: Connection, path: str, group: str,
+                     defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``defaults`` overlaid by every ancestor's and the organisation's own ``group``."""
+    ids = [int(p) for p in path.strip("/").split("/") if p]
+    rows = {r.id: r.settings for r in conn.execute(
+        sa.select(orgs.c.id, orgs.c.settings).where(orgs.c.id.in_(ids))).all()}
+    settings = dict(defaults)
+    for org_id in ids:
+        own = json.loads(rows.get(org_id) or "{}").get(group, {})
+        settings.update({k: v for k, v in own.items() if k in settings})
+    return settings
 
 
 def start_data(compiled: Compiled, payload: Mapping[str, Any], now: dt.datetime,

@@ -15,7 +15,8 @@ from typing import Any
 from workflow.base.text import Text
 from workflow.base.timeutil import LOCAL_TZ, iso_utc
 
-TYPES = ("str", "text", "int", "bool", "date", "datetime", "choice", "list", "email", "phone")
+TYPES = ("str", "text", "int", "bool", "date", "datetime", "choice", "list", "email", "phone",
+         "file")
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -24,13 +25,32 @@ _PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,19}$")
 # RFC 8785 (I-JSON) numbers are IEEE doubles: larger integers have no canonical form.
 MAX_SAFE_INT = 2**53 - 1
 
+#: how many files a file field takes when its ``max`` does not say
+MAX_FILES = 10
+
 REQUIRED = Text("必填项", "This field is required")
 UNKNOWN = Text("不认识的字段", "Unknown field")
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file sent with the form that fires the trigger (the door stores it); over the API a
+    file is uploaded first and its attachment id goes in the payload instead."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Field:
-    """One payload field. ``label`` is shown on forms; ``choices`` map value -> label."""
+    """One payload field. ``label`` is shown on forms; ``choices`` map value -> label.
+
+    A ``file`` field takes attachments (``Upload`` or attachment ids, at most ``max``); the
+    door records each one's digest, size, media type and name in the event. Its allowed
+    kinds (``media_types``, e.g. ``("pdf", "png")``) and ``max_bytes`` narrow the
+    organisation's attachment settings; ``personal`` marks files with personal data, whose
+    every download by an officer is an event.
+    """
 
     name: str
     type: str = "str"
@@ -41,6 +61,9 @@ class Field:
     max: int | None = None
     max_length: int = 2000
     help: Text | None = None
+    media_types: tuple[str, ...] = ()
+    max_bytes: int | None = None
+    personal: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in TYPES:
@@ -138,8 +161,27 @@ class Field:
             raise FieldError(REQUIRED)
         return value
 
+    def _clean_file(self, value: Any) -> list[int | Upload]:
+        items = value if isinstance(value, list) else [value]
+        items = [item for item in items if not (isinstance(item, Upload) and not item.data)]
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, int | Upload):
+                raise FieldError(Text("应为附件编号", "Must be attachment ids"))
+            if isinstance(item, int) and not 0 < item <= MAX_SAFE_INT:
+                raise FieldError(Text("没有这个附件", "No such attachment"))
+        if self.required and not items:
+            raise FieldError(REQUIRED)
+        most = self.max or MAX_FILES
+        if len(items) > most:
+            raise FieldError(Text("最多 {n} 个文件", "At most {n} files").format(n=most))
+        return items
+
     def json_schema(self) -> dict[str, Any]:
         base: dict[str, Any] = {"title": self.label.zh, "description": self.label.en}
+        if self.type == "file":
+            return base | {"type": "array", "maxItems": self.max or MAX_FILES,
+                           "items": {"type": "integer", "description":
+                                     "id from POST /api/v1/cases/{id}/attachments"}}
         kind = {
             "str": {"type": "string", "maxLength": self.max_length},
             "text": {"type": "string", "maxLength": self.max_length},
@@ -202,6 +244,10 @@ class Schema:
                 errors.update(check(clean))
         return clean, errors
 
+    @property
+    def file_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.type == "file")
+
     def json_schema(self) -> dict[str, Any]:
         return {
             "type": "object",
@@ -215,6 +261,8 @@ class Schema:
         return [
             {"name": f.name, "type": f.type, "required": f.required,
              "choices": sorted(f.choices), "min": f.min, "max": f.max}
+            | ({"media_types": list(f.media_types), "max_bytes": f.max_bytes,
+                "personal": f.personal} if f.type == "file" else {})
             for f in self.fields
         ] + ([{"extra": True}] if self.extra else []) + [
             {"check": f"{c.__module__}.{c.__qualname__}"} for c in self.checks]

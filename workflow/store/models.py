@@ -237,10 +237,30 @@ class AccessCode(SQLModel, table=True):
     created_at: dt.datetime
 
 
+class Attachment(SQLModel, table=True):
+    """An uploaded file: its bytes are in the file store under ``sha256``. ``event_seq`` is
+    the event of ``case_id`` that took it into a payload (None until then: an upload that
+    no event references is removed after a day)."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (sa.Index("ix_attachments_unreferenced", "event_seq", "uploaded_at"),)
+    id: int | None = _pk()
+    case_id: int | None = Field(default=None, sa_column=sa.Column(
+        BigId, sa.ForeignKey("cases.id"), nullable=True, index=True))
+    sha256: str = Field(max_length=64, index=True)
+    size: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    media_type: str = Field(max_length=100)
+    name: str = Field(max_length=255)
+    uploaded_by: str = Field(max_length=200)
+    uploaded_at: dt.datetime
+    event_seq: int | None = None
+    field: str | None = Field(default=None, max_length=64)
+
+
 # The tables as SQLAlchemy Core sees them, for queries: one name each, beside the models.
 orgs, cases, events, timers = Org.__table__, Case.__table__, Event.__table__, Timer.__table__
 checkpoints, copies = Checkpoint.__table__, CheckpointCopy.__table__
 ledger_events, days, locks = LedgerEvent.__table__, CalendarDay.__table__, Lock.__table__
 definitions = Definition.__table__
 users, grants, tokens = User.__table__, Grant.__table__, ApiToken.__table__
-access_codes = AccessCode.__table__
+access_codes, attachments = AccessCode.__table__, Attachment.__table__

@@ -433,7 +433,7 @@ class Verification:
 
 
 def verify_scope(eng: Engine, codes: list[str]) -> Verification:
-    report = audit.verify(eng.db, eng.registry, scope=codes, collect=True)
+    report = audit.verify(eng.db, eng.registry, scope=codes, collect=True, files=eng.files)
     by_case: dict[int, list[audit.Problem]] = {}
     for p in report.problems:
         if p.case_id is not None:
