@@ -267,6 +267,13 @@ def record_delivery(ctx: Ctx) -> dict:
 
 OWN_ANSWER = T("不能审核自己起草的答复", "You may not review an answer you drafted")
 
+#: the applicant's papers (identity, a power of attorney): personal data, every officer's
+#: download of them is an event
+SUPPORTING = Field("documents", "file", T("证明材料", "Supporting documents"), required=False,
+                   max=5, personal=True,
+                   help=T("如身份证明、授权委托书；PDF、图片或 Office 文件",
+                          "Proof of identity, a power of attorney: PDF, image or Office file"))
+
 APPLY = Schema((
     Field("name", "str", T("申请人姓名或名称", "Applicant name"), max_length=100),
     Field("phone", "phone", T("联系电话", "Phone"), required=False,
@@ -280,6 +287,7 @@ APPLY = Schema((
     Field("delivery", "choice", T("获取方式", "Delivery"), choices=DELIVERY),
     Field("member", "bool", T("申请人是中共党员", "The applicant is a Party member"),
           required=False),
+    SUPPORTING,
 ), extra=True, checks=(contact_required,))
 
 ANSWER = Schema((
@@ -295,6 +303,8 @@ ANSWER = Schema((
     Field("earlier_code", "str", T("此前申请的编号", "Earlier application"), required=False),
     Field("routed_to", "str", T("转交的渠道", "Routed to"), required=False),
     Field("note", "text", T("其他说明", "Further notes"), required=False),
+    Field("released", "file", T("提供的信息（文件）", "The information provided (files)"),
+          required=False, max=10),
 ), checks=(outcome_has_its_fields,))
 
 FILING = Schema((Field("how", "choice", T("送达方式", "Delivered by"), choices=DELIVERY),
@@ -313,7 +323,7 @@ TRIGGERS = (
     Trigger("clarify", ("clarifying",), "processing", {"applicant"},
             T("提交补正", "Send the clarification"),
             Schema((Field("supplement", "text", T("补正内容", "Clarification"),
-                          max_length=4000),)),
+                          max_length=4000), SUPPORTING)),
             effects=(deadline_restarts_after_clarification,), rules=("A5",), public=True),
     Trigger("clarify_lapsed", ("clarifying",), "withdrawn", {"system"},
             T("逾期未补正，视为撤回", "Not clarified in time: withdrawn"),
@@ -412,5 +422,7 @@ APPLICATION = Process(
     documents=(Document("notice", T("答复告知书", "Written notice of the answer"),
                         "application_notice", ("answered", "filed", "archived"), public=True),),
     # recorded before routes and the shared rules (issue 13), which changed nothing it does
-    earlier_fingerprints=("a0fb4c4c7c62fccb5421bf04cc0ca8c44ab86c8911106954a4b128512a4b19f5",),
+    earlier_fingerprints=("a0fb4c4c7c62fccb5421bf04cc0ca8c44ab86c8911106954a4b128512a4b19f5",
+                          # before the optional attachment fields (documents, released)
+                          "ea9a4277b7c5cf42bc5a626eb59035523ba840ac2cbe445e69d4f949cbd2f03a"),
 )
