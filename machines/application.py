@@ -11,16 +11,13 @@ co-owner does not count (A8); overdue comes in two tiers with reminders before (
 
 from __future__ import annotations
 
-from machines import demo
+from machines import demo, overdue
 from machines.common import (
+    ANSWERED_RECORDS,
     NOTE,
     OFFICERS,
-    OVERDUE_SETTINGS,
     REASON,
     RECORD_LABELS,
-    overdue_fields,
-    overdue_timers,
-    overdue_triggers,
     record_return,
     reviewer_is_not_the_drafter,
     withdrawn,
@@ -53,7 +50,7 @@ SETTINGS = {
     "extension_max_days": 20,      # A5: one extension of at most 20 working days
     "clarify_window_days": 7,      # A5: a 补正 notice within 7 working days
     "clarify_answer_days": 15,     # A5: the applicant's answer is due within 15 working days
-    **OVERDUE_SETTINGS,            # A9: long overdue 20 working days past due, reminders
+    **overdue.SETTINGS,            # A9: long overdue 20 working days past due, reminders
     "upper_consent": True,         # A3 (002): withholding needs the upper level's consent
 }
 
@@ -135,7 +132,7 @@ def record_receipt(ctx: Ctx) -> dict:
     """A5: the day of receipt (in China) starts the count; day 1 is the next working day."""
     return {"tracking_code": ctx.payload["_code"], "received_on": ctx.today.isoformat(),
             "clock_start": ctx.today.isoformat(),
-            **overdue_fields(ctx.settings, ctx.settings["deadline_days"])}
+            **overdue.fields(ctx.settings, ctx.settings["deadline_days"])}
 
 
 def clarification_still_possible(ctx: Ctx) -> T | None:
@@ -379,13 +376,13 @@ TRIGGERS = (
     Trigger("receive_filing", ("filed",), "archived", {"upper:upper_receiver"},
             T("备案已收悉，归档", "Filing received: archive"), NOTE,
             effects=(record_filing_received,), rules=("A4",)),
-    *overdue_triggers(ANSWERING + ("consulting",)),
+    *overdue.triggers(ANSWERING + ("consulting",)),
 )
 
 # -- timers -----------------------------------------------------------------------------------
 
 TIMERS = (
-    *overdue_timers(ANSWERING, WorkingDays(20, setting="deadline_days",
+    *overdue.timers(ANSWERING, WorkingDays(20, setting="deadline_days",
                                            start_field="clock_start"),
                     pauses=("consulting",), extend_on={"approve_extension": "extension_days"}),
     Timer("clarify_window", ANSWERING + ("consulting",), "close_clarify_window",
@@ -404,11 +401,10 @@ APPLICATION = Process(
     settings=SETTINGS, code_prefix="YS", title_field="description", public_name="applications",
     rules=("A1", "A2", "A3", "A4", "A5", "A7", "A8", "A9", "G3", "G6", "G15"),
     demo=demo.APPLICATION,
-    public_data={
+    public_data=ANSWERED_RECORDS | {
         "clarification": T("补正", "Clarification"), "extension": T("延期", "Extension"),
         "consultations": T("征求意见（不计入期限）", "Consultations (not counted)"),
-        "answer": T("答复", "Answer"), "notice": T("告知书", "Written notice"),
-        "withdrawn": T("撤回", "Withdrawal"),
+        "notice": T("告知书", "Written notice"),
     },
     labels=RECORD_LABELS | {
         "asked_on": T("通知日期", "Asked on"), "answered_on": T("答复日期", "Answered on"),
@@ -417,7 +413,7 @@ APPLICATION = Process(
         "refused": T("未批准", "Refused"), "refused_because": T("未批准理由", "Why refused"),
         "from": T("开始", "From"), "to": T("结束", "To"),
         "number": T("文号", "Number"), "date": T("日期", "Date"),
-        "drafted_on": T("起草日期", "Drafted on"), "applicant": T("申请人", "Applicant"),
+        "applicant": T("申请人", "Applicant"),
     },
     documents=(Document("notice", T("答复告知书", "Written notice of the answer"),
                         "application_notice", ("answered", "filed", "archived"), public=True),),
