@@ -16,6 +16,8 @@ with a notice period for objections (R4). Periodic cases come from catalogue ent
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from machines import demo
 from machines.common import (
     CHANNELS,
@@ -34,7 +36,17 @@ from machines.filing import (
     record_filing,
     record_filing_received,
 )
-from workflow.core.declare import Ctx, Field, Process, Schema, State, Timer, Trigger, WorkingDays
+from workflow.core.declare import (
+    Ctx,
+    Field,
+    Process,
+    Schema,
+    Spawn,
+    State,
+    Timer,
+    Trigger,
+    WorkingDays,
+)
 from workflow.core.declare import Text as T
 
 SETTINGS = {
@@ -298,6 +310,46 @@ def feedback_over(ctx: Ctx) -> dict:
     return {"feedback_closed_on": ctx.today.isoformat()}
 
 
+# -- G11: a lower organisation republishes an upper one's item ---------------------------------
+
+#: G11, G15: the officers of an organisation below the item's
+LOWER_OFFICERS = frozenset(f"lower:{role}" for role in OFFICERS)
+WIDER_SCOPE = T("转载不能超出上级设定的公开范围",
+                "A republication may not widen the upper organisation's scope")
+
+
+def republished_scope(ctx: Ctx) -> str:
+    """G11: the scope chosen for the republication, the item's own when none is."""
+    return ctx.payload.get("scope") or ctx.data["scope"]
+
+
+def within_upper_scope(ctx: Ctx) -> T | None:
+    """G11: a 党内 item is republished 党内 only; a public one may be narrowed to 党内."""
+    if ctx.data["scope"] == "internal" and republished_scope(ctx) != "internal":
+        return WIDER_SCOPE
+    return None
+
+
+def record_republication(ctx: Ctx) -> dict:
+    """G11: where the item was republished, on its own record."""
+    entry = {"org": ctx.payload["org"], "scope": republished_scope(ctx), "by": ctx.actor,
+             "on": ctx.today.isoformat()}
+    return {"republications": [*ctx.data.get("republications", []), entry]}
+
+
+def republication(ctx: Ctx) -> dict:
+    """G11: the lower organisation's own item with the upper one's content and channels, in
+    the scope chosen; drafted and reviewed there like any other (G2, G3). The engine adds
+    ``republish_of``, the upper item's code, which counts as in the catalogue (G4)."""
+    data = ctx.data
+    channels = [*data["published_internal"]["channels"],
+                *(data.get("published_public") or {}).get("channels", [])]
+    return {"title": f"转载：{data['title']}", "content": data["content"],
+            "category": data["category"], "scope": republished_scope(ctx),
+            "channels": list(dict.fromkeys(channels)) or ["board"],
+            "time_class": data["time_class"]}
+
+
 # -- triggers ----------------------------------------------------------------------------------
 
 CHECKLIST = Schema((
@@ -434,7 +486,7 @@ START = Schema((
 ), checks=(channels_known,))
 
 
-ROUTINE = Process(
+ROUTINE_V1 = Process(
     kind="routine", version=1, label=T("例行公开", "Routine disclosure"), states=STATES,
     initial="drafting", triggers=TRIGGERS, timers=TIMERS, start_roles=OFFICERS,
     start_schema=START, start_effects=(record_item,), settings=SETTINGS, code_prefix="LX",
@@ -445,3 +497,20 @@ ROUTINE = Process(
     # recorded before routes and the shared rules (issue 13), which changed nothing it does
     earlier_fingerprints=("9ab683fe4d93e3b0888cd41eca8796f1439d8efbb6cde300b9bf951ec382752b",),
 )
+
+REPUBLISH = Trigger(
+    "republish", (*PUBLISHED, "archived"), None, LOWER_OFFICERS,
+    T("转载到本组织", "Republish here"),
+    Schema((Field("org", "str", T("转载组织", "Republishing organisation"), max_length=100),
+            Field("scope", "choice", T("公开范围（不超出上级设定）",
+                                       "Scope (no wider than the upper item's)"),
+                  required=False, choices=SCOPES))),
+    guards=(within_upper_scope,), effects=(record_republication,), append_only=True,
+    spawns=(Spawn("routine", republication, chosen_org="org", parent_field="republish_of"),),
+    rules=("G11",))
+
+#: Version 2 adds G11's republication (version 1 is kept for the cases it runs).
+ROUTINE = replace(
+    ROUTINE_V1, version=2, triggers=(*TRIGGERS, REPUBLISH), rules=(*ROUTINE_V1.rules, "G11"),
+    labels=CHANNELS | {"republications": T("转载到下级组织", "Republished below")},
+    earlier_fingerprints=())

@@ -42,7 +42,7 @@ from flask_login import current_user, login_required
 from web.extensions import csrf, limiter
 from web.i18n import pick
 from web.views import engine
-from workflow.base.errors import Invalid, NotAllowed
+from workflow.base.errors import Forbidden, Invalid, NotAllowed
 from workflow.base.text import Text
 from workflow.base.timeutil import UTC
 from workflow.people import accounts
@@ -162,13 +162,14 @@ def _opinion_actor(item: Publication) -> Actor | None:
 def _render_item(item: Publication, errors: dict | None = None, values: dict | None = None,
                  status: int = 200, members: tuple[str, ...] = ()):
     actor = _opinion_actor(item)
+    signed_in = getattr(current_user, "is_authenticated", False)
     response = Response(render_template(
         "board_item.html", item=item, label=_labels(), errors=errors or {},
         values=values or {}, can_opine=actor is not None,
-        as_public=actor is not None and actor.kind == "public",
-        signed_in=getattr(current_user, "is_authenticated", False),
+        as_public=actor is not None and actor.kind == "public", signed_in=signed_in,
         opinion_kinds=publications.opinion_kinds(engine().registry, actor, item.org_path),
-        republishers=_republishers(item)), status)
+        republishing=publications.republishing(engine(), current_user.account.actor, item)
+        if signed_in else publications.Republishing()), status)
     return _private(response, members)
 
 
@@ -215,39 +216,26 @@ def opinion(case_id: int):
     return redirect(url_for("board.item", case_id=case_id))
 
 
-REPUBLISH_ROLES = ("handler", "office")
-WIDER_SCOPE = Text("转载不能超出上级设定的公开范围", "A republication may not widen the upper "
-                   "organisation's scope")
-
-
-def _republishers(item: Publication) -> list[tuple[str, str]]:
-    """G11: the organisations below the item's where this officer may republish it."""
-    if not getattr(current_user, "is_authenticated", False):
-        return []
-    return sorted({(code, name) for code, name, path, role in current_user.account.roles
-                   if role in REPUBLISH_ROLES and path != item.org_path
-                   and path.startswith(item.org_path)})
-
-
 @bp.post("/board/items/<int:case_id>/republish")
 @login_required
 def republish(case_id: int):
-    """G11: a lower organisation republishes an upper one's item, never beyond its scope;
-    the republication is drafted there and goes through its own review (G2, G3)."""
-    found = publications.publication(engine(), case_id, _members_and_officers())
-    org = request.form.get("org", "")
-    scope = request.form.get("scope") or found.declared_scope
-    if org not in {code for code, _name in _republishers(found)}:
+    """G11: a lower organisation republishes an upper one's item, never beyond its scope:
+    the routine process's ``republish`` decides and opens the item there, to be drafted
+    and reviewed like any other (G2, G3)."""
+    members = _members_and_officers()
+    found = publications.publication(engine(), case_id, members)
+    payload = {"org": request.form.get("org", ""), "scope": request.form.get("scope", "")}
+    try:
+        after = engine().fire(case_id, publications.REPUBLISH, current_user.account.actor,
+                              payload)
+    except Forbidden:
         abort(403)
-    if found.declared_scope == "internal" and scope != "internal":
-        flash(pick(WIDER_SCOPE), "error")
-        return _render_item(found, status=422)
-    case = engine().start(publications.KIND, org, current_user.account.actor, {
-        "title": f"转载：{found.title}", "content": found.content, "category": found.category,
-        "scope": scope, "channels": found.channels or ["board"],
-        "time_class": found.time_class, "republish_of": found.code})
-    flash(_("已新建转载事项 %(code)s，请审核后发布", code=case.code))
-    return redirect(url_for("inbox.case_page", case_id=case.id))
+    except (Invalid, NotAllowed) as exc:  # the form's choice refused: shown with the reason
+        flash(pick(exc.message), "error")
+        return _render_item(found, status=422, members=members)
+    made = publications.republication(engine(), case_id, after.seq, payload["org"])
+    flash(_("已新建转载事项 %(code)s，请审核后发布", code=made.code))
+    return redirect(url_for("inbox.case_page", case_id=made.id))
 
 
 # -- the Atom feed ---------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from workflow.core.declare import Ctx, Trigger
 from workflow.core.registry import Compiled, Registry, refusal_of
 from workflow.core.schema import REQUIRED, Upload
 from workflow.core.timers import firing, mark_fired, schedule
-from workflow.people.actors import SYSTEM, Actor
+from workflow.people.actors import LOWER, SYSTEM, Actor, is_below
 from workflow.store.db import Database
 from workflow.store.files import FileStore, open_store
 from workflow.store.models import Definition, cases, events, orgs
@@ -77,6 +77,10 @@ def version_of(expected: object) -> int:
 NO_SUCH_ORG = Text("找不到该组织", "No such organisation")
 CHOOSE_ORG = Text("请选择受理申请的组织", "Choose the organisation applied to")
 UNKNOWN_ACTION = Text("没有这个操作：{t}", "There is no such action: {t}")
+OUTSIDE_TREE = Text("目标组织不在本组织范围内", "That organisation is outside this "
+                    "organisation's tree")
+NOT_BELOW = Text("所选组织不是本事项所属组织的下级组织",
+                 "The organisation chosen is not below the case's organisation")
 WRONG_STATE = Text("“{s}”状态下不能执行“{t}”", "“{t}” is not possible while the case is “{s}”")
 
 
@@ -314,28 +318,49 @@ class Engine:
         return case_id, code, event
 
     def _spawn(self, conn: Connection, arrow: Trigger, parent: CaseView, seq: int,
-               ctx: Ctx) -> list[int]:
-        """Start the cases an arrow spawns (a period's routine case, R3), same transaction."""
+               ctx: Ctx, actor: Actor) -> list[int]:
+        """Start the cases an arrow spawns (a period's routine case, R3; a republication,
+        G11), same transaction."""
         made = []
         for spawn in arrow.spawns:
             payload = spawn.payload(ctx)
             if payload is None:
                 continue
+            if spawn.parent_field:
+                payload = {**payload, spawn.parent_field: parent.code}
             compiled = self.registry.get(spawn.kind)
             clean, errors = compiled.process.start_schema.validate(payload)
             if errors:
                 raise NotAllowed(Text("无法生成{k}事项：{e}", "Cannot open a {k} case: {e}").format(
                     k=spawn.kind, e="; ".join(f"{k} {v.zh}" for k, v in errors.items())))
-            where = (orgs.c.code == ctx.data.get(spawn.org_field) if spawn.org_field
-                     else orgs.c.id == parent.org_id)
-            org = conn.execute(sa.select(orgs).where(where)).first()
-            if org is None or not org.path.startswith(parent.org_path):
-                raise NotAllowed(Text("目标组织不在本组织范围内", "That organisation is outside "
-                                      "this organisation's tree"))
-            case_id, _code, _event = self._open(conn, compiled, org, SYSTEM, clean, ctx.now, {
+            opener = SYSTEM
+            if spawn.chosen_org:
+                org = conn.execute(sa.select(orgs).where(
+                    orgs.c.code == ctx.payload.get(spawn.chosen_org))).first()
+                if org is None or not actor.holds(compiled.process.start_roles, org.path):
+                    raise Forbidden()
+                if not is_below(org.path, parent.org_path):
+                    raise NotAllowed(NOT_BELOW)
+                opener = actor
+            else:
+                where = (orgs.c.code == ctx.data.get(spawn.org_field) if spawn.org_field
+                         else orgs.c.id == parent.org_id)
+                org = conn.execute(sa.select(orgs).where(where)).first()
+                if org is None or not org.path.startswith(parent.org_path):
+                    raise NotAllowed(OUTSIDE_TREE)
+            case_id, _code, _event = self._open(conn, compiled, org, opener, clean, ctx.now, {
                 "_spawned_by": {"case": parent.id, "code": parent.code, "seq": seq}})
             made.append(case_id)
         return made
+
+    def _reached_from_below(self, row: Any, trigger: str, actor: Actor) -> bool:
+        """G11: an officer of an organisation below a case reaches it, outside their scope,
+        only through a trigger its state offers to a ``lower:`` role (a republication); for
+        anything else the case stays not found."""
+        compiled = self.registry.get(row["kind"], row["def_version"])
+        lower = frozenset(role for arrow in compiled.arrows.get((row["state"], trigger), ())
+                          for role in arrow.roles if role.startswith(LOWER))
+        return bool(lower) and actor.holds(lower, row["org_path"])
 
     def fire(self, case_id: int, trigger: str, actor: Actor,
              payload: Mapping[str, Any] | None = None, expected_version: object = None,
@@ -349,7 +374,8 @@ class Engine:
         now = instant(now)
         with self.db.write() as conn:
             row = self._select_case(conn, case_id, lock=True)
-            if row is None or not actor.sees(row["org_path"], row["code"]):
+            if row is None or not (actor.sees(row["org_path"], row["code"])
+                                   or self._reached_from_below(row, trigger, actor)):
                 raise NotFound()
             view = CaseView.from_row(row)
             compiled = self.registry.get(view.kind, view.def_version)
@@ -385,7 +411,7 @@ class Engine:
             attachments.mark(conn, taken, view.id, event["seq"])
             if arrow.spawns:
                 self._spawn(conn, arrow, view, event["seq"], Ctx(data, clean, now, actor.label,
-                                                                 new_state))
+                                                                 new_state), actor)
             due = schedule(conn, compiled, self.calendars, view.id, view.seq, view.org_path,
                            view.state, new_state, trigger, data, now)
             version = view.version if arrow.append_only else view.version + 1
