@@ -130,7 +130,12 @@ def checklist_passed(ctx: Ctx) -> T | None:
 
 
 def record_draft(ctx: Ctx) -> dict:
-    return {"drafted_by": ctx.actor, "content": ctx.payload.get("content") or ctx.data["content"]}
+    """G3; the documents sent with the draft replace the item's (version 2)."""
+    found = {"drafted_by": ctx.actor,
+             "content": ctx.payload.get("content") or ctx.data["content"]}
+    if ctx.payload.get("documents"):
+        found["documents"] = ctx.payload["documents"]
+    return found
 
 
 def record_review(ctx: Ctx) -> dict:
@@ -344,7 +349,7 @@ def republication(ctx: Ctx) -> dict:
     data = ctx.data
     channels = [*data["published_internal"]["channels"],
                 *(data.get("published_public") or {}).get("channels", [])]
-    return {"title": f"转载：{data['title']}", "content": data["content"],
+    return {"title": f"转载：{data['title']}"[:TITLE_MAX], "content": data["content"],
             "category": data["category"], "scope": republished_scope(ctx),
             "channels": list(dict.fromkeys(channels)) or ["board"],
             "time_class": data["time_class"]}
@@ -461,11 +466,14 @@ TIMERS = (
 
 
 
+TITLE_MAX = 200
+
+
 def item_fields(title: T, content_max: int) -> tuple[Field, ...]:
     """R2: what an item states, as its catalogue entry does: content, category, scope (G1),
     channels (G12) and time-limit class (G5)."""
     return (
-        Field("title", "str", title, max_length=200),
+        Field("title", "str", title, max_length=TITLE_MAX),
         Field("content", "text", T("公开内容", "Content"), max_length=content_max),
         Field("category", "choice", T("类别", "Category"), choices=CATEGORIES),
         Field("scope", "choice", T("公开范围", "Scope"), choices=SCOPES),
@@ -509,8 +517,25 @@ REPUBLISH = Trigger(
     spawns=(Spawn("routine", republication, chosen_org="org", parent_field="republish_of"),),
     rules=("G11",))
 
-#: Version 2 adds G11's republication (version 1 is kept for the cases it runs).
+#: the item's published documents (R2): shown with it on the board (version 2)
+DOCUMENTS = Field("documents", "file", T("公开的文件", "Documents published"), required=False,
+                  max=10, help=T("PDF、图片或 Office 文件，随事项在公开栏展示",
+                                 "PDF, image or Office files, shown with the item on the board"))
+
+
+def with_documents(trigger: Trigger) -> Trigger:
+    """Version 2's draft also takes the documents (R2)."""
+    if trigger.name != "submit":
+        return trigger
+    return replace(trigger, schema=replace(trigger.schema,
+                                           fields=(*trigger.schema.fields, DOCUMENTS)))
+
+
+#: Version 2 adds G11's republication and the item's documents (version 1 is kept for the
+#: cases it runs).
 ROUTINE = replace(
-    ROUTINE_V1, version=2, triggers=(*TRIGGERS, REPUBLISH), rules=(*ROUTINE_V1.rules, "G11"),
+    ROUTINE_V1, version=2, triggers=(*map(with_documents, TRIGGERS), REPUBLISH),
+    start_schema=replace(START, fields=(*START.fields, DOCUMENTS)),
+    rules=(*ROUTINE_V1.rules, "G11"),
     labels=CHANNELS | {"republications": T("转载到下级组织", "Republished below")},
     earlier_fingerprints=())

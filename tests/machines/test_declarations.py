@@ -19,7 +19,7 @@ PINNED = {
     ("application", 1): "c8ed5575f96d8ef97550b4fb96b7e54e3f987372c90f2bd426f0eb4a11a5a624",
     ("inquiry", 1): "9de5eb66cafc2230c2b8c690452900ce4a8b2930a0dd4fcedcdb7f48e4bfe8f5",
     ("routine", 1): "5ce69c5af38559e12cfe3d1962cc79817171aee1ef73645f6c0dd3d1ebb81e95",
-    ("routine", 2): "22298d461c0053b0d964928807729f2f7b6a0b8b43d56dd39bfc669effe8e371",
+    ("routine", 2): "bc818eca79dc0f24800dde69ebb84a3451cd8cfad678134c00626b8f29c85d03",
     ("catalogue", 1): "338298e4f6194e05b8308731fd5f8d50a5c9848fcf6dc2bc3722d51ff369c03a",
 }
 

@@ -322,3 +322,17 @@ def test_g11_only_an_organisation_below_and_ones_own(engine, lower):
     assert republish(engine, item, lower["both"], org="V").data["republications"][0]["by"] \
         == "user:liang"
     assert verify(engine.db, engine.registry).ok
+
+
+def test_r2_an_item_carries_its_documents_and_a_new_draft_replaces_them(engine, staff,
+                                                                        file_store):
+    from workflow.audit.chain import verify
+    from workflow.core.schema import Upload
+
+    case = opened(engine, staff, documents=[Upload("党费收缴情况.pdf", b"%PDF-1.4 q4")])
+    assert [d["name"] for d in case.data["documents"]] == ["党费收缴情况.pdf"]
+    case = act(engine, case, "submit", staff["handler"],
+               {"documents": [Upload("党费收缴情况（修订）.pdf", b"%PDF-1.4 q4 rev")]})
+    assert [d["name"] for d in case.data["documents"]] == ["党费收缴情况（修订）.pdf"]
+    case = act(engine, case, "approve", staff["reviewer"], CHECKED)
+    assert verify(engine.db, engine.registry, files=file_store).ok
