@@ -89,3 +89,17 @@ def test_the_receipt_key_cannot_be_forged_in_a_payload(engine, people, case):
     with pytest.raises(Exception) as refused:  # noqa: B017
         engine.submit(case.id, "register", PUBLIC, {"name": "甲", "_receipt": "BM-1"}, now=at(1))
     assert "_receipt" in refused.value.fields
+
+
+def test_an_unknown_number_costs_the_hash_a_known_one_does(monkeypatch):
+    """Issue 20, item 7: no timing oracle: the password hash runs for an unknown code too."""
+    from workflow.people import access
+
+    checked = []
+    real = access.check_password_hash
+    monkeypatch.setattr(access, "check_password_hash",
+                        lambda digest, code: checked.append(digest) or real(digest, code))
+    assert access.matches(None, "ABCDE-FGHJK") is False
+    assert access.matches(access.hashed("ABCDE-FGHJK"), "abcde-fghjk") is True
+    assert access.matches(access.hashed("ABCDE-FGHJK"), None) is False
+    assert len(checked) == 3, "every answer ran the hash once"
