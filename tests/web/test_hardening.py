@@ -38,3 +38,19 @@ def test_item1_login_takes_the_same_rule(client, users):
                                  "password": users["handler"].password})
     assert response.headers["Location"] == "/inbox"
     login(client, users["handler"])
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@A1", "\t=1", "\r=1"])
+def test_item2_every_export_cell_is_inert(text):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from web.exports import csv_bytes, xlsx_bytes
+
+    rows = list(csv.reader(io.StringIO(csv_bytes([text, "ok"], [[text, 5]]).decode("utf-8-sig"),
+                                       newline="")))
+    assert rows == [["'" + text, "ok"], ["'" + text, "5"]]
+    sheet = load_workbook(io.BytesIO(xlsx_bytes("t", [text], [[text]]))).active
+    assert sheet["A2"].data_type == "s" and sheet["A2"].value.strip() == text.strip()
