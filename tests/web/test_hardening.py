@@ -54,3 +54,39 @@ def test_item2_every_export_cell_is_inert(text):
     assert rows == [["'" + text, "ok"], ["'" + text, "5"]]
     sheet = load_workbook(io.BytesIO(xlsx_bytes("t", [text], [[text]]))).active
     assert sheet["A2"].data_type == "s" and sheet["A2"].value.strip() == text.strip()
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/cases/99999999999999999999999", "/api/v1/cases/9223372036854775808",
+    "/board/items/9223372036854775808", "/cases/18446744073709551616",
+])
+def test_item3_ids_past_64_bits_name_nothing(client, users, url):
+    response = client.get(url, headers=users["handler"].headers)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("query", [{"after": "99999999999999999999"}, {"after": "١٢"},
+                                   {"state": "a\x00b"}, {"q\x00": "x"}])
+def test_item3_odd_query_strings_are_field_errors(client, users, query):
+    response = client.get("/api/v1/cases", headers=users["handler"].headers,
+                          query_string=query)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.json["error"] == "invalid" and response.json["fields"]
+
+
+def test_item3_a_nul_in_the_path_or_a_form_is_not_a_server_error(client, users):
+    assert client.get("/board/items/1\x00").status_code == 404
+    login(client, users["handler"])
+    response = client.post("/cases/new", data={"kind": "sample\x00"})
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize("body", [
+    {"delivery": [None]}, {"delivery": {"a": 1}}, {"name": {"x": 1}}, {"name": ["a"]},
+    {"member": [1]}, {"description": 10**30},
+])
+def test_item3_values_of_the_wrong_type_are_field_errors(client, body):
+    payload = {"org": "T", "name": "张三", "phone": "13800000001", "description": "党费",
+               "delivery": "email", "email": "a@example.org"} | body
+    response = client.post("/api/v1/applications", json=payload)
+    assert response.status_code in (404, 422), response.get_data(as_text=True)
