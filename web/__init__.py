@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from web.extensions import babel, csrf, limiter, login_manager
+from workflow.core.attachments import MB, SETTINGS
 from workflow.core.engine import Engine
+from workflow.core.schema import MAX_SAFE_INT
 
 HERE = Path(__file__).parent
 
@@ -27,9 +30,31 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+class SafeInt(IntegerConverter):
+    """``<int:…>`` in every path: a number beyond what JSON and the databases hold exactly
+    matches no route (404) instead of overflowing the query (a 500)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = MAX_SAFE_INT, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def upload_limits(config: dict[str, Any]) -> dict[str, Any]:
+    """The largest file a request may carry (``GONGKAI_UPLOAD_MB``, default the engine's
+    10 MB; raise it with an organisation's ``attachments.max_mb``) and the request body
+    limit a little above it, so a file just over a field's limit still gets the door's
+    reason (422) and a far larger body is refused before it is read (413)."""
+    upload_mb = int(config.pop("GONGKAI_UPLOAD_MB", None)
+                    or os.environ.get("GONGKAI_UPLOAD_MB") or SETTINGS["max_mb"])
+    return {"GONGKAI_UPLOAD_MB": upload_mb,
+            "MAX_CONTENT_LENGTH": config.pop("MAX_CONTENT_LENGTH", None)
+            or upload_mb * MB + MB}
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     app = Flask(__name__, instance_path=str(Path.cwd() / "instance"))
+    app.url_map.converters["int"] = SafeInt
     engine: Engine | None = config.pop("ENGINE", None)
     if engine is None:
         from workflow.service import build
@@ -51,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         LOGIN_RATE_LIMIT=os.environ.get("GONGKAI_LOGIN_RATE_LIMIT", "10 per minute"),
         WTF_CSRF_TIME_LIMIT=None,
         JSON_AS_ASCII=False,
+        **upload_limits(config),
     )
     app.config.update(config)
     app.json.ensure_ascii = False

@@ -41,14 +41,14 @@ from flask_login import current_user, login_required
 
 from web.extensions import csrf, limiter
 from web.i18n import pick
-from web.views import engine
-from workflow.base.errors import Invalid, NotAllowed
+from web.views import attachment_response, engine
+from workflow.base.errors import Invalid, NotAllowed, NotFound
 from workflow.base.text import Text
 from workflow.base.timeutil import UTC
 from workflow.people import accounts
 from workflow.people.actors import PUBLIC, Actor
 from workflow.people.orgs import list_orgs
-from workflow.views import publications
+from workflow.views import attachments, publications
 from workflow.views.publications import Publication, Query
 
 bp = Blueprint("board", __name__)
@@ -159,11 +159,21 @@ def _opinion_actor(item: Publication) -> Actor | None:
     return PUBLIC if item.scope == "public" else None
 
 
+def _files(item: Publication) -> list[attachments.Attachment]:
+    """The item's files this viewer may download: by the board's rule for members (an
+    officer who may open an internal item only to republish it gets none)."""
+    try:
+        return attachments.on_board(engine(), item.id, _members())
+    except NotFound:
+        return []
+
+
 def _render_item(item: Publication, errors: dict | None = None, values: dict | None = None,
                  status: int = 200, members: tuple[str, ...] = ()):
     actor = _opinion_actor(item)
     response = Response(render_template(
         "board_item.html", item=item, label=_labels(), errors=errors or {},
+        files=_files(item),
         values=values or {}, can_opine=actor is not None,
         as_public=actor is not None and actor.kind == "public",
         signed_in=getattr(current_user, "is_authenticated", False),
@@ -184,6 +194,15 @@ def _members_and_officers() -> tuple[str, ...]:
 def item(case_id: int):
     members = _members_and_officers()
     return _render_item(publications.publication(engine(), case_id, members), members=members)
+
+
+@bp.get("/board/items/<int:case_id>/attachments/<int:attachment_id>")
+def attachment(case_id: int, attachment_id: int):
+    """A published item's file, for whoever may see the item (G1)."""
+    actor = current_user.account.actor if getattr(current_user, "is_authenticated", False) \
+        else PUBLIC
+    return attachment_response(attachments.fetch(engine(), attachment_id, actor,
+                                                 case_id=case_id))
 
 
 @bp.post("/board/items/<int:case_id>/opinion")
