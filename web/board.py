@@ -7,8 +7,9 @@ person's ``member`` grants on the pages and the feed, the bearer token's on the 
 
 * ``/board`` and ``/board/<org>``: published items by category, year and quarter;
   ``/board/search``; ``/board/feed.atom``; ``/board/items/<id>`` with channels, dates,
-  change history (G7) and the opinion form (G8: anonymous or as the signed-in member,
-  throttled, with a honeypot instead of a CAPTCHA).
+  change history (G7), its files (``/board/items/<id>/attachments/<file>``, read by
+  :mod:`workflow.views.attachments` under the same G1 rule) and the opinion form (G8:
+  anonymous or as the signed-in member, throttled, with a honeypot instead of a CAPTCHA).
 * ``GET /api/v1/publications``: the same list as JSON, optional bearer token.
 * ``/ledger`` (+ ``.csv``, ``.xlsx``): 《党务公开事项受理情况登记表》 for officers, one row
   per publication with the opinions received and their handling (G10).
