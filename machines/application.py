@@ -11,16 +11,13 @@ co-owner does not count (A8); overdue comes in two tiers with reminders before (
 
 from __future__ import annotations
 
-from machines import demo
+from machines import demo, overdue
 from machines.common import (
+    ANSWERED_RECORDS,
     NOTE,
     OFFICERS,
-    OVERDUE_SETTINGS,
     REASON,
     RECORD_LABELS,
-    overdue_fields,
-    overdue_timers,
-    overdue_triggers,
     record_return,
     reviewer_is_not_the_drafter,
     withdrawn,
@@ -53,7 +50,7 @@ SETTINGS = {
     "extension_max_days": 20,      # A5: one extension of at most 20 working days
     "clarify_window_days": 7,      # A5: a 补正 notice within 7 working days
     "clarify_answer_days": 15,     # A5: the applicant's answer is due within 15 working days
-    **OVERDUE_SETTINGS,            # A9: long overdue 20 working days past due, reminders
+    **overdue.SETTINGS,            # A9: long overdue 20 working days past due, reminders
     "upper_consent": True,         # A3 (002): withholding needs the upper level's consent
 }
 
@@ -135,7 +132,7 @@ def record_receipt(ctx: Ctx) -> dict:
     """A5: the day of receipt (in China) starts the count; day 1 is the next working day."""
     return {"tracking_code": ctx.payload["_code"], "received_on": ctx.today.isoformat(),
             "clock_start": ctx.today.isoformat(),
-            **overdue_fields(ctx.settings, ctx.settings["deadline_days"])}
+            **overdue.fields(ctx.settings, ctx.settings["deadline_days"])}
 
 
 def clarification_still_possible(ctx: Ctx) -> T | None:
@@ -267,6 +264,13 @@ def record_delivery(ctx: Ctx) -> dict:
 
 OWN_ANSWER = T("不能审核自己起草的答复", "You may not review an answer you drafted")
 
+#: the applicant's papers (identity, a power of attorney): personal data, every officer's
+#: download of them is an event
+SUPPORTING = Field("documents", "file", T("证明材料", "Supporting documents"), required=False,
+                   max=5, personal=True,
+                   help=T("如身份证明、授权委托书；PDF、图片或 Office 文件",
+                          "Proof of identity, a power of attorney: PDF, image or Office file"))
+
 APPLY = Schema((
     Field("name", "str", T("申请人姓名或名称", "Applicant name"), max_length=100),
     Field("phone", "phone", T("联系电话", "Phone"), required=False,
@@ -280,6 +284,7 @@ APPLY = Schema((
     Field("delivery", "choice", T("获取方式", "Delivery"), choices=DELIVERY),
     Field("member", "bool", T("申请人是中共党员", "The applicant is a Party member"),
           required=False),
+    SUPPORTING,
 ), extra=True, checks=(contact_required,))
 
 ANSWER = Schema((
@@ -295,6 +300,8 @@ ANSWER = Schema((
     Field("earlier_code", "str", T("此前申请的编号", "Earlier application"), required=False),
     Field("routed_to", "str", T("转交的渠道", "Routed to"), required=False),
     Field("note", "text", T("其他说明", "Further notes"), required=False),
+    Field("released", "file", T("提供的信息（文件）", "The information provided (files)"),
+          required=False, max=10),
 ), checks=(outcome_has_its_fields,))
 
 FILING = Schema((Field("how", "choice", T("送达方式", "Delivered by"), choices=DELIVERY),
@@ -313,7 +320,7 @@ TRIGGERS = (
     Trigger("clarify", ("clarifying",), "processing", {"applicant"},
             T("提交补正", "Send the clarification"),
             Schema((Field("supplement", "text", T("补正内容", "Clarification"),
-                          max_length=4000),)),
+                          max_length=4000), SUPPORTING)),
             effects=(deadline_restarts_after_clarification,), rules=("A5",), public=True),
     Trigger("clarify_lapsed", ("clarifying",), "withdrawn", {"system"},
             T("逾期未补正，视为撤回", "Not clarified in time: withdrawn"),
@@ -369,13 +376,13 @@ TRIGGERS = (
     Trigger("receive_filing", ("filed",), "archived", {"upper:upper_receiver"},
             T("备案已收悉，归档", "Filing received: archive"), NOTE,
             effects=(record_filing_received,), rules=("A4",)),
-    *overdue_triggers(ANSWERING + ("consulting",)),
+    *overdue.triggers(ANSWERING + ("consulting",)),
 )
 
 # -- timers -----------------------------------------------------------------------------------
 
 TIMERS = (
-    *overdue_timers(ANSWERING, WorkingDays(20, setting="deadline_days",
+    *overdue.timers(ANSWERING, WorkingDays(20, setting="deadline_days",
                                            start_field="clock_start"),
                     pauses=("consulting",), extend_on={"approve_extension": "extension_days"}),
     Timer("clarify_window", ANSWERING + ("consulting",), "close_clarify_window",
@@ -394,11 +401,10 @@ APPLICATION = Process(
     settings=SETTINGS, code_prefix="YS", title_field="description", public_name="applications",
     rules=("A1", "A2", "A3", "A4", "A5", "A7", "A8", "A9", "G3", "G6", "G15"),
     demo=demo.APPLICATION,
-    public_data={
+    public_data=ANSWERED_RECORDS | {
         "clarification": T("补正", "Clarification"), "extension": T("延期", "Extension"),
         "consultations": T("征求意见（不计入期限）", "Consultations (not counted)"),
-        "answer": T("答复", "Answer"), "notice": T("告知书", "Written notice"),
-        "withdrawn": T("撤回", "Withdrawal"),
+        "notice": T("告知书", "Written notice"),
     },
     labels=RECORD_LABELS | {
         "asked_on": T("通知日期", "Asked on"), "answered_on": T("答复日期", "Answered on"),
@@ -407,10 +413,12 @@ APPLICATION = Process(
         "refused": T("未批准", "Refused"), "refused_because": T("未批准理由", "Why refused"),
         "from": T("开始", "From"), "to": T("结束", "To"),
         "number": T("文号", "Number"), "date": T("日期", "Date"),
-        "drafted_on": T("起草日期", "Drafted on"), "applicant": T("申请人", "Applicant"),
+        "applicant": T("申请人", "Applicant"),
     },
     documents=(Document("notice", T("答复告知书", "Written notice of the answer"),
                         "application_notice", ("answered", "filed", "archived"), public=True),),
     # recorded before routes and the shared rules (issue 13), which changed nothing it does
-    earlier_fingerprints=("a0fb4c4c7c62fccb5421bf04cc0ca8c44ab86c8911106954a4b128512a4b19f5",),
+    earlier_fingerprints=("a0fb4c4c7c62fccb5421bf04cc0ca8c44ab86c8911106954a4b128512a4b19f5",
+                          # before the optional attachment fields (documents, released)
+                          "ea9a4277b7c5cf42bc5a626eb59035523ba840ac2cbe445e69d4f949cbd2f03a"),
 )

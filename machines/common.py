@@ -1,9 +1,9 @@
 """What the processes share, so that a new process takes it instead of copying it.
 
 Who the officers are (G15); that the reviewer is not the drafter (G3); a draft sent back
-and a withdrawal, on the record; the two overdue tiers with their reminders (A9); the channels a
-publication names (G12); the note and reason forms. Filing with the upper level is
-:mod:`machines.filing`, disclosure periods :mod:`machines.periods`.
+and a withdrawal, on the record; the channels a publication names (G12); the note and
+reason forms. Filing with the upper level is :mod:`machines.filing`, the two overdue tiers
+:mod:`machines.overdue`, disclosure periods :mod:`machines.periods`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workflow.core.declare import Ctx, Field, Schema, Timer, Trigger, WorkingDays
+from workflow.core.declare import Ctx, Field, Schema
 from workflow.core.declare import Text as T
 
 #: G15: the office does the daily work with the handling officer.
@@ -53,63 +53,17 @@ def record_return(ctx: Ctx) -> dict:
 #: How pages name what these records hold (a process adds its own labels).
 RECORD_LABELS = {
     "on": T("日期", "Date"), "by": T("经办", "By"), "reason": T("理由", "Reason"),
-    "system": T("系统（逾期）", "System (lapsed)"),
+    "system": T("系统（逾期）", "System (lapsed)"), "drafted_on": T("起草日期", "Drafted on"),
 }
+
+#: what a requester (an applicant, an inquirer) sees of a case that answers them (A5, A6)
+ANSWERED_RECORDS = {"answer": T("答复", "Answer"), "withdrawn": T("撤回", "Withdrawal")}
 
 
 def withdrawn(ctx: Ctx, by: str, reason: str) -> dict:
     """A5, A6: a withdrawal on the record: by whom (``system`` when a deadline lapsed),
     why and when."""
     return {"withdrawn": {"by": by, "reason": reason, "on": ctx.today.isoformat()}}
-
-
-# -- A9: overdue in two tiers, with reminders before the due date --------------------------------
-
-#: A9 (default): long overdue 20 working days past due; reminders 5 and 1 working days before.
-OVERDUE_SETTINGS = {"long_overdue_days": 20, "reminders": [5, 1]}
-
-
-def overdue_fields(settings: Mapping[str, Any], deadline_days: int) -> dict:
-    """A9: a case starts not overdue, its long-overdue line ``long_n`` working days on."""
-    return {"overdue": 0, "long_n": deadline_days + settings["long_overdue_days"]}
-
-
-def mark_overdue(ctx: Ctx) -> dict:
-    """A9 first tier: past the due date."""
-    return {"overdue": max(1, ctx.data.get("overdue", 0))}
-
-
-def mark_long_overdue(ctx: Ctx) -> dict:
-    """A9 second tier: long overdue (20 working days past due, configurable)."""
-    return {"overdue": 2}
-
-
-def overdue_triggers(states: tuple[str, ...], rules: tuple[str, ...] = ("A9",)
-                     ) -> tuple[Trigger, Trigger]:
-    """A9: the two tiers as the timers mark them, on the public record."""
-    return (
-        Trigger("overdue", states, None, {"system"}, T("已逾期", "Overdue"),
-                effects=(mark_overdue,), append_only=True, rules=rules, public=True),
-        Trigger("long_overdue", states, None, {"system"}, T("严重逾期", "Long overdue"),
-                effects=(mark_long_overdue,), append_only=True, rules=("A9",), public=True),
-    )
-
-
-def overdue_timers(states: tuple[str, ...], deadline: WorkingDays,
-                   pauses: tuple[str, ...] = (),
-                   extend_on: Mapping[str, str] | None = None) -> tuple[Timer, Timer]:
-    """A9: the answer deadline with its reminders, and the long-overdue line after it
-    (``long_n`` working days from the same start, kept by :func:`overdue_fields`)."""
-    extend = dict(extend_on or {})
-    return (
-        Timer("deadline", states, "overdue", deadline, T("答复期限", "Answer deadline"),
-              reminder_setting="reminders", reminders=(5, 1), sets_due=True, pauses=pauses,
-              extend_on=extend),
-        Timer("long_overdue", states, "long_overdue",
-              WorkingDays(deadline.n + OVERDUE_SETTINGS["long_overdue_days"], n_field="long_n",
-                          start_field=deadline.start_field),
-              T("严重逾期界限", "Long-overdue line"), pauses=pauses, extend_on=extend),
-    )
 
 
 # -- G12: the channels ------------------------------------------------------------------------

@@ -41,18 +41,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from machines import demo
+from machines import demo, overdue
 from machines.common import (
+    ANSWERED_RECORDS,
     NOTE,
     OFFICERS,
     OPTIONAL_REASON,
-    OVERDUE_SETTINGS,
     REASON,
     RECORD_LABELS,
     RELEASE,
-    overdue_fields,
-    overdue_timers,
-    overdue_triggers,
     record_return,
     reviewer_is_not_the_drafter,
     withdrawn,
@@ -68,7 +65,7 @@ SETTINGS = {
     "answer_days": 15,        # A6 (default): 000 第二条 says 限期 and gives no number
     "cosign_days": 5,         # A6 (default): working days for co-signers to confirm
     "decide_days": 5,         # A6 (default): then for the submitter to go on or withdraw
-    **OVERDUE_SETTINGS,       # as A9: long overdue 20 working days past due, reminders
+    **overdue.SETTINGS,       # as A9: long overdue 20 working days past due, reminders
 }
 
 # -- states ------------------------------------------------------------------------------------
@@ -166,7 +163,7 @@ def record_submission(ctx: Ctx) -> dict:
             "from_public": ctx.actor.startswith("public:"),
             "cosigners": [c for c in ctx.payload.get("cosigners", []) if c != own],
             "confirmations": [], "received_on": ctx.today.isoformat(),
-            **overdue_fields(ctx.settings, ctx.settings["answer_days"])}
+            **overdue.fields(ctx.settings, ctx.settings["answer_days"])}
 
 
 def public_inquiry_allowed(ctx: Ctx) -> T | None:
@@ -478,7 +475,7 @@ TRIGGERS = (
             guards=(outside_authority_named,), effects=(record_filing, filing_has_the_reason),
             rules=("G2", "G6"), public=True),
     # the deadline (限期), as A9
-    *overdue_triggers(ANSWERING, rules=("A6", "A9")),
+    *overdue.triggers(ANSWERING, rules=("A6", "A9")),
 )
 
 # -- timers -----------------------------------------------------------------------------------
@@ -489,7 +486,7 @@ TIMERS = (
     Timer("decide_window", "deciding", "decide_lapsed", WorkingDays(5, setting="decide_days"),
           T("问询人决定期限", "Submitter's decision due"), sets_due=True),
     # counted from the day the inquiry stands complete: registered, every signer confirmed
-    *overdue_timers(ANSWERING, WorkingDays(15, setting="answer_days")),
+    *overdue.timers(ANSWERING, WorkingDays(15, setting="answer_days")),
 )
 
 
@@ -500,16 +497,16 @@ INQUIRY = Process(
     start_effects=(record_submission,), settings=SETTINGS, code_prefix="WX",
     title_field="title", public_name="inquiries",
     rules=("A6", "A9", "G1", "G2", "G3", "G6", "G12", "G15"), demo=demo.INQUIRY,
-    public_data={
-        "declined": T("不予受理", "Declined"), "answer": T("答复", "Answer"),
+    public_data=ANSWERED_RECORDS | {
+        "declined": T("不予受理", "Declined"),
         "cosign_lapsed": T("联名确认期满", "Co-signing closed"),
         "dropped_cosigners": T("未确认而不再列名的联名人", "Co-signers dropped unconfirmed"),
-        "publication": T("公开", "Publication"), "withdrawn": T("撤回", "Withdrawal"),
+        "publication": T("公开", "Publication"),
     },
     labels=RECORD_LABELS | {
         "kind": T("答复方式", "How answered"), "written": T("书面答复", "Written answer"),
         "on_spot": T("当场答复", "On the spot"), "unconfirmed": T("未确认的联名人", "Unconfirmed"),
-        "drafted_on": T("起草日期", "Drafted on"), "reviewed_on": T("审核日期", "Reviewed on"),
+        "reviewed_on": T("审核日期", "Reviewed on"),
         "recorded_on": T("登记日期", "Recorded on"), "submitter": T("问询人", "Submitter"),
         "signer": T("问询人", "Signer"), "how": T("方式", "How"),
         "online": T("在线确认", "Online"), "paper": T("书面签名", "On paper"),

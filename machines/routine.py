@@ -16,6 +16,8 @@ with a notice period for objections (R4). Periodic cases come from catalogue ent
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from machines import demo
 from machines.common import (
     CHANNELS,
@@ -34,7 +36,17 @@ from machines.filing import (
     record_filing,
     record_filing_received,
 )
-from workflow.core.declare import Ctx, Field, Process, Schema, State, Timer, Trigger, WorkingDays
+from workflow.core.declare import (
+    Ctx,
+    Field,
+    Process,
+    Schema,
+    Spawn,
+    State,
+    Timer,
+    Trigger,
+    WorkingDays,
+)
 from workflow.core.declare import Text as T
 
 SETTINGS = {
@@ -118,7 +130,12 @@ def checklist_passed(ctx: Ctx) -> T | None:
 
 
 def record_draft(ctx: Ctx) -> dict:
-    return {"drafted_by": ctx.actor, "content": ctx.payload.get("content") or ctx.data["content"]}
+    """G3; the documents sent with the draft replace the item's (version 2)."""
+    found = {"drafted_by": ctx.actor,
+             "content": ctx.payload.get("content") or ctx.data["content"]}
+    if ctx.payload.get("documents"):
+        found["documents"] = ctx.payload["documents"]
+    return found
 
 
 def record_review(ctx: Ctx) -> dict:
@@ -298,6 +315,46 @@ def feedback_over(ctx: Ctx) -> dict:
     return {"feedback_closed_on": ctx.today.isoformat()}
 
 
+# -- G11: a lower organisation republishes an upper one's item ---------------------------------
+
+#: G11, G15: the officers of an organisation below the item's
+LOWER_OFFICERS = frozenset(f"lower:{role}" for role in OFFICERS)
+WIDER_SCOPE = T("转载不能超出上级设定的公开范围",
+                "A republication may not widen the upper organisation's scope")
+
+
+def republished_scope(ctx: Ctx) -> str:
+    """G11: the scope chosen for the republication, the item's own when none is."""
+    return ctx.payload.get("scope") or ctx.data["scope"]
+
+
+def within_upper_scope(ctx: Ctx) -> T | None:
+    """G11: a 党内 item is republished 党内 only; a public one may be narrowed to 党内."""
+    if ctx.data["scope"] == "internal" and republished_scope(ctx) != "internal":
+        return WIDER_SCOPE
+    return None
+
+
+def record_republication(ctx: Ctx) -> dict:
+    """G11: where the item was republished, on its own record."""
+    entry = {"org": ctx.payload["org"], "scope": republished_scope(ctx), "by": ctx.actor,
+             "on": ctx.today.isoformat()}
+    return {"republications": [*ctx.data.get("republications", []), entry]}
+
+
+def republication(ctx: Ctx) -> dict:
+    """G11: the lower organisation's own item with the upper one's content and channels, in
+    the scope chosen; drafted and reviewed there like any other (G2, G3). The engine adds
+    ``republish_of``, the upper item's code, which counts as in the catalogue (G4)."""
+    data = ctx.data
+    channels = [*data["published_internal"]["channels"],
+                *(data.get("published_public") or {}).get("channels", [])]
+    return {"title": f"转载：{data['title']}"[:TITLE_MAX], "content": data["content"],
+            "category": data["category"], "scope": republished_scope(ctx),
+            "channels": list(dict.fromkeys(channels)) or ["board"],
+            "time_class": data["time_class"]}
+
+
 # -- triggers ----------------------------------------------------------------------------------
 
 CHECKLIST = Schema((
@@ -409,11 +466,14 @@ TIMERS = (
 
 
 
+TITLE_MAX = 200
+
+
 def item_fields(title: T, content_max: int) -> tuple[Field, ...]:
     """R2: what an item states, as its catalogue entry does: content, category, scope (G1),
     channels (G12) and time-limit class (G5)."""
     return (
-        Field("title", "str", title, max_length=200),
+        Field("title", "str", title, max_length=TITLE_MAX),
         Field("content", "text", T("公开内容", "Content"), max_length=content_max),
         Field("category", "choice", T("类别", "Category"), choices=CATEGORIES),
         Field("scope", "choice", T("公开范围", "Scope"), choices=SCOPES),
@@ -434,7 +494,7 @@ START = Schema((
 ), checks=(channels_known,))
 
 
-ROUTINE = Process(
+ROUTINE_V1 = Process(
     kind="routine", version=1, label=T("例行公开", "Routine disclosure"), states=STATES,
     initial="drafting", triggers=TRIGGERS, timers=TIMERS, start_roles=OFFICERS,
     start_schema=START, start_effects=(record_item,), settings=SETTINGS, code_prefix="LX",
@@ -445,3 +505,37 @@ ROUTINE = Process(
     # recorded before routes and the shared rules (issue 13), which changed nothing it does
     earlier_fingerprints=("9ab683fe4d93e3b0888cd41eca8796f1439d8efbb6cde300b9bf951ec382752b",),
 )
+
+REPUBLISH = Trigger(
+    "republish", (*PUBLISHED, "archived"), None, LOWER_OFFICERS,
+    T("转载到本组织", "Republish here"),
+    Schema((Field("org", "str", T("转载组织", "Republishing organisation"), max_length=100),
+            Field("scope", "choice", T("公开范围（不超出上级设定）",
+                                       "Scope (no wider than the upper item's)"),
+                  required=False, choices=SCOPES))),
+    guards=(within_upper_scope,), effects=(record_republication,), append_only=True,
+    spawns=(Spawn("routine", republication, chosen_org="org", parent_field="republish_of"),),
+    rules=("G11",))
+
+#: the item's published documents (R2): shown with it on the board (version 2)
+DOCUMENTS = Field("documents", "file", T("公开的文件", "Documents published"), required=False,
+                  max=10, help=T("PDF、图片或 Office 文件，随事项在公开栏展示",
+                                 "PDF, image or Office files, shown with the item on the board"))
+
+
+def with_documents(trigger: Trigger) -> Trigger:
+    """Version 2's draft also takes the documents (R2)."""
+    if trigger.name != "submit":
+        return trigger
+    return replace(trigger, schema=replace(trigger.schema,
+                                           fields=(*trigger.schema.fields, DOCUMENTS)))
+
+
+#: Version 2 adds G11's republication and the item's documents (version 1 is kept for the
+#: cases it runs).
+ROUTINE = replace(
+    ROUTINE_V1, version=2, triggers=(*map(with_documents, TRIGGERS), REPUBLISH),
+    start_schema=replace(START, fields=(*START.fields, DOCUMENTS)),
+    rules=(*ROUTINE_V1.rules, "G11"),
+    labels=CHANNELS | {"republications": T("转载到下级组织", "Republished below")},
+    earlier_fingerprints=())

@@ -17,8 +17,6 @@ person's ``member`` grants on the pages and the feed, the bearer token's on the 
 
 from __future__ import annotations
 
-import csv
-import io
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from itertools import groupby
@@ -40,10 +38,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from web import exports
 from web.extensions import csrf, limiter
 from web.i18n import pick
 from web.views import attachment_response, engine
-from workflow.base.errors import Invalid, NotAllowed, NotFound
+from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
 from workflow.base.text import Text
 from workflow.base.timeutil import UTC
 from workflow.people import accounts
@@ -172,14 +171,15 @@ def _files(item: Publication) -> list[attachments.Attachment]:
 def _render_item(item: Publication, errors: dict | None = None, values: dict | None = None,
                  status: int = 200, members: tuple[str, ...] = ()):
     actor = _opinion_actor(item)
+    signed_in = getattr(current_user, "is_authenticated", False)
     response = Response(render_template(
         "board_item.html", item=item, label=_labels(), errors=errors or {},
         files=_files(item),
         values=values or {}, can_opine=actor is not None,
-        as_public=actor is not None and actor.kind == "public",
-        signed_in=getattr(current_user, "is_authenticated", False),
+        as_public=actor is not None and actor.kind == "public", signed_in=signed_in,
         opinion_kinds=publications.opinion_kinds(engine().registry, actor, item.org_path),
-        republishers=_republishers(item)), status)
+        republishing=publications.republishing(engine(), current_user.account.actor, item)
+        if signed_in else publications.Republishing()), status)
     return _private(response, members)
 
 
@@ -235,39 +235,26 @@ def opinion(case_id: int):
     return redirect(url_for("board.item", case_id=case_id))
 
 
-REPUBLISH_ROLES = ("handler", "office")
-WIDER_SCOPE = Text("转载不能超出上级设定的公开范围", "A republication may not widen the upper "
-                   "organisation's scope")
-
-
-def _republishers(item: Publication) -> list[tuple[str, str]]:
-    """G11: the organisations below the item's where this officer may republish it."""
-    if not getattr(current_user, "is_authenticated", False):
-        return []
-    return sorted({(code, name) for code, name, path, role in current_user.account.roles
-                   if role in REPUBLISH_ROLES and path != item.org_path
-                   and path.startswith(item.org_path)})
-
-
 @bp.post("/board/items/<int:case_id>/republish")
 @login_required
 def republish(case_id: int):
-    """G11: a lower organisation republishes an upper one's item, never beyond its scope;
-    the republication is drafted there and goes through its own review (G2, G3)."""
-    found = publications.publication(engine(), case_id, _members_and_officers())
-    org = request.form.get("org", "")
-    scope = request.form.get("scope") or found.declared_scope
-    if org not in {code for code, _name in _republishers(found)}:
+    """G11: a lower organisation republishes an upper one's item, never beyond its scope:
+    the routine process's ``republish`` decides and opens the item there, to be drafted
+    and reviewed like any other (G2, G3)."""
+    members = _members_and_officers()
+    found = publications.publication(engine(), case_id, members)
+    payload = {"org": request.form.get("org", ""), "scope": request.form.get("scope", "")}
+    try:
+        after = engine().fire(case_id, publications.REPUBLISH, current_user.account.actor,
+                              payload)
+    except Forbidden:
         abort(403)
-    if found.declared_scope == "internal" and scope != "internal":
-        flash(pick(WIDER_SCOPE), "error")
-        return _render_item(found, status=422)
-    case = engine().start(publications.KIND, org, current_user.account.actor, {
-        "title": f"转载：{found.title}", "content": found.content, "category": found.category,
-        "scope": scope, "channels": found.channels or ["board"],
-        "time_class": found.time_class, "republish_of": found.code})
-    flash(_("已新建转载事项 %(code)s，请审核后发布", code=case.code))
-    return redirect(url_for("inbox.case_page", case_id=case.id))
+    except (Invalid, NotAllowed) as exc:  # the form's choice refused: shown with the reason
+        flash(pick(exc.message), "error")
+        return _render_item(found, status=422, members=members)
+    made = publications.republication(engine(), case_id, after.seq, payload["org"])
+    flash(_("已新建转载事项 %(code)s，请审核后发布", code=made.code))
+    return redirect(url_for("inbox.case_page", case_id=made.id))
 
 
 # -- the Atom feed ---------------------------------------------------------------------------
@@ -430,41 +417,17 @@ def _download(body: bytes, mimetype: str, extension: str) -> Response:
 @login_required
 def ledger_csv():
     items, _org, _year = _ledger_items()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(LEDGER_HEADERS)
-    writer.writerows(ledger_rows(items, _labels()))
-    # UTF-8 with a byte-order mark: Excel then opens the Chinese text correctly.
-    return _download(("\ufeff" + out.getvalue()).encode("utf-8"), "text/csv", "csv")
+    return _download(exports.csv_bytes(LEDGER_HEADERS, ledger_rows(items, _labels())),
+                     "text/csv", "csv")
 
 
 @bp.get("/ledger.xlsx")
 @login_required
 def ledger_xlsx():
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
     items, _org, _year = _ledger_items()
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "受理情况登记表"
-    sheet.append(list(LEDGER_HEADERS))
-    for row in ledger_rows(items, _labels()):
-        sheet.append(row)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    widths = (6, 16, 16, 24, 40, 10, 10, 16, 12, 12, 14, 8, 40, 40, 30)
-    for index, width in enumerate(widths, 1):
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = width
-    sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return _download(out.getvalue(),
-                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     "xlsx")
+    body = exports.xlsx_bytes("受理情况登记表", LEDGER_HEADERS, ledger_rows(items, _labels()),
+                              (6, 16, 16, 24, 40, 10, 10, 16, 12, 12, 14, 8, 40, 40, 30))
+    return _download(body, exports.XLSX, "xlsx")
 
 
 # -- JSON: GET /api/v1/publications -----------------------------------------------------------

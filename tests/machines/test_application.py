@@ -263,3 +263,32 @@ def test_a7_the_applicant_sees_the_answer_only_once_it_is_approved(engine, peopl
     case = act(engine, case, "approve", people["reviewer"])
     shown = dict((label.zh, value) for label, value in public_data(engine, case))
     assert shown["答复"]["content"] == "草稿内容" and "drafted_by" not in shown["答复"]
+
+
+def test_a1_a7_papers_go_with_the_application_and_files_with_the_answer(engine, people,
+                                                                        file_store):
+    """The applicant's papers are personal data (an officer's download is an event); the
+    answer may carry the information itself as files; verify covers both (AU2)."""
+    from workflow.audit.chain import case_events
+    from workflow.core.attachments import records_in
+    from workflow.core.schema import Upload
+
+    papers = Upload("身份证明.pdf", b"%PDF-1.4 applicant")
+    case = apply(engine, documents=[papers])
+    [record] = case.data["documents"]
+    assert record["name"] == "身份证明.pdf" and record["media_type"] == "application/pdf"
+    case = act(engine, case, "register", people["office"])
+    released = Upload("党费收缴汇总.xlsx", b"PK\x03\x04 not really an Office file")
+    with pytest.raises(Invalid) as refused:
+        act(engine, case, "draft_answer", people["handler"],
+            {"outcome": "disclosed", "content": "见附件", "released": [released]})
+    assert "Excel" in refused.value.fields["released"].zh, refused.value.fields
+    case = act(engine, case, "draft_answer", people["handler"],
+               {"outcome": "disclosed", "content": "见附件",
+                "released": [Upload("汇总.pdf", b"%PDF-1.4 summary")]})
+    case = act(engine, case, "approve", people["reviewer"])
+    assert case.state == "answered"
+    names = [r["name"] for e in case_events(engine.db, case.id)
+             for r in records_in(json.loads(e["payload"]))]
+    assert names == ["身份证明.pdf", "汇总.pdf"]
+    assert verify(engine.db, engine.registry, files=file_store).ok

@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 
 from workflow.audit.chain import verify
-from workflow.base.errors import Forbidden, NotAllowed
+from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
 from workflow.base.timeutil import end_of_local_day
 from workflow.core.timers import run_due
 from workflow.people.actors import PUBLIC, user
-from workflow.store.models import Org
+from workflow.people.orgs import add_org
+from workflow.store.models import Org, cases, events
 
 pytestmark = pytest.mark.dates  # swept over several days by make test
 
@@ -215,3 +216,123 @@ def test_a_caller_in_beijing_time_records_what_replay_rebuilds(engine, staff):
                        case.version, beijing)
     assert case.data["published_internal"]["on"] == "2027-01-06"
     assert verify(engine.db, engine.registry).ok
+
+
+# -- G11: a lower organisation republishes an upper one's item ---------------------------------
+
+
+@pytest.fixture
+def lower(staff, tree, engine):
+    """The village's handler, a town officer who also handles the village, and the handler
+    of a sibling town U (unrelated to T's items)."""
+    with engine.db.write() as conn:
+        u = add_org(conn, "U", "组织U", "C", "town")["path"]
+    return staff | {
+        "village": user("cun", {(tree["V"], "handler")}),
+        "both": user("liang", {(tree["T"], "office"), (tree["V"], "office")}),
+        "sibling": user("lin", {(u, "handler")}),
+    }
+
+
+def published(engine, staff, scope="public"):
+    case = act(engine, approved(engine, staff, scope=scope), "publish_internal",
+               staff["handler"], {"channels": ["meeting"]})
+    if scope == "public":
+        case = act(engine, case, "publish_public", staff["handler"],
+                   {"channels": ["board", "website"]}, "2027-01-06")
+    return case
+
+
+def republish(engine, case, who, **payload):
+    return engine.fire(case.id, "republish", who, payload, None, at("2027-01-07"))
+
+
+def newest(engine, who):
+    with engine.db.read() as conn:
+        found = conn.execute(sa.select(sa.func.max(cases.c.id))).scalar()
+    return engine.get(found, who)
+
+
+def test_g11_a_lower_officer_republishes_within_scope_recorded_on_the_upper_case(engine, lower):
+    item = published(engine, lower)
+    after = republish(engine, item, lower["village"], org="V", scope="internal")
+    assert after.state == item.state and after.version == item.version  # append-only
+    assert after.data["republications"] == [
+        {"org": "V", "scope": "internal", "by": "user:cun", "on": "2027-01-07"}]
+    made = newest(engine, lower["village"])
+    assert made.org_code == "V" and made.state == "drafting" and made.def_version == 2
+    assert {k: made.data[k] for k in ("title", "content", "category", "scope", "channels",
+                                      "time_class", "republish_of", "in_catalogue")} == {
+        "title": f"转载：{ITEM['title']}", "content": ITEM["content"],
+        "category": "organisation", "scope": "internal",
+        "channels": ["meeting", "board", "website"], "time_class": "periodic",
+        "republish_of": item.code, "in_catalogue": True}
+    assert made.data["_spawned_by"] == {"case": item.id, "code": item.code, "seq": after.seq}
+    with engine.db.read() as conn:
+        log = conn.execute(sa.select(events.c.case_id, events.c.trigger, events.c.actor)
+                           .where(events.c.case_id.in_([item.id, made.id]))
+                           .order_by(events.c.id.desc()).limit(2)).all()
+    assert [tuple(r) for r in log] == [(made.id, "start", "user:cun"),
+                                       (item.id, "republish", "user:cun")]
+    # the item's own scope when none is chosen
+    republish(engine, item, lower["village"], org="V")
+    assert newest(engine, lower["village"]).data["scope"] == "public"
+    assert verify(engine.db, engine.registry).ok
+
+
+def test_g11_never_wider_than_the_upper_scope(engine, lower):
+    item = published(engine, lower, scope="internal")
+    with pytest.raises(NotAllowed) as refused:
+        republish(engine, item, lower["village"], org="V", scope="public")
+    assert refused.value.message.zh == "转载不能超出上级设定的公开范围"
+    assert "republications" not in engine.get(item.id, lower["handler"]).data
+    assert republish(engine, item, lower["village"], org="V", scope="internal").data[
+        "republications"][0]["scope"] == "internal"
+
+
+def test_g11_outside_the_subtree_the_upper_case_stays_not_found(engine, lower):
+    """Only the republication reaches the upper case from below, and only once it is
+    published; to an unrelated organisation's officer it does not exist."""
+    item = published(engine, lower)
+    with pytest.raises(NotFound):
+        republish(engine, item, lower["sibling"], org="U")
+    with pytest.raises(NotFound):
+        engine.get(item.id, lower["village"])
+    with pytest.raises(NotFound):
+        engine.fire(item.id, "answer_opinion", lower["village"], {"no": 1, "answer": "好"})
+    draft = opened(engine, lower)
+    with pytest.raises(NotFound):
+        republish(engine, draft, lower["village"], org="V")
+
+
+def test_g11_only_an_organisation_below_and_ones_own(engine, lower):
+    item = published(engine, lower)
+    for above_or_same in (lower["root_handler"], lower["handler"], lower["office"]):
+        with pytest.raises(Forbidden):
+            republish(engine, item, above_or_same, org="V")
+    with pytest.raises(NotAllowed) as refused:  # an officer here and below, naming here
+        republish(engine, item, lower["both"], org="T")
+    assert refused.value.message.en == "The organisation chosen is not below the case's " \
+                                       "organisation"
+    for elsewhere in ("C", "U", "nowhere"):  # not where the village's handler may open a case
+        with pytest.raises(Forbidden):
+            republish(engine, item, lower["village"], org=elsewhere)
+    with pytest.raises(Invalid):
+        republish(engine, item, lower["village"])
+    assert republish(engine, item, lower["both"], org="V").data["republications"][0]["by"] \
+        == "user:liang"
+    assert verify(engine.db, engine.registry).ok
+
+
+def test_r2_an_item_carries_its_documents_and_a_new_draft_replaces_them(engine, staff,
+                                                                        file_store):
+    from workflow.audit.chain import verify
+    from workflow.core.schema import Upload
+
+    case = opened(engine, staff, documents=[Upload("党费收缴情况.pdf", b"%PDF-1.4 q4")])
+    assert [d["name"] for d in case.data["documents"]] == ["党费收缴情况.pdf"]
+    case = act(engine, case, "submit", staff["handler"],
+               {"documents": [Upload("党费收缴情况（修订）.pdf", b"%PDF-1.4 q4 rev")]})
+    assert [d["name"] for d in case.data["documents"]] == ["党费收缴情况（修订）.pdf"]
+    case = act(engine, case, "approve", staff["reviewer"], CHECKED)
+    assert verify(engine.db, engine.registry, files=file_store).ok

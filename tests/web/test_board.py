@@ -540,6 +540,25 @@ def test_g11_a_lower_organisation_republishes_within_the_upper_scope(client, eng
                        data={"org": "C", "scope": "internal"}).status_code == 403
 
 
+def test_g11_the_page_offers_what_the_republish_trigger_allows(client, engine, tree):
+    """The organisations and scopes come from the routine process (no rule in the page);
+    the upper case records the republication; an officer at the item's organisation is
+    offered nothing."""
+    below = make_user(engine, "v-office", "V", ("office",))
+    same = make_user(engine, "c-handler", "C", ("handler",))
+    item_id = publish(engine, tree, "C", "县委公开事项", scope="public").id
+    login(client, below)
+    form = client.get(f"/board/items/{item_id}").get_data(as_text=True).split(
+        'id="republish"')[1]
+    assert 'value="internal"' in form and 'value="public" selected' in form
+    assert client.post(f"/board/items/{item_id}/republish",
+                       data={"org": "V"}).status_code == 302
+    upper = engine.get(item_id, officer(tree, "C"))
+    assert [(r["org"], r["scope"]) for r in upper.data["republications"]] == [("V", "public")]
+    login(client, same)
+    assert 'id="republish"' not in client.get(f"/board/items/{item_id}").get_data(as_text=True)
+
+
 def test_g13_the_opinion_kinds_come_from_the_trigger_and_a_supervisors_note_from_a_supervisor(
         client, engine, items, fast_passwords):
     """The form lists the opinion trigger's kinds (no list in the template); the
@@ -557,3 +576,24 @@ def test_g13_the_opinion_kinds_come_from_the_trigger_and_a_supervisors_note_from
                        data={"text": "公示时间偏短", "kind": "supervision"})
     assert sent.status_code == 302
     assert [o["kind"] for o in opinions(engine, target)] == ["opinion", "supervision"]
+
+
+def test_g10_the_ledger_exports_make_every_formula_inert(client, engine, tree, items,
+                                                         fast_passwords):
+    """Issue 20, item 2: an opinion or a title beginning with = + - @ opens as text, not a
+    formula, in both the CSV and the XLSX."""
+    from openpyxl import load_workbook
+
+    evil = '=HYPERLINK("http://evil.example","x")'
+    engine.fire(items["PUB-T"], "opinion", PUBLIC, {"text": evil})
+    engine.fire(items["PUB-T"], "opinion", PUBLIC, {"text": "@SUM(1+1)"})
+    login(client, make_user(engine, "ledger-f", "T", ("handler",)))
+    rows = csv_rows(client.get("/ledger.csv"))
+    cells = [cell for row in rows for cell in row]
+    assert not any(cell.startswith(("=", "+", "@", "\t", "\r")) for cell in cells)
+    assert not any(cell.startswith("-") for cell in cells)
+    sheet = load_workbook(io.BytesIO(client.get("/ledger.xlsx").data)).active
+    for row in sheet.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f", f"{cell.coordinate} is a formula: {cell.value}"
+    assert any(evil in str(cell.value) for row in sheet.iter_rows() for cell in row)

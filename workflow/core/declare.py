@@ -79,11 +79,17 @@ class Spawn:
     transaction (a periodic catalogue entry opening its period's case, R3). ``payload``
     is a pure function of the arrow's context; None opens nothing this time.
     ``org_field`` names a data field holding another organisation's code in the case's
-    subtree (an upper level's catalogue opens cases at the organisation it is for, R2)."""
+    subtree (an upper level's catalogue opens cases at the organisation it is for, R2).
+    ``chosen_org`` names instead a field of the trigger's payload in which the person who
+    takes it names an organisation strictly below the case's where they may open a case of
+    ``kind``; they open it themselves (G11: a lower organisation republishes an upper
+    item). ``parent_field`` is a start field that receives this case's code."""
 
     kind: str
     payload: Callable[[Ctx], Mapping[str, Any] | None]
     org_field: str | None = None
+    chosen_org: str | None = None
+    parent_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,11 @@ class Trigger:
     (they decide which actions a page lists); ``guards`` are checked on submit. Guards
     refuse with a reason a person can act on; which way a trigger goes is a route, not a
     refusal. ``routes`` take :class:`Route` or ``(condition, dest)`` pairs.
+
+    ``receipt`` (a prefix such as ``"YJ"``) gives each firing a receipt number
+    (``YJ-2026-000045``, in the payload as ``_receipt``) and an access code shown once
+    (``Engine.submit``), with which a person without an account later sees what became of
+    what they sent (a comment, a registration): ``workflow.views.receipts``.
     """
 
     name: str
@@ -113,6 +124,7 @@ class Trigger:
     public: bool = False
     spawns: tuple[Spawn, ...] = ()
     routes: tuple[Route, ...] = ()
+    receipt: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.source, str):

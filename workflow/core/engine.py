@@ -30,13 +30,14 @@ from workflow.base.errors import (
 from workflow.base.text import Text
 from workflow.base.timeutil import instant, iso_utc, local_date, utcnow
 from workflow.calendar.workdays import Calendars
-from workflow.core import attachments, signals
+from workflow.core import attachments, receipts, signals
 from workflow.core.deadlines import Planned
 from workflow.core.declare import Ctx, Trigger
 from workflow.core.registry import Compiled, Registry, refusal_of
 from workflow.core.schema import REQUIRED, Upload
 from workflow.core.timers import firing, mark_fired, schedule
-from workflow.people.actors import SYSTEM, Actor
+from workflow.people.access import new_access_code
+from workflow.people.actors import LOWER, SYSTEM, Actor, is_below
 from workflow.store.db import Database
 from workflow.store.files import FileStore, open_store
 from workflow.store.models import Definition, cases, events, orgs
@@ -76,7 +77,12 @@ def version_of(expected: object) -> int:
 
 NO_SUCH_ORG = Text("找不到该组织", "No such organisation")
 CHOOSE_ORG = Text("请选择受理申请的组织", "Choose the organisation applied to")
+NO_RECEIPT = Text("该操作不出具回执", "This action gives no receipt")
 UNKNOWN_ACTION = Text("没有这个操作：{t}", "There is no such action: {t}")
+OUTSIDE_TREE = Text("目标组织不在本组织范围内", "That organisation is outside this "
+                    "organisation's tree")
+NOT_BELOW = Text("所选组织不是本事项所属组织的下级组织",
+                 "The organisation chosen is not below the case's organisation")
 WRONG_STATE = Text("“{s}”状态下不能执行“{t}”", "“{t}” is not possible while the case is “{s}”")
 
 
@@ -314,28 +320,49 @@ class Engine:
         return case_id, code, event
 
     def _spawn(self, conn: Connection, arrow: Trigger, parent: CaseView, seq: int,
-               ctx: Ctx) -> list[int]:
-        """Start the cases an arrow spawns (a period's routine case, R3), same transaction."""
+               ctx: Ctx, actor: Actor) -> list[int]:
+        """Start the cases an arrow spawns (a period's routine case, R3; a republication,
+        G11), same transaction."""
         made = []
         for spawn in arrow.spawns:
             payload = spawn.payload(ctx)
             if payload is None:
                 continue
+            if spawn.parent_field:
+                payload = {**payload, spawn.parent_field: parent.code}
             compiled = self.registry.get(spawn.kind)
             clean, errors = compiled.process.start_schema.validate(payload)
             if errors:
                 raise NotAllowed(Text("无法生成{k}事项：{e}", "Cannot open a {k} case: {e}").format(
                     k=spawn.kind, e="; ".join(f"{k} {v.zh}" for k, v in errors.items())))
-            where = (orgs.c.code == ctx.data.get(spawn.org_field) if spawn.org_field
-                     else orgs.c.id == parent.org_id)
-            org = conn.execute(sa.select(orgs).where(where)).first()
-            if org is None or not org.path.startswith(parent.org_path):
-                raise NotAllowed(Text("目标组织不在本组织范围内", "That organisation is outside "
-                                      "this organisation's tree"))
-            case_id, _code, _event = self._open(conn, compiled, org, SYSTEM, clean, ctx.now, {
+            opener = SYSTEM
+            if spawn.chosen_org:
+                org = conn.execute(sa.select(orgs).where(
+                    orgs.c.code == ctx.payload.get(spawn.chosen_org))).first()
+                if org is None or not actor.holds(compiled.process.start_roles, org.path):
+                    raise Forbidden()
+                if not is_below(org.path, parent.org_path):
+                    raise NotAllowed(NOT_BELOW)
+                opener = actor
+            else:
+                where = (orgs.c.code == ctx.data.get(spawn.org_field) if spawn.org_field
+                         else orgs.c.id == parent.org_id)
+                org = conn.execute(sa.select(orgs).where(where)).first()
+                if org is None or not org.path.startswith(parent.org_path):
+                    raise NotAllowed(OUTSIDE_TREE)
+            case_id, _code, _event = self._open(conn, compiled, org, opener, clean, ctx.now, {
                 "_spawned_by": {"case": parent.id, "code": parent.code, "seq": seq}})
             made.append(case_id)
         return made
+
+    def _reached_from_below(self, row: Any, trigger: str, actor: Actor) -> bool:
+        """G11: an officer of an organisation below a case reaches it, outside their scope,
+        only through a trigger its state offers to a ``lower:`` role (a republication); for
+        anything else the case stays not found."""
+        compiled = self.registry.get(row["kind"], row["def_version"])
+        lower = frozenset(role for arrow in compiled.arrows.get((row["state"], trigger), ())
+                          for role in arrow.roles if role.startswith(LOWER))
+        return bool(lower) and actor.holds(lower, row["org_path"])
 
     def fire(self, case_id: int, trigger: str, actor: Actor,
              payload: Mapping[str, Any] | None = None, expected_version: object = None,
@@ -346,10 +373,29 @@ class Engine:
         missing or not an int, 409 ``stale_version`` when stale); append-only triggers and
         the system actor (timers) take none: a value sent with them is ignored.
         """
+        return self._fire(case_id, trigger, actor, payload, expected_version, now,
+                          timer_id)[0]
+
+    def submit(self, case_id: int, trigger: str, actor: Actor,
+               payload: Mapping[str, Any] | None = None, expected_version: object = None,
+               now: dt.datetime | None = None) -> receipts.Receipt:
+        """Fire a trigger that gives a receipt (``Trigger.receipt``): the number and the
+        access code, shown once, with which the sender later sees what became of it."""
+        code = new_access_code()
+        view, number = self._fire(case_id, trigger, actor, payload, expected_version, now,
+                                  None, code)
+        return receipts.Receipt(number or "", code, view)
+
+    def _fire(self, case_id: int, trigger: str, actor: Actor,
+              payload: Mapping[str, Any] | None, expected_version: object,
+              now: dt.datetime | None, timer_id: int | None,
+              access_code: str | None = None) -> tuple[CaseView, str | None]:
         now = instant(now)
+        receipt = None
         with self.db.write() as conn:
             row = self._select_case(conn, case_id, lock=True)
-            if row is None or not actor.sees(row["org_path"], row["code"]):
+            if row is None or not (actor.sees(row["org_path"], row["code"])
+                                   or self._reached_from_below(row, trigger, actor)):
                 raise NotFound()
             view = CaseView.from_row(row)
             compiled = self.registry.get(view.kind, view.def_version)
@@ -373,6 +419,12 @@ class Engine:
                                      now) if first.schema.file_fields else []
             if timer_id is not None:
                 clean |= firing(conn, timer_id, trigger)
+            if access_code is not None and not first.receipt:
+                raise NotAllowed(NO_RECEIPT)
+            if first.receipt:
+                receipt = receipts.issue(conn, view.id, first.receipt,
+                                         access_code or new_access_code(), now)
+                clean[receipts.KEY] = receipt[1]
             ctx = Ctx(view.data, clean, now, actor.label, view.state)
             arrow, new_state, refusal = compiled.run(
                 view.state, trigger, ctx, lambda a: actor.holds(a.roles, view.org_path))
@@ -383,16 +435,18 @@ class Engine:
                 mark_fired(conn, timer_id, view.seq + 1)
             event = self._append(conn, view, trigger, view.state, new_state, actor, clean, now)
             attachments.mark(conn, taken, view.id, event["seq"])
+            if receipt is not None:
+                receipts.settle(conn, receipt[0], event["seq"])
             if arrow.spawns:
                 self._spawn(conn, arrow, view, event["seq"], Ctx(data, clean, now, actor.label,
-                                                                 new_state))
+                                                                 new_state), actor)
             due = schedule(conn, compiled, self.calendars, view.id, view.seq, view.org_path,
                            view.state, new_state, trigger, data, now)
             version = view.version if arrow.append_only else view.version + 1
             values = self._update(conn, view, new_state, data, version, event, now, due)
         view = _written(view, values, data)
         signals.event_appended.send(self, case=view, event=event)
-        return view
+        return view, receipt[1] if receipt else None
 
     def assign(self, case_id: int, actor: Actor, assignee: str | None,
                now: dt.datetime | None = None) -> CaseView:

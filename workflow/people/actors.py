@@ -2,7 +2,8 @@
 
 Grants pair an organisation's path (``/1/4/``) with a role code (G15). A user sees a
 case of their organisation or of its subtree; ``upper:ROLE`` in a trigger means the
-role held at the parent of the case's organisation (A3, A4).
+role held at the parent of the case's organisation (A3, A4), ``lower:ROLE`` the role held
+at an organisation strictly below it (G11: a lower organisation republishes an upper item).
 """
 
 from __future__ import annotations
@@ -18,6 +19,15 @@ ROLES = (
 def parent_path(path: str) -> str | None:
     parts = path.strip("/").split("/")
     return "/" + "/".join(parts[:-1]) + "/" if len(parts) > 1 else None
+
+
+#: the prefix of a role held at an organisation below the case's (G11)
+LOWER = "lower:"
+
+
+def is_below(path: str, org_path: str) -> bool:
+    """Is the organisation at ``path`` strictly below the one at ``org_path``?"""
+    return path != org_path and path.startswith(org_path)
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,8 @@ class Actor:
             if path == org_path and role in roles:
                 return True
             if path == upper and f"upper:{role}" in roles:
+                return True
+            if f"{LOWER}{role}" in roles and is_below(path, org_path):
                 return True
         return False
 

@@ -1,4 +1,5 @@
-"""Published items of routine disclosure (例行公开) and who may see them (G1, G7, G8, G10).
+"""Published items of routine disclosure (例行公开) and who may see them (G1, G7, G8, G10,
+G11).
 
 A *publication* is a ``routine`` case whose internal release happened (``published_internal``
 in its data, G1: 先党内、后党外). Who sees it is decided here and nowhere else —
@@ -15,11 +16,14 @@ API) goes through :func:`publications` or :func:`publication`, which apply it:
 Withdrawn items (G7) stay listed under the same rule, marked, with their explanation.
 Officers' registration ledger (G10, :func:`ledger`) is another question — what an officer
 must account for — and covers every publication in the subtrees of their organisations.
+Where an officer below may republish an item (G11, :func:`republishing`) is read
+from the routine process's own ``republish`` trigger, which the door checks again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,10 +33,11 @@ from sqlalchemy.engine import Connection
 
 from workflow.base.errors import NotFound
 from workflow.base.text import Text
-from workflow.base.timeutil import LOCAL_TZ, UTC, start_of_local_day
+from workflow.base.timeutil import LOCAL_TZ, UTC, start_of_local_day, utcnow
+from workflow.core.declare import Ctx
 from workflow.core.engine import CaseView, Engine
-from workflow.core.registry import Registry
-from workflow.people.actors import Actor
+from workflow.core.registry import Registry, refusal_of
+from workflow.people.actors import LOWER, Actor, is_below
 from workflow.store.models import cases, orgs
 from workflow.views.inbox import subtree_ids
 
@@ -110,6 +115,7 @@ class Publication:
     scope: str  # "public" when everyone may see it now, else "internal" (G1)
     declared_scope: str  # the item's scope as declared: "public" or "internal"
     state: str
+    version: int  # the version of the routine process the item runs on
     time_class: str
     period: str
     internal: Mapping[str, Any]  # {on, at, channels}
@@ -190,6 +196,7 @@ def build(case: CaseView, org_name: str) -> Publication:
         content=str(data.get("content") or ""), category=str(data.get("category") or ""),
         scope="public" if open_to_all else "internal",
         declared_scope=str(data.get("scope") or "internal"), state=case.state,
+        version=case.def_version,
         time_class=str(data.get("time_class") or ""), period=str(data.get("period") or ""),
         internal=internal, public=public, published_at=published_at, updated_at=updated,
         changes=changes, opinions=tuple(data.get("opinions") or ()))
@@ -306,6 +313,72 @@ def choices(registry: Registry, name: str, kind: str = KIND) -> dict[str, Text]:
         if f.name == name:
             return dict(f.choices)
     return {}
+
+
+#: G11: the trigger by which an organisation below republishes an item
+REPUBLISH = "republish"
+
+
+@dataclass(frozen=True)
+class Republishing:
+    """G11: where an officer below may republish an item (organisation code, name), and in
+    which scopes (value, label); empty where they may not."""
+
+    orgs: tuple[tuple[str, str], ...] = ()
+    scopes: tuple[tuple[str, Text], ...] = ()
+
+
+def republishing(engine: Engine, actor: Actor, item: Publication) -> Republishing:
+    """G11: what the item's ``republish`` offers ``actor`` in its version and state: the
+    organisations below the item's where they may open a routine case, provided they hold a
+    ``lower:`` role it takes, and the scopes its guards let through (the door's own tests)."""
+    compiled = engine.registry.get(KIND, item.version)
+    arrows = compiled.arrows.get((item.state, REPUBLISH), ())
+    lower = frozenset(role for arrow in arrows for role in arrow.roles
+                      if role.startswith(LOWER))
+    if actor.kind != "user" or not lower or not actor.holds(lower, item.org_path):
+        return Republishing()
+    starts = engine.registry.get(KIND).process.start_roles
+    paths = sorted({path for path, _role in actor.grants
+                    if is_below(path, item.org_path) and actor.holds(starts, path)})
+    with engine.db.read() as conn:
+        found = tuple(sorted(tuple(row) for row in conn.execute(
+            sa.select(orgs.c.code, orgs.c.name).where(orgs.c.path.in_(paths)))))
+        data = json.loads(conn.execute(sa.select(cases.c.data).where(
+            cases.c.id == item.id)).scalar_one())
+    if not found:
+        return Republishing()
+    arrow = arrows[0]
+    choices = next((f.choices for f in arrow.schema.fields if f.name == "scope"), {})
+    scopes = tuple((value, label) for value, label in choices.items() if refusal_of(
+        arrow, Ctx(data, {"org": found[0][0], "scope": value}, utcnow(), actor.label,
+                   item.state)) is None)
+    return Republishing(found, scopes)
+
+
+@dataclass(frozen=True)
+class Republication:
+    """The lower organisation's item a republication opened (G11)."""
+
+    id: int
+    code: str
+
+
+def republication(engine: Engine, item_id: int, seq: int, org: str) -> Republication:
+    """G11: the item that event ``seq`` of item ``item_id`` opened at ``org`` (its
+    ``_spawned_by``), newest first from the organisation's cases opened since the item."""
+    spawned_by = {"case": item_id, "seq": seq}
+    with engine.db.read() as conn:
+        rows = conn.execute(
+            sa.select(cases.c.id, cases.c.code, cases.c.data)
+            .join(orgs, orgs.c.id == cases.c.org_id)
+            .where(orgs.c.code == org, cases.c.kind == KIND, cases.c.id > item_id)
+            .order_by(cases.c.id.desc()))
+        for row in rows:
+            link = json.loads(row.data).get("_spawned_by") or {}
+            if {k: link.get(k) for k in spawned_by} == spawned_by:
+                return Republication(row.id, row.code)
+    raise NotFound()
 
 
 #: G13: a note marked as the supervisor's comes from one who holds that role
