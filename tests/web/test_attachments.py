@@ -384,7 +384,8 @@ def test_the_case_page_attaches_lists_and_previews_files(client, engine, users, 
     assert plain.headers["Content-Disposition"].startswith("attachment") and plain.data == minutes
 
 
-def test_a_public_application_carries_files_the_applicant_downloads(client, engine, tree):
+def test_a1_an_application_carries_files_and_its_answer_the_released_information(
+        client, engine, users):
     form = client.get("/apply/application").get_data(as_text=True)
     assert 'enctype="multipart/form-data"' in form and 'type="file"' in form
     letter = pdf()
@@ -406,6 +407,20 @@ def test_a_public_application_carries_files_the_applicant_downloads(client, engi
     assert "委托书.pdf" in page and url in page
     got = client.get(url)
     assert got.status_code == 200 and got.data == letter
+    handler, reviewer = (actor_of(engine, users[n]) for n in ("handler", "reviewer"))
+    case = engine.fire(case_id, "register", handler, {}, 1)
+    information = pdf()
+    case = engine.fire(case_id, "draft_answer", handler, {
+        "outcome": "disclosed", "content": "见附件", "released": [Upload("党费明细.pdf",
+                                                                      information)]},
+        case.version)
+    [released] = ids_in(engine, case_id, "released")
+    release = f"/track/{code}/attachments/{released}"
+    assert client.get(release).status_code == 404, "a draft answer stays inside"
+    engine.fire(case_id, "approve", reviewer, {}, case.version)
+    page = client.get(f"/track/{code}").get_data(as_text=True)
+    assert "党费明细.pdf" in page and release in page
+    assert client.get(release).data == information
     bad = client.post("/apply/application", content_type="multipart/form-data", data={
         "org": "T", "name": "李四", "phone": "13912345678", "description": "x",
         "purpose": "监督", "delivery": "electronic",

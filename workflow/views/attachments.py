@@ -5,8 +5,10 @@ board item ask :func:`fetch` for a file and :func:`on_case` / :func:`on_board` f
 
 * a **user who may see the case** — its organisation's subtree, as for the case page
   (``Engine.get`` raises ``NotFound`` outside it) — reads every file its events took;
-* an **applicant** reads the files of the events their tracking page shows (the
-  submission and the triggers declared public), on their own case only;
+* an **applicant** reads, on their own case only, what their tracking page shows: the
+  files of the events it lists (the submission, the triggers declared public) and those
+  recorded in the case data the process declares fit for them (``public_data``: the
+  information released with an approved answer, not its draft);
 * an **upload no event has taken** yet is read only by the user who uploaded it;
 * a **published routine item**'s files that officers attached and no field marks
   personal are read by whoever may see the item, by the board's own rule
@@ -137,9 +139,13 @@ def _listed(engine: Engine, case: CaseView) -> list[Attachment]:
     return found
 
 
-def _shown_to_applicant(engine: Engine, case: CaseView) -> set[int]:
-    """The events the tracking page shows (the applicant's own view of the case)."""
-    return {event["seq"] for event in tracking.public_timeline(engine, case)}
+def _shown_to_applicant(engine: Engine, case: CaseView, found: list[Attachment]
+                        ) -> list[Attachment]:
+    """The files the tracking page shows: of its events, or named in its details."""
+    seqs = {event["seq"] for event in tracking.public_timeline(engine, case)}
+    named = {record["attachment"] for _label, value in tracking.public_data(engine, case)
+             for record in records_in(value)}
+    return [a for a in found if a.seq in seqs or a.id in named]
 
 
 def _through_scope(engine: Engine, case_id: int, actor: Actor) -> CaseView | None:
@@ -156,7 +162,7 @@ def _through_scope(engine: Engine, case_id: int, actor: Actor) -> CaseView | Non
 
 def on_case(engine: Engine, case: CaseView, actor: Actor) -> list[Attachment]:
     """The files of a case whose page ``actor`` opened: all of them for a user of its
-    subtree, those of the events shown to them for the case's applicant, none else."""
+    subtree, what the tracking page shows for the case's applicant, none else."""
     if _through_scope(engine, case.id, actor) is None:
         return []
     return _seen_by(engine, case, actor)
@@ -164,10 +170,7 @@ def on_case(engine: Engine, case: CaseView, actor: Actor) -> list[Attachment]:
 
 def _seen_by(engine: Engine, case: CaseView, actor: Actor) -> list[Attachment]:
     found = _listed(engine, case)
-    if actor.kind == "applicant":
-        shown = _shown_to_applicant(engine, case)
-        found = [a for a in found if a.seq in shown]
-    return found
+    return _shown_to_applicant(engine, case, found) if actor.kind == "applicant" else found
 
 
 def _published(item: Attachment) -> bool:
