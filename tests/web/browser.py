@@ -15,8 +15,7 @@ they are not in ``conftest.py`` so that only the browser tests pay for them.
   (port 0, so xdist workers never collide). It serves whichever app is mounted on it.
 * ``live`` (per test): a fresh database from ``db_url`` (a new SQLite file per test, or
   the worker's PostgreSQL database emptied, when GONGKAI_TEST_DATABASE_URL is set),
-  migrated, with the real processes of ``machines`` (or the module's ``live_registry``)
-  and the demo data; a new app over
+  migrated, with the real processes of ``machines`` and the demo data; a new app over
   it with CSRF on (rate limits off) is mounted on ``server`` for the test. Any
   exception raised inside the app during the test fails it at teardown.
 * ``page`` (per test): a new browser context (1280×900, zh-CN, no shared cookies) and
@@ -44,7 +43,6 @@ from web import create_app
 from web.extensions import limiter
 from workflow import demo
 from workflow.core.engine import Engine
-from workflow.core.registry import Registry
 from workflow.people import accounts
 from workflow.people.actors import Actor
 from workflow.service import build
@@ -183,14 +181,8 @@ class Live:
 
 
 @pytest.fixture
-def live_registry() -> Registry | None:
-    """The live app's processes: None for the real ones; a module may override it."""
-    return None
-
-
-@pytest.fixture
-def live(server: Server, db_url: str, fast_passwords, live_registry) -> Iterator[Live]:
-    engine = build(db_url, live_registry)
+def live(server: Server, db_url: str, fast_passwords) -> Iterator[Live]:
+    engine = build(db_url)
     migrate.upgrade(engine.db)
     engine.record_definitions()
     demo.load(engine)

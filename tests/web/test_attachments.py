@@ -2,8 +2,11 @@
 within scope (issue 14, G1, AU1).
 
 The registry holds the sample process (``documents`` on submit, the personal ``id_card``
-on comment) and the real processes with the file fields of ``tests/web/attached.py``.
-Cases live at the town T under the county C; B is T's sibling, V its child.
+on comment) and the real processes (the routine item's ``documents``, the application's
+personal ``documents`` and the answer's ``released``), the routine item's submit given
+one more field for these tests: a personal-data scan (``id_scan``), which the board
+must never show. Cases live at the town T under the county C; B is T's sibling, V its
+child.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import replace
 from urllib.parse import quote
 
 import pytest
@@ -19,12 +23,12 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from machines import definitions
-from tests.web.attached import with_files
 from tests.web.conftest import bearer, login, make_user
 from tests.workflow.sample import definitions as sample_definitions
 from tests.workflow.test_attachments import ELF, docx, pdf, png
 from web import create_app
 from workflow.audit.chain import case_events, verify
+from workflow.core.declare import Field, Text
 from workflow.core.registry import Registry
 from workflow.core.schema import Upload
 from workflow.people import accounts
@@ -33,11 +37,22 @@ from workflow.store.models import attachments as attachment_rows
 from workflow.store.models import orgs
 
 CHECKED = {"secrecy": True, "necessity": True, "accuracy": True}
+ID_SCAN = Field("id_scan", "file", Text("身份证扫描件", "ID card scan"), required=False, max=1,
+                personal=True)
+
+
+def with_id_scan(process):
+    """The routine item's submit also takes a personal-data file (tests only)."""
+    if process.kind != "routine":
+        return process
+    return replace(process, triggers=tuple(
+        replace(t, schema=replace(t.schema, fields=(*t.schema.fields, ID_SCAN)))
+        if t.name == "submit" else t for t in process.triggers))
 
 
 @pytest.fixture
 def registry() -> Registry:
-    return Registry([*sample_definitions(), *with_files(definitions())])
+    return Registry([*sample_definitions(), *map(with_id_scan, definitions())])
 
 
 @pytest.fixture

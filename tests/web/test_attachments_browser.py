@@ -1,9 +1,9 @@
 """In a real browser: an officer attaches a file to a routine item on its case page, and
 once the item is public anyone downloads it from the board, on a phone (issue 14).
 
-The live app runs the real processes with the routine item's file field of
-``tests/web/attached.py`` (machines/ may declare its own ``documents``; the test then
-uses that one). Fixtures from ``tests/web/browser.py``; CSRF stays on.
+The live app runs the real processes and the demo data: the routine item's submit takes
+its published documents (``documents``). Fixtures from ``tests/web/browser.py``; CSRF
+stays on.
 """
 
 from __future__ import annotations
@@ -11,24 +11,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from machines import definitions
-from tests.web.attached import with_files
 from tests.workflow.test_attachments import pdf, png
-from workflow.core.registry import Registry
 
 #: the fixtures ``browser``, ``server``, ``live``, ``page`` and ``log_in``
 pytest_plugins = ["tests.web.browser"]
 
 CHECKED = {"secrecy": True, "necessity": True, "accuracy": True}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def live_registry() -> Registry:
-    return Registry(with_files(definitions()))
 
 
 def test_an_officer_attaches_a_file_and_the_public_downloads_it_from_the_board(
