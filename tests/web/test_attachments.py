@@ -471,3 +471,27 @@ def test_a_file_changed_on_disk_is_not_served(client, users, case, file_store):
 def test_a_huge_id_in_any_path_is_a_404(client, users, path):
     login(client, users["handler"])
     assert client.get(path, headers=users["handler"].headers).status_code == 404
+
+
+def test_a5_a_clarification_on_the_tracking_page_carries_files(client, engine, users):
+    sent = client.post("/apply/application", data={
+        "org": "T", "name": "张三", "phone": "13912345678", "description": "党费",
+        "purpose": "监督", "delivery": "electronic"})
+    text = sent.get_data(as_text=True)
+    code = re.search(r'id="tracking-code">([^<]+)<', text).group(1)
+    access = re.search(r'id="access-code">([^<]+)<', text).group(1)
+    case = engine.get_by_code(code, applicant(code))
+    engine.fire(case.id, "request_clarification", actor_of(engine, users["handler"]),
+                {"missing": "请补充身份证明"}, case.version)
+    client.post("/track", data={"code": code, "access": access})
+    page = client.get(f"/track/{code}").get_data(as_text=True)
+    form = re.search(r'<form[^>]*id="action-clarify"[^>]*>', page).group(0)
+    assert 'enctype="multipart/form-data"' in form
+    proof = png()
+    done = client.post(f"/track/{code}/actions/clarify", content_type="multipart/form-data",
+                       data={"supplement": "已补充", "expected_version": str(
+                           engine.get_by_code(code, applicant(code)).version),
+                             "documents": (io.BytesIO(proof), "身份证明.png")})
+    assert done.status_code == 302, done.get_data(as_text=True)
+    [file_id] = ids_in(engine, case.id, "documents")
+    assert client.get(f"/track/{code}/attachments/{file_id}").data == proof
