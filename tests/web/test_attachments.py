@@ -357,6 +357,12 @@ def test_an_officer_reading_personal_data_is_a_download_event(client, engine, us
     assert verify(engine.db, engine.registry, files=file_store).ok
     client.get(f"/api/v1/attachments/{made['id']}", headers=users["sibling"].headers)
     assert len([e for e in case_events(engine.db, case.id) if e["trigger"] == "download"]) == 2
+    other = make_user(engine, "member-2", "T", ("member",))
+    assert client.get(f"/api/v1/attachments/{made['id']}",
+                      headers=other.headers).status_code == 404, \
+        "another member sees the case but not the personal file"
+    assert client.get(f"/api/v1/attachments/{made['id']}",
+                      headers=users["member"].headers).status_code == 200, "its sender does"
 
 
 # -- the pages ------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from workflow.people.actors import SYSTEM, Actor
 from workflow.store.files import sha256_of
 from workflow.store.models import attachments
 from workflow.views import publications, tracking
+from workflow.views.inbox import NOT_OFFICERS
 
 UNUSED = Text("尚未使用的上传", "Upload not yet used")
 UNREADABLE = Text("附件文件缺失或与登记的摘要不符，暂时无法下载（审计核查会报告该问题）",
@@ -170,7 +171,20 @@ def on_case(engine: Engine, case: CaseView, actor: Actor) -> list[Attachment]:
 
 def _seen_by(engine: Engine, case: CaseView, actor: Actor) -> list[Attachment]:
     found = _listed(engine, case)
-    return _shown_to_applicant(engine, case, found) if actor.kind == "applicant" else found
+    if actor.kind == "applicant":
+        return _shown_to_applicant(engine, case, found)
+    if actor.kind == "user" and not works_on(actor, case):
+        return [item for item in found if not item.personal or item.taken_by == actor.label]
+    return found
+
+
+def works_on(actor: Actor, case: CaseView) -> bool:
+    """Whether a user who sees the case is one of its officers (at its organisation or
+    above): only they, and whoever sent it, read its personal-data files; members,
+    supervisors and auditors see the case but not those (personal data only to those
+    who need it)."""
+    return any(case.org_path.startswith(path) and role not in NOT_OFFICERS
+               for path, role in actor.grants)
 
 
 def _published(item: Attachment) -> bool:
