@@ -366,13 +366,13 @@ def finance_stated(ctx: Ctx) -> T | None:
     return None
 
 
-def _publication(ctx: Ctx, kind: str, title: T, content: str) -> dict:
+def _publication(ctx: Ctx, title: T, content: str) -> dict:
     """G1, G10, G12: a board publication of the decision: public scope, released after the
     Party member meeting (the internal release), on named channels, one registration row."""
     data = ctx.data
     entry = {"title": f"{title.zh}：{data['title']}", "content": content,
              "category": "decisions", "scope": "public", "time_class": "staged",
-             "period": kind, "published_internal": data.get("internal_release") or {},
+             "period": "", "published_internal": data.get("internal_release") or {},
              "published_public": {"on": ctx.today.isoformat(), "at": ctx.now.isoformat(),
                                   "channels": ctx.payload["channels"]},
              "by": ctx.actor, "late": bool(data.get("overdue"))}
@@ -385,7 +385,7 @@ def publish_the_resolution(ctx: Ctx) -> dict:
     """V2 决议公开: the resolution on the village affairs board; the implementation result's
     latest date counts from the vote."""
     content = ctx.payload.get("content") or ctx.data.get("draft") or ctx.data["content"]
-    return {"resolution_publication": _publication(ctx, "resolution", T("决议公开", "Resolution"),
+    return {"resolution_publication": _publication(ctx, T("决议公开", "Resolution"),
                                                    content),
             "overdue": 0,
             "result_long_n": ctx.settings["result_days"] + ctx.settings["long_overdue_days"]}
@@ -409,7 +409,7 @@ def record_progress(ctx: Ctx) -> dict:
 
 def publish_the_result(ctx: Ctx) -> dict:
     """V2 实施结果公开: the implementation result on the board, with the money spent."""
-    return {"result_publication": _publication(ctx, "result", T("实施结果公开", "Result"),
+    return {"result_publication": _publication(ctx, T("实施结果公开", "Result"),
                                                ctx.payload["content"]),
             "overdue": 0}
 

@@ -19,7 +19,7 @@ from workflow.base.errors import Invalid, NotAllowed, NotFound, StaleVersion
 from workflow.core.schema import Schema
 from workflow.people import accounts
 from workflow.views import inbox as queries
-from workflow.views import tracking
+from workflow.views import progress, tracking
 
 bp = Blueprint("inbox", __name__)
 
@@ -100,6 +100,8 @@ def render_case(case_id: int, errors: dict | None = None, trigger: str | None = 
         diagram=Markup(svg) if svg else None, errors=errors or {}, failed=trigger,
         documents=[d for d in compiled.process.documents if case.state in d.states],
         colleagues=_colleagues(case.org_path),
+        progress=progress.steps(compiled.process, case.state, case.data,
+                                compiled.state(case.state).final),
         values=values or {}, me=current_account().username,
     ), status
 
