@@ -6,7 +6,8 @@
 It implements docs/audit-format.md from the text alone, as an auditor would in any
 language: the canonical JSON, the event and checkpoint hash rules, the chains, the
 head lists, the ledger streams with their keys, the Ed25519 signatures of checkpoints
-and of the upper levels' witness copies, and partial (``--since``) bundles. It does not
+and of the upper levels' witness copies, partial (``--since``) bundles, and the
+attachment files a bundle carries (``--with-files``) against their digests. It does not
 replay cases (that needs the process definitions), so it says nothing about whether a
 case row's state agrees with its events; ``gongkai audit verify --bundle`` does that too.
 
@@ -17,12 +18,17 @@ but exact. Exit code: 0 intact, 1 problems found, 2 not a bundle.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import hashlib
 import json
 import sys
 
 FORMAT = "gongkai-audit-bundle"
+VERSIONS = (1, 2, 3)
+LISTED_SINCE = 3  # the first version with attachment lines
+RECORD_KEYS = {"attachment", "sha256", "size", "media_type", "name"}
 GENESIS = "0" * 64
 HEADER_FIELDS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "from_state",
                  "to_state", "actor", "at", "payload_digest", "prev_hash")
@@ -170,7 +176,7 @@ class Checker:
         self.bases = set()
         self.base = {}
         self.counts = {"cases": 0, "events": 0, "checkpoints": 0, "ledger_events": 0,
-                       "signed": 0}
+                       "signed": 0, "files": 0}
 
     def add(self, case_id, seq, code, org=None, detail=""):
         self.problems.append((case_id, seq, code, org, detail))
@@ -368,6 +374,65 @@ class Checker:
                 self.add(None, seq, "head_rewritten", org)
 
 
+def records_in(value):
+    """Every attachment record in a payload, wherever it sits (section 6, attachment)."""
+    if isinstance(value, dict):
+        if value.keys() >= RECORD_KEYS:
+            return [value]
+        return [r for v in value.values() for r in records_in(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in records_in(v)]
+    return []
+
+
+def file_matches(line):
+    try:
+        data = base64.b64decode(line.get("data") or "", validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return sha256_hex(data) == line.get("sha256")
+
+
+def check_files(checker, events, listed, carried, with_files, checks_list):
+    """Section 8, step 7: the records of each event against the attachment lines, and
+    each carried file against its digest."""
+    lines = {}
+    for line in listed:
+        entry = dict(line)
+        where = (entry.pop("case_id", None), entry.pop("seq", None))
+        if all(type(x) is int for x in where):
+            lines.setdefault(where, []).append(entry)
+    payloads = {(ev["case_id"], ev["seq"]): ev["payload"] for ev in events
+                if ev.get("payload") is not None}
+    recorded = []
+    for where in sorted(set(lines) | set(payloads)):
+        entries = lines.get(where, [])
+        if where in payloads:
+            try:
+                records = records_in(json.loads(payloads[where]))
+            except ValueError:
+                records = []
+            same = sorted(json.dumps(r, sort_keys=True) for r in records)
+            if checks_list and same != sorted(json.dumps(e, sort_keys=True) for e in entries):
+                checker.add(*where, "file_list_mismatch")
+        else:
+            records = entries
+        recorded.extend((*where, rec) for rec in records)
+    named = set()
+    for case_id, seq, rec in recorded:
+        digest = rec.get("sha256")
+        if not isinstance(digest, str):
+            digest = repr(digest)  # no file can be carried under it
+        named.add(digest)
+        if digest in carried and not carried[digest]:
+            checker.add(case_id, seq, "file_altered", None, rec.get("name") or digest)
+        elif with_files and digest not in carried:
+            checker.add(case_id, seq, "file_missing", None, rec.get("name") or digest)
+    for digest, ok in carried.items():
+        if not ok and digest not in named:
+            checker.add(None, None, "file_altered", None, digest)
+
+
 def read(path):
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as fh:
@@ -383,8 +448,11 @@ def check(path):
     header = next(lines, None)
     if not header or header.get("format") != FORMAT:
         raise SystemExit("not a gongkai audit bundle")
+    version = header.get("format_version", 1)
+    if version not in VERSIONS:
+        raise SystemExit(f"unsupported bundle version {version}")
     checker = Checker()
-    cps, copies, streams, stored, by_case = [], [], {}, {}, {}
+    cps, copies, streams, stored, by_case, listed, carried = [], [], {}, {}, {}, [], {}
     for line in lines:
         kind = line.pop("type", None)
         if kind == "checkpoint":
@@ -400,6 +468,12 @@ def check(path):
             stored[line.pop("id")] = line
         elif kind == "event":
             by_case.setdefault(line["case_id"], []).append(line)
+        elif kind == "attachment":
+            listed.append(line)
+        elif kind == "file" and isinstance(line.get("sha256"), str):
+            checker.counts["files"] += 1
+            digest = line["sha256"]
+            carried[digest] = carried.get(digest, True) and file_matches(line)
     if "orgs" in header:
         checker.parents = {o["code"]: o["parent"] for o in header["orgs"]}
     for k in header.get("keys", ()):
@@ -414,6 +488,8 @@ def check(path):
     for case_id, row in sorted(stored.items()):
         checker.case(case_id, [], row)
     checker.finish()
+    check_files(checker, [ev for rows in by_case.values() for ev in rows], listed, carried,
+                header.get("files") is True, version >= LISTED_SINCE)
     return checker
 
 
@@ -440,7 +516,8 @@ def main(argv):
         counts = checker.counts
         print(f"{'intact' if not checker.problems else 'PROBLEMS'}: {counts['cases']} cases, "
               f"{counts['events']} events, {counts['checkpoints']} checkpoints, "
-              f"{counts['ledger_events']} ledger events, {counts['signed']} signed")
+              f"{counts['ledger_events']} ledger events, {counts['signed']} signed, "
+              f"{counts['files']} files")
     return 0 if not checker.problems else 1
 
 

@@ -17,6 +17,7 @@ from workflow.base.errors import Invalid, NotAllowed, NotFound, StaleVersion
 from workflow.base.text import Text
 from workflow.core.engine import CaseView
 from workflow.core.registry import Compiled
+from workflow.people.access import new_access_code, normalise
 from workflow.people.actors import PUBLIC, applicant
 from workflow.people.orgs import list_orgs
 from workflow.views import tracking
@@ -40,7 +41,7 @@ def _process(kind: str) -> Compiled:
 
 def submit(compiled: Compiled, org: str, payload: dict) -> tuple[CaseView, str]:
     """Start a case for the public and keep its access code with it, all or nothing."""
-    access = tracking.new_access_code()
+    access = new_access_code()
     case = engine().start(compiled.kind, org, PUBLIC, payload,
                           within=tracking.keeper(access), org_field="org")
     return case, access
@@ -78,7 +79,7 @@ def apply(kind: str):
 
 def _tracked(code: str) -> CaseView:
     """The case if this browser proved the access code for it earlier in the session."""
-    code = tracking.normalise(code)
+    code = normalise(code)
     if code not in session.get("tracked", []):
         abort(404)
     return engine().get_by_code(code, applicant(code))

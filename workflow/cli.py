@@ -490,18 +490,32 @@ def audit_replay(case_id: int, as_of: str | None) -> None:
               help="只导出该日期（含）以来有变化的事项，YYYY-MM-DD 或 ISO 时间 / "
                    "only what changed since this date or time")
 @click.option("--redacted", is_flag=True, help="以摘要替代内容，任何人可持有 / digests only (AU4)")
-def audit_export(out: Path, org_code: str | None, since: str | None, redacted: bool) -> None:
+@click.option("--with-files", "with_files", is_flag=True,
+              help="附带事件记录的附件文件（仅完整版） / carry the recorded files too (full form)")
+def audit_export(out: Path, org_code: str | None, since: str | None, redacted: bool,
+                 with_files: bool) -> None:
     """导出审计包 / export an audit bundle."""
     from workflow.audit.bundle import export
 
+    if redacted and with_files:
+        _fail("--redacted 与 --with-files 不能同时使用：文件属于内容 / --redacted and "
+              "--with-files exclude each other: files are payload")
     try:
         since_at = parse_iso(since) if since else None
     except ValueError:
         _fail(f"日期格式无效：{since} / invalid date: {since}")
+    engine = _engine()
     try:
-        counts = export(_engine().db, out, redacted, org=org_code, since=since_at)
+        counts = export(engine.db, out, redacted, org=org_code, since=since_at,
+                        files=engine.files if with_files else None)
     except ValueError as exc:
         _fail(str(exc))
-    ledger = f", {counts['ledger_events']} ledger events" if counts.get("ledger_events") else ""
+    extra = "".join(f", {counts[name]} {label}" for name, label in (
+        ("ledger_events", "ledger events"), ("attachments", "attachments"), ("files", "files"))
+        if counts.get(name))
     click.echo(f"已导出 / exported {out}: {counts['cases']} cases, {counts['events']} events, "
-               f"{counts['checkpoints']} checkpoints{ledger}")
+               f"{counts['checkpoints']} checkpoints{extra}")
+    if counts.get("files_missing"):
+        click.echo(f"注意：存储中缺少 {counts['files_missing']} 个事件记录的文件，校验时将列出 / "
+                   f"note: {counts['files_missing']} recorded files are missing from the "
+                   f"store; verifying the bundle names them", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import gzip
 import json
@@ -10,7 +11,8 @@ import re
 import pytest
 
 from workflow.audit.bundle import FORMAT, export, verify_bundle
-from workflow.audit.chain import write_checkpoint
+from workflow.audit.chain import case_events, write_checkpoint
+from workflow.core.schema import Upload
 from workflow.core.timers import run_due
 from workflow.people.actors import PUBLIC
 
@@ -205,3 +207,135 @@ def test_a_bundle_with_a_broken_line_is_refused_in_chinese(engine, built, tmp_pa
     out.write_text("\n".join(text) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match="第 4 行不是 JSON"):
         verify_bundle(out, engine.registry)
+
+
+# -- attachments: listed by digest, carried with --with-files, checked when present ----------
+
+
+@pytest.fixture
+def attached(engine, people, file_store):
+    """Case ``a``: submit with two documents (event 2), a comment with an ID photo
+    (event 3, personal data); case ``b``: the same PDF again (event 2); one checkpoint."""
+    from tests.workflow.test_attachments import pdf, png
+
+    handler = people["handler"]
+    minutes = pdf()  # once: fpdf stamps the time, and b must record the very same bytes
+    a = engine.start("sample", "T", handler, {"title": "带附件"}, NOW)
+    engine.fire(a.id, "submit", handler, {"amount": 5, "documents": [
+        Upload("会议纪要.pdf", minutes), Upload("签到表.png", png())]}, 1, NOW)
+    engine.fire(a.id, "comment", people["member"],
+                {"text": "附身份证", "id_card": Upload("身份证.png", png() + b"\0")}, None, NOW)
+    b = engine.start("sample", "T", handler, {"title": "同一文件"}, NOW)
+    engine.fire(b.id, "submit", handler, {"amount": 5, "documents": [
+        Upload("再次.pdf", minutes)]}, 1, NOW)
+    write_checkpoint(engine.db, now=LATER)
+    return {"a": a.id, "b": b.id}
+
+
+def of_type(rows: list[dict], kind: str) -> list[dict]:
+    return [r for r in rows if r["type"] == kind]
+
+
+def both(path) -> list[tuple[int | None, int | None, str]]:
+    """What the built-in verifier finds, after checking the stand-alone one agrees."""
+    from tests.workflow.test_signing import agree
+
+    return [(c, s, code) for c, s, code, _org in agree(path)]
+
+
+def test_a_bundle_with_files_carries_each_file_once_and_verifies(
+        engine, attached, file_store, tmp_path):
+    out = tmp_path / "files.jsonl"
+    counts = export(engine.db, out, files=file_store)
+    assert counts["attachments"] == 4 and counts["files"] == 3, "the same PDF is carried once"
+    rows = lines(out)
+    assert rows[0]["files"] is True and rows[0]["format_version"] == 3
+    assert [r["type"] for r in rows[-7:]] == ["attachment"] * 4 + ["file"] * 3
+    listed = of_type(rows, "attachment")
+    assert [(r["case_id"], r["seq"], r["name"]) for r in listed] == [
+        (attached["a"], 2, "会议纪要.pdf"), (attached["a"], 2, "签到表.png"),
+        (attached["a"], 3, "身份证.png"), (attached["b"], 2, "再次.pdf")]
+    assert set(listed[0]) == {"type", "case_id", "seq", "attachment", "sha256", "size",
+                              "media_type", "name"}
+    for f in of_type(rows, "file"):
+        assert base64.b64decode(f["data"]) == file_store.get(f["sha256"])
+    assert verify_bundle(out, engine.registry).ok
+    assert both(out) == []
+
+
+def test_a_tampered_file_in_the_bundle_is_named_with_every_event_recording_it(
+        engine, attached, file_store, tmp_path):
+    out = tmp_path / "files.jsonl"
+    export(engine.db, out, files=file_store)
+    rows = lines(out)
+    pdf_digest = of_type(rows, "attachment")[0]["sha256"]
+    for r in of_type(rows, "file"):
+        if r["sha256"] == pdf_digest:
+            r["data"] = base64.b64encode(b"%PDF-1.4 forged").decode()
+    rewrite(out, rows)
+    found = verify_bundle(out, engine.registry).problems
+    assert [(p.case_id, p.seq, p.code) for p in found] == [
+        (attached["a"], 2, "file_altered"), (attached["b"], 2, "file_altered")]
+    assert "会议纪要.pdf" in found[0].message.zh
+    assert both(out) == [(attached["a"], 2, "file_altered"), (attached["b"], 2, "file_altered")]
+
+
+def test_a_file_listed_but_absent_from_a_bundle_with_files_is_named(
+        engine, attached, file_store, tmp_path):
+    out = tmp_path / "files.jsonl"
+    export(engine.db, out, files=file_store)
+    rows = lines(out)
+    photo = of_type(rows, "attachment")[2]["sha256"]
+    rewrite(out, [r for r in rows if not (r["type"] == "file" and r["sha256"] == photo)])
+    assert named(verify_bundle(out, engine.registry)) == [(attached["a"], 3, "file_missing")]
+    assert both(out) == [(attached["a"], 3, "file_missing")]
+
+
+def test_a_file_missing_from_the_store_at_export_is_counted_and_named(
+        engine, attached, file_store, tmp_path):
+    out = tmp_path / "files.jsonl"
+    photo = json.loads(case_events(engine.db, attached["a"])[2]["payload"])["id_card"][0]
+    file_store.delete(photo["sha256"])
+    counts = export(engine.db, out, files=file_store)
+    assert (counts["files"], counts["files_missing"]) == (2, 1)
+    assert named(verify_bundle(out, engine.registry)) == [(attached["a"], 3, "file_missing")]
+
+
+def test_without_files_the_bundle_lists_the_digests_and_verifies(
+        engine, attached, file_store, tmp_path):
+    out = tmp_path / "list.jsonl"
+    counts = export(engine.db, out)
+    assert counts["attachments"] == 4 and "files" not in counts
+    rows = lines(out)
+    assert rows[0]["files"] is False and of_type(rows, "file") == []
+    assert {r["sha256"] for r in of_type(rows, "attachment")} == set(file_store.digests())
+    assert verify_bundle(out, engine.registry).ok and both(out) == []
+
+
+def test_the_full_list_must_agree_with_the_events_records(engine, attached, tmp_path):
+    out = tmp_path / "list.jsonl"
+    export(engine.db, out)
+    rows = lines(out)
+    of_type(rows, "attachment")[1]["sha256"] = "0" * 64
+    rewrite(out, rows)
+    assert named(verify_bundle(out, engine.registry)) == [
+        (attached["a"], 2, "file_list_mismatch")]
+    assert both(out) == [(attached["a"], 2, "file_list_mismatch")]
+    rewrite(out, [r for r in lines(out) if not (r["type"] == "attachment"
+                                                 and r["case_id"] == attached["b"])])
+    assert (attached["b"], 2, "file_list_mismatch") in named(verify_bundle(out, None))
+
+
+def test_a_redacted_bundle_keeps_digests_only(engine, attached, file_store, tmp_path):
+    out = tmp_path / "public.jsonl"
+    export(engine.db, out, redacted=True)
+    rows = lines(out)
+    listed = of_type(rows, "attachment")
+    assert [set(r) for r in listed] == [{"type", "case_id", "seq", "sha256"}] * 4
+    assert {r["sha256"] for r in listed} == set(file_store.digests())
+    text = out.read_text(encoding="utf-8")
+    for secret in ("会议纪要", "身份证.png", "签到表", "image/png", "application/pdf"):
+        assert secret not in text
+    assert verify_bundle(out, engine.registry).ok and both(out) == []
+    with pytest.raises(ValueError, match="cannot carry files"):
+        export(engine.db, out, redacted=True, files=file_store)

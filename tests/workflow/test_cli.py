@@ -243,6 +243,34 @@ def test_audit_export_and_verify_bundle(run, cases_made, tmp_path):
     assert f"案件 {cases_made['a']} 第 2 号事件: [events_missing]" in result.stdout
 
 
+def test_audit_export_with_files_carries_them_and_verify_checks_them(
+        run, cases_made, engine, people, file_store, tmp_path):
+    from tests.workflow.test_attachments import pdf
+    from workflow.core.schema import Upload
+
+    case = engine.start("sample", "T", people["handler"], {"title": "带附件"}, NOW)
+    engine.fire(case.id, "submit", people["handler"],
+                {"amount": 5, "documents": [Upload("纪要.pdf", pdf())]}, 1, NOW)
+    bundle = tmp_path / "files.jsonl"
+    assert "1 attachments, 1 files" in ok(run("audit", "export", "--out", str(bundle),
+                                              "--with-files"))
+    assert "完好" in ok(run("audit", "verify", "--bundle", str(bundle)))
+    rows = [json.loads(line) for line in bundle.read_text(encoding="utf-8").splitlines()]
+    rows[-1]["data"] = "JVBERi0xLjQgZm9yZ2Vk"  # base64 of other bytes
+    bundle.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                      encoding="utf-8")
+    result = run("audit", "verify", "--bundle", str(bundle))
+    assert result.exit_code == 1 and "[file_altered]" in result.stdout and "纪要.pdf" in \
+        result.stdout
+    bad_input(run("audit", "export", "--out", str(bundle), "--redacted", "--with-files"),
+              "--with-files")
+    [digest] = file_store.digests()
+    file_store.delete(digest)
+    done = run("audit", "export", "--out", str(bundle), "--with-files")
+    assert done.exit_code == 0 and "缺少 1 个" in done.stderr
+    assert "[file_missing]" in run("audit", "verify", "--bundle", str(bundle)).stdout
+
+
 def test_audit_verify_refuses_a_file_that_is_not_a_bundle(run, tmp_path):
     other = tmp_path / "notes.txt"
     other.write_text("这不是审计包\n", encoding="utf-8")

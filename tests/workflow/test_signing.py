@@ -419,7 +419,7 @@ def test_au4_bundle_carries_keys_tree_ledger_and_witnesses(engine, signed, tmp_p
     assert counts == {"cases": 3, "events": 13, "checkpoints": 2, "ledger_events": 2}
     rows = lines(out)
     header = rows[0]
-    assert header["format_version"] == 2 and header["scope"] == {
+    assert header["format_version"] == 3 and header["scope"] == {
         "org": None, "since": None, "bases": []}
     assert header["definitions"][-1] == signing.LEDGER_DEFINITION
     assert {o["code"]: o["parent"] for o in header["orgs"]} == {
@@ -587,6 +587,37 @@ def test_standalone_refuses_a_file_that_is_not_a_bundle(tmp_path):
     done = subprocess.run([sys.executable, "-I", "-S", str(STANDALONE), str(other)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "not a gongkai audit bundle" in done.stderr
+
+
+def test_standalone_refuses_a_bundle_version_it_does_not_know(tmp_path):
+    newer = tmp_path / "newer.jsonl"
+    newer.write_text('{"type": "header", "format": "gongkai-audit-bundle", '
+                     '"format_version": 9}\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-I", "-S", str(STANDALONE), str(newer)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "unsupported bundle version 9" in done.stderr
+
+
+def test_standalone_checks_the_files_a_bundle_carries(engine, people, file_store, tmp_path):
+    """Its plain-text report names a carried file whose bytes do not match and counts the
+    files it checked (the findings themselves are compared in test_bundle.py)."""
+    from tests.workflow.test_attachments import pdf
+    from workflow.core.schema import Upload
+
+    case = engine.start("sample", "T", people["handler"], {"title": "附件"}, NOW)
+    engine.fire(case.id, "submit", people["handler"],
+                {"amount": 1, "documents": [Upload("纪要.pdf", pdf())]}, 1, at(1))
+    out = tmp_path / "files.jsonl"
+    export(engine.db, out, files=file_store)
+    assert standalone(out)["files"] == 1 and agree(out) == []
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    rows[-1]["data"] = rows[-1]["data"][:-8] + "AAAAAAA="
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    done = subprocess.run([sys.executable, "-I", "-S", str(STANDALONE), str(out)],
+                          capture_output=True, text=True, timeout=120, cwd="/")
+    assert done.returncode == 1
+    assert f"case {case.id} seq 2: [file_altered] 纪要.pdf" in done.stdout
+    assert "1 files" in done.stdout
 
 
 # -- the command line -------------------------------------------------------------------------

@@ -103,6 +103,11 @@ class Trigger:
     (they decide which actions a page lists); ``guards`` are checked on submit. Guards
     refuse with a reason a person can act on; which way a trigger goes is a route, not a
     refusal. ``routes`` take :class:`Route` or ``(condition, dest)`` pairs.
+
+    ``receipt`` (a prefix such as ``"YJ"``) gives each firing a receipt number
+    (``YJ-2026-000045``, in the payload as ``_receipt``) and an access code shown once
+    (``Engine.submit``), with which a person without an account later sees what became of
+    what they sent (a comment, a registration): ``workflow.views.receipts``.
     """
 
     name: str
@@ -119,6 +124,7 @@ class Trigger:
     public: bool = False
     spawns: tuple[Spawn, ...] = ()
     routes: tuple[Route, ...] = ()
+    receipt: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.source, str):

@@ -30,12 +30,13 @@ from workflow.base.errors import (
 from workflow.base.text import Text
 from workflow.base.timeutil import instant, iso_utc, local_date, utcnow
 from workflow.calendar.workdays import Calendars
-from workflow.core import attachments, signals
+from workflow.core import attachments, receipts, signals
 from workflow.core.deadlines import Planned
 from workflow.core.declare import Ctx, Trigger
 from workflow.core.registry import Compiled, Registry, refusal_of
 from workflow.core.schema import REQUIRED, Upload
 from workflow.core.timers import firing, mark_fired, schedule
+from workflow.people.access import new_access_code
 from workflow.people.actors import LOWER, SYSTEM, Actor, is_below
 from workflow.store.db import Database
 from workflow.store.files import FileStore, open_store
@@ -76,6 +77,7 @@ def version_of(expected: object) -> int:
 
 NO_SUCH_ORG = Text("找不到该组织", "No such organisation")
 CHOOSE_ORG = Text("请选择受理申请的组织", "Choose the organisation applied to")
+NO_RECEIPT = Text("该操作不出具回执", "This action gives no receipt")
 UNKNOWN_ACTION = Text("没有这个操作：{t}", "There is no such action: {t}")
 OUTSIDE_TREE = Text("目标组织不在本组织范围内", "That organisation is outside this "
                     "organisation's tree")
@@ -371,7 +373,25 @@ class Engine:
         missing or not an int, 409 ``stale_version`` when stale); append-only triggers and
         the system actor (timers) take none: a value sent with them is ignored.
         """
+        return self._fire(case_id, trigger, actor, payload, expected_version, now,
+                          timer_id)[0]
+
+    def submit(self, case_id: int, trigger: str, actor: Actor,
+               payload: Mapping[str, Any] | None = None, expected_version: object = None,
+               now: dt.datetime | None = None) -> receipts.Receipt:
+        """Fire a trigger that gives a receipt (``Trigger.receipt``): the number and the
+        access code, shown once, with which the sender later sees what became of it."""
+        code = new_access_code()
+        view, number = self._fire(case_id, trigger, actor, payload, expected_version, now,
+                                  None, code)
+        return receipts.Receipt(number or "", code, view)
+
+    def _fire(self, case_id: int, trigger: str, actor: Actor,
+              payload: Mapping[str, Any] | None, expected_version: object,
+              now: dt.datetime | None, timer_id: int | None,
+              access_code: str | None = None) -> tuple[CaseView, str | None]:
         now = instant(now)
+        receipt = None
         with self.db.write() as conn:
             row = self._select_case(conn, case_id, lock=True)
             if row is None or not (actor.sees(row["org_path"], row["code"])
@@ -399,6 +419,12 @@ class Engine:
                                      now) if first.schema.file_fields else []
             if timer_id is not None:
                 clean |= firing(conn, timer_id, trigger)
+            if access_code is not None and not first.receipt:
+                raise NotAllowed(NO_RECEIPT)
+            if first.receipt:
+                receipt = receipts.issue(conn, view.id, first.receipt,
+                                         access_code or new_access_code(), now)
+                clean[receipts.KEY] = receipt[1]
             ctx = Ctx(view.data, clean, now, actor.label, view.state)
             arrow, new_state, refusal = compiled.run(
                 view.state, trigger, ctx, lambda a: actor.holds(a.roles, view.org_path))
@@ -409,6 +435,8 @@ class Engine:
                 mark_fired(conn, timer_id, view.seq + 1)
             event = self._append(conn, view, trigger, view.state, new_state, actor, clean, now)
             attachments.mark(conn, taken, view.id, event["seq"])
+            if receipt is not None:
+                receipts.settle(conn, receipt[0], event["seq"])
             if arrow.spawns:
                 self._spawn(conn, arrow, view, event["seq"], Ctx(data, clean, now, actor.label,
                                                                  new_state), actor)
@@ -418,7 +446,7 @@ class Engine:
             values = self._update(conn, view, new_state, data, version, event, now, due)
         view = _written(view, values, data)
         signals.event_appended.send(self, case=view, event=event)
-        return view
+        return view, receipt[1] if receipt else None
 
     def assign(self, case_id: int, actor: Actor, assignee: str | None,
                now: dt.datetime | None = None) -> CaseView:

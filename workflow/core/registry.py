@@ -71,6 +71,7 @@ def fingerprint(process: Process) -> str:
              _name(a.when) if a.when else None,
              [_name(e) for e in a.effects], a.append_only,
              [[sp.kind, _name(sp.payload)] for sp in a.spawns]]
+            + ([a.receipt] if a.receipt else [])
             for t in process.triggers for a in arrows_of(t)
         ],
         "timers": [[t.name, list(t.states), t.trigger, repr(t.after), list(t.reminders),

@@ -257,6 +257,21 @@ class Attachment(SQLModel, table=True):
     field: str | None = Field(default=None, max_length=64)
 
 
+class Receipt(SQLModel, table=True):
+    """A receipt for something a person sent without an account (a comment, a
+    registration): its number, the event that recorded it and the salted hash of the
+    access code shown once, never the code itself."""
+
+    __tablename__ = "receipts"
+    id: int | None = _pk()
+    case_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("cases.id"), nullable=False,
+                                             index=True))
+    number: str = Field(max_length=32, unique=True)
+    seq: int | None = None
+    digest: str = Field(max_length=300)
+    created_at: dt.datetime
+
+
 # The tables as SQLAlchemy Core sees them, for queries: one name each, beside the models.
 orgs, cases, events, timers = Org.__table__, Case.__table__, Event.__table__, Timer.__table__
 checkpoints, copies = Checkpoint.__table__, CheckpointCopy.__table__
@@ -264,3 +279,4 @@ ledger_events, days, locks = LedgerEvent.__table__, CalendarDay.__table__, Lock.
 definitions = Definition.__table__
 users, grants, tokens = User.__table__, Grant.__table__, ApiToken.__table__
 access_codes, attachments = AccessCode.__table__, Attachment.__table__
+receipts = Receipt.__table__

@@ -6,31 +6,19 @@ Access codes are stored as salted password hashes, never in the event log.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from workflow.base.text import Text
 from workflow.base.timeutil import utcnow
 from workflow.core.engine import CaseView, Engine
+from workflow.people.access import hashed, matches, normalise
 from workflow.people.actors import applicant
 from workflow.store.models import access_codes, cases
 from workflow.views.inbox import timeline
-
-ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud, typed from paper
-
-
-def new_access_code() -> str:
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(10))
-    return f"{raw[:5]}-{raw[5:]}"
-
-
-def normalise(code: str) -> str:
-    return code.strip().upper().replace(" ", "")
 
 
 def keeper(access_code: str) -> Callable[[Connection, int, str], None]:
@@ -38,7 +26,7 @@ def keeper(access_code: str) -> Callable[[Connection, int, str], None]:
 
     def store(conn: Connection, case_id: int, _code: str) -> None:
         conn.execute(sa.insert(access_codes).values(
-            case_id=case_id, digest=generate_password_hash(normalise(access_code)),
+            case_id=case_id, digest=hashed(access_code),
             created_at=utcnow()))
 
     return store
@@ -52,8 +40,7 @@ def open_case(engine: Engine, tracking_code: str, access_code: str | None) -> Ca
         row = conn.execute(sa.select(cases.c.id, access_codes.c.digest)
                            .join(access_codes, access_codes.c.case_id == cases.c.id)
                            .where(cases.c.code == code)).first()
-    if row is None or not access_code or not check_password_hash(row.digest,
-                                                                 normalise(access_code)):
+    if row is None or not matches(row.digest, access_code):
         return None
     return engine.get(row.id, applicant(code))
 
