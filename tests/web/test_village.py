@@ -195,3 +195,16 @@ def test_v1_the_case_page_shows_the_chain_as_a_progress_line(client, village):
         assert f'data-step="{step}" data-status="{status}"' in page
     assert "未达到半数，会议无效（V4）" in page
     assert "签到表（请上传）" in page, "the page asks for the sign-in sheet"
+
+
+def test_v1_the_page_refuses_a_step_out_of_order(client, village):
+    case = start(client, village["secretary"])
+    login(client, village["office"])
+    page = client.get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert 'id="action-propose"' in page and 'id="action-party_meeting"' not in page
+    refused = client.post(f"/cases/{case['id']}/actions/party_meeting",
+                          data={"expected_version": case["version"], **{
+                              k: str(v) for k, v in party().items()}})
+    assert refused.status_code == 409
+    again = ok(client.get(f"{API}/cases/{case['id']}", headers=village["office"].headers))
+    assert again["state"] == "drafting" and again["data"]["meetings"] == []
