@@ -150,7 +150,7 @@ def _opinion_actor(item: Publication) -> Actor | None:
     """Who the opinion is from: the signed-in person where they hold a role the ``opinion``
     trigger takes at the item's organisation; else the public, on a public item only."""
     compiled = engine().registry.get(publications.KIND)
-    if (item.state, OPINION) not in compiled.arrows:
+    if item.kind != publications.KIND or (item.state, OPINION) not in compiled.arrows:
         return None
     if getattr(current_user, "is_authenticated", False):
         actor = current_user.account.actor
@@ -179,7 +179,8 @@ def _render_item(item: Publication, errors: dict | None = None, values: dict | N
         as_public=actor is not None and actor.kind == "public", signed_in=signed_in,
         opinion_kinds=publications.opinion_kinds(engine().registry, actor, item.org_path),
         republishing=publications.republishing(engine(), current_user.account.actor, item)
-        if signed_in else publications.Republishing()), status)
+        if signed_in and item.kind == publications.KIND else publications.Republishing()),
+        status)
     return _private(response, members)
 
 
@@ -191,10 +192,14 @@ def _members_and_officers() -> tuple[str, ...]:
     return tuple(sorted({*_members(), *_officer_paths()}))
 
 
-@bp.get("/board/items/<int:case_id>")
-def item(case_id: int):
+@bp.get("/board/items/<int:case_id>", defaults={"part": None})
+@bp.get("/board/items/<int:case_id>/<part>")
+def item(case_id: int, part: str | None):
+    """One item; ``part`` names one publication of a process publishing on the board
+    through its own triggers (V2: ``resolution_publication``, ``result_publication``)."""
     members = _members_and_officers()
-    return _render_item(publications.publication(engine(), case_id, members), members=members)
+    return _render_item(publications.publication(engine(), case_id, members, part),
+                        members=members)
 
 
 @bp.get("/board/items/<int:case_id>/attachments/<int:attachment_id>")
@@ -286,7 +291,8 @@ def atom(items: list[Publication], title: str, self_url: str, board_url: str,
     sub(author, "name", _("党务公开工作平台"))
     for entry_item in items:
         entry = sub(feed, "entry")
-        url = url_for("board.item", case_id=entry_item.id, _external=True)
+        url = url_for("board.item", case_id=entry_item.id, part=entry_item.part,
+                      _external=True)
         title_text = entry_item.title
         if entry_item.withdrawn:
             title_text = f"[{_('已撤销')}] {title_text}"
@@ -485,7 +491,7 @@ def publication_json(found: Publication, label: Callable[[str], Text | None],
         "withdrawal_explanation": withdrawal.get("explanation") if withdrawal else None,
         "changes": [{"kind": c.get("kind"), "explanation": c.get("explanation"),
                      "approved_on": c.get("approved_on")} for c in found.changes],
-        "url": url_for("board.item", case_id=found.id, _external=True),
+        "url": url_for("board.item", case_id=found.id, part=found.part, _external=True),
     }
 
 

@@ -18,7 +18,7 @@ from web.views import attachment_response, document_response, engine
 from workflow.base.errors import Invalid, NotAllowed, NotFound, StaleVersion
 from workflow.core.schema import Schema, Upload
 from workflow.people import accounts
-from workflow.views import attachments, tracking
+from workflow.views import attachments, progress, tracking
 from workflow.views import inbox as queries
 
 bp = Blueprint("inbox", __name__)
@@ -110,6 +110,8 @@ def render_case(case_id: int, errors: dict | None = None, trigger: str | None = 
         diagram=Markup(svg) if svg else None, errors=errors or {}, failed=trigger,
         documents=[d for d in compiled.process.documents if case.state in d.states],
         colleagues=_colleagues(case.org_path),
+        progress=progress.steps(compiled.process, case.state, case.data,
+                                compiled.state(case.state).final),
         values=values or {}, me=current_account().username,
     ), status
 
