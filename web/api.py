@@ -157,7 +157,7 @@ limiter.shared_limit(
 
 @bp.errorhandler(WorkflowError)
 def workflow_error(exc: WorkflowError):
-    return exc.as_json(lang()), exc.status
+    return exc.as_json(lang()), exc.status, exc.headers
 
 
 @bp.errorhandler(429)
