@@ -40,15 +40,15 @@ def unavailable(exc: BaseException) -> bool:
     original = getattr(exc, "orig", exc)
     if isinstance(original, sqlite3.OperationalError):
         return str(original).lower().startswith(_SQLITE_UNAVAILABLE)
-    state = getattr(original, "sqlstate", None) or ""
-    return state == "55P03" or state.startswith("53")
+    state = getattr(original, "sqlstate", None)
+    return isinstance(state, str) and (state == "55P03" or state.startswith("53"))
 
 
 @contextmanager
 def _or_unavailable() -> Iterator[None]:
     try:
         yield
-    except (sqlite3.OperationalError, sa.exc.OperationalError, sa.exc.DBAPIError) as exc:
+    except Exception as exc:  # the door runs statements on the driver too: any driver's error
         if unavailable(exc):
             raise Unavailable() from exc
         raise
