@@ -227,3 +227,13 @@ def test_start_many_opens_all_cases_or_none(engine, people):
                              [{"title": "第一条"}, {"title": "第二条"}], NOW)
     assert [c.title for c in made] == ["第一条", "第二条"] and all(c.seq == 1 for c in made)
     assert verify(engine.db, engine.registry).ok
+
+
+@pytest.mark.parametrize("value", [[None], {"a": 1}, ["draft"], 5, True])
+def test_a_choice_of_the_wrong_type_is_a_field_error(value):
+    """Issue 20, item 3: ``[null]`` where a choice is expected was a 500 (unhashable)."""
+    from workflow.core.schema import Field, Schema
+
+    _clean, errors = Schema((Field("kind", "choice", choices={"a": None}),)).validate(
+        {"kind": value})
+    assert "kind" in errors
