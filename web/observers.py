@@ -277,6 +277,7 @@ def _api_actor() -> Actor:
 
 def api_register(case_id: int):
     """O3, O4: 201 with the registration number and the access code, shown once."""
+    observers.meeting(engine(), case_id)  # 404 for any case that is not a noticed meeting
     sent = engine().submit(case_id, REGISTER, _api_actor(), _api_payload())
     return {"registration": sent.number, "access_code": sent.access_code}, 201
 

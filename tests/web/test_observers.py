@@ -113,6 +113,18 @@ def test_o3_o4_o5_api_registration_receipt_status_and_duplicate(client, meeting,
     assert mine["status"] == "not_verified" and mine["reason"] == "介绍信未盖章"
     assert ID_A not in json.dumps(mine, ensure_ascii=False)
     assert client.get(f"/api/v1/observer-meetings/{meeting.id}/draw").status_code == 404
+    assert mine["timeline"][0]["payload"]["id_number"] == "3201**********1234"
+
+
+def test_o3_only_a_noticed_meeting_takes_registrations(client, meeting, member, engine, tree):
+    proposal = engine.start("observer_seats", "T", user("x", {(tree["T"], "office")}),
+                            MEETING, at("2026-11-01"))
+    for case_id in (proposal.id, 999999):
+        sent = client.post(f"/api/v1/observer-meetings/{case_id}/registrations",
+                           json=registration(ID_A), headers=member.headers)
+        assert sent.status_code == 404
+    assert client.post(f"/api/v1/observer-meetings/{meeting.id}/registrations",
+                       json=["not", "an", "object"]).status_code == 422
 
 
 def test_o4_the_registration_page_takes_the_letter_and_never_echoes_the_id(client, meeting,

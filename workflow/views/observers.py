@@ -143,9 +143,17 @@ class Registrant:
                 "status": self.status, "status_label": self.status_label.get(lang),
                 "reason": self.reason, "draw": self.seat,
                 "timeline": [{"at": s.at, "trigger": s.trigger, "label": s.label.get(lang),
-                              "payload": {k: v for k, v in s.payload.items()
-                                          if k not in ("letter", "_receipt")}}
+                              "payload": _shown(s.payload)}
                              for s in self.steps]}
+
+
+def _shown(payload: dict[str, Any]) -> dict[str, Any]:
+    """What a registrant's timeline shows of a payload: the ID number masked only, no file
+    records, no engine keys."""
+    shown = {k: v for k, v in payload.items() if k not in ("letter", "_receipt")}
+    if isinstance(shown.get("id_number"), dict):
+        shown["id_number"] = shown["id_number"].get("masked")
+    return shown
 
 
 def registrant(engine: Engine, case_id: int, number: str, code: str | None) -> Registrant:
