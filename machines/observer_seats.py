@@ -326,7 +326,7 @@ def commitment_is_new(ctx: Ctx) -> T | None:
     return None
 
 
-def record_commitment(ctx: Ctx) -> dict:
+def record_witness_commitment(ctx: Ctx) -> dict:
     """O7: a witness's commitment, recorded before the pool is published."""
     entry = {"witness": ctx.payload["witness"], "sha256": ctx.payload["sha256"].lower(),
              "on": ctx.today.isoformat()}
@@ -615,7 +615,7 @@ TRIGGERS = (
             append_only=True, rules=("O5",)),
     Trigger("commit_secret", BEFORE_POOL, None, OFFICERS,
             T("登记见证人的秘密承诺", "Record a witness's commitment"), WITNESS,
-            guards=(commitment_is_new,), effects=(record_commitment,), append_only=True,
+            guards=(commitment_is_new,), effects=(record_witness_commitment,), append_only=True,
             rules=("O7",)),
     Trigger("publish_record", ("verification",), "committed", OFFICERS,
             T("公布抽签记录（候选名单、名额、算法、随机源）",
