@@ -9,9 +9,11 @@ from machines.catalogue import CATALOGUE
 from machines.inquiry import INQUIRY
 from machines.observer_seats import OBSERVER_SEATS
 from machines.routine import ROUTINE, ROUTINE_V1
+from machines.village_decision import VILLAGE_DECISION
 from workflow.core.declare import Process
 
 
 def definitions() -> list[Process]:
     """Every declared version of every process kind, oldest first."""
-    return [APPLICATION, INQUIRY, ROUTINE_V1, ROUTINE, CATALOGUE, OBSERVER_SEATS]
+    return [APPLICATION, INQUIRY, ROUTINE_V1, ROUTINE, CATALOGUE, OBSERVER_SEATS,
+            VILLAGE_DECISION]

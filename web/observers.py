@@ -36,6 +36,7 @@ from flask_login import current_user, login_required
 
 from web.extensions import csrf, limiter
 from web.i18n import pick
+from web.inbox import form_payload
 from web.openapi import Param, Routes, payload_component, register
 from web.views import engine, lang
 from workflow.base.errors import Invalid, WorkflowError
@@ -43,7 +44,7 @@ from workflow.base.text import Text
 from workflow.core.schema import Upload
 from workflow.people import accounts
 from workflow.people.actors import PUBLIC, Actor
-from workflow.views import observers
+from workflow.views import attachments, observers
 
 bp = Blueprint("observers", __name__, url_prefix="/observer-meetings")
 
@@ -64,21 +65,6 @@ def _actor() -> Actor:
 
 def _schema():
     return engine().registry.get(KIND).first(REGISTER).schema
-
-
-def _form_payload() -> dict[str, Any]:
-    """The registration form as a payload, the letter as an upload (O4)."""
-    payload: dict[str, Any] = {}
-    for f in _schema().fields:
-        if f.type == "bool":
-            payload[f.name] = f.name in request.form
-        elif f.type == "file":
-            sent = request.files.get(f.name)
-            if sent is not None and sent.filename:
-                payload[f.name] = Upload(sent.filename, sent.read())
-        elif f.name in request.form:
-            payload[f.name] = request.form[f.name]
-    return payload
 
 
 # -- pages ----------------------------------------------------------------------------------
@@ -107,7 +93,7 @@ def register_page(case_id: int):
     if request.method == "POST":
         if request.form.get(HONEYPOT):
             abort(400)
-        values = _form_payload()
+        values = form_payload(_schema())
         try:
             sent = engine().submit(case_id, REGISTER, _actor(), values)
         except Invalid as exc:
@@ -125,6 +111,7 @@ def register_page(case_id: int):
     values.pop("letter", None)
     return render_template("observers_register.html", m=found, schema=_schema(),
                            errors=errors, values=values,
+                           allowed=attachments.allowed(engine(), _schema().fields),
                            signed_in=current_user.is_authenticated), status
 
 
@@ -248,7 +235,7 @@ def get_meeting(case_id: int):
 def _api_payload() -> dict[str, Any]:
     """JSON with the letter in Base64, or a multipart form with the letter as a file."""
     if request.mimetype == "multipart/form-data":
-        return _form_payload()
+        return form_payload(_schema())
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise Invalid(NOT_OBJECT, {"body": NOT_OBJECT})

@@ -4,7 +4,7 @@ An ID number given with a registration (O4) is stored encrypted, bound to its ca
 the keyed hash the event carries instead of it.
 
 Revision ID: f3a8c1d5e907
-Revises: e2b9c4d8a713
+Revises: f5a1d2c3b4e6
 Create Date: 2026-12-08 10:00:00.000000
 
 """
@@ -16,7 +16,7 @@ import sqlmodel
 
 
 revision: str = 'f3a8c1d5e907'
-down_revision: Union[str, Sequence[str], None] = 'e2b9c4d8a713'
+down_revision: Union[str, Sequence[str], None] = 'f5a1d2c3b4e6'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
