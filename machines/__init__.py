@@ -7,6 +7,7 @@ points at :func:`definitions`; it never imports a machine module by name.
 from machines.application import APPLICATION
 from machines.catalogue import CATALOGUE
 from machines.inquiry import INQUIRY
+from machines.observer_seats import OBSERVER_SEATS
 from machines.routine import ROUTINE, ROUTINE_V1
 from machines.village_decision import VILLAGE_DECISION
 from workflow.core.declare import Process
@@ -14,4 +15,5 @@ from workflow.core.declare import Process
 
 def definitions() -> list[Process]:
     """Every declared version of every process kind, oldest first."""
-    return [APPLICATION, INQUIRY, ROUTINE_V1, ROUTINE, CATALOGUE, VILLAGE_DECISION]
+    return [APPLICATION, INQUIRY, ROUTINE_V1, ROUTINE, CATALOGUE, OBSERVER_SEATS,
+            VILLAGE_DECISION]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from machines import lottery
 from machines.periods import period_of, previous_period
-from workflow.core.declare import DemoCase, DemoStep
+from workflow.core.declare import DemoCase, DemoStep, Upload
 
 XBQ = "XW-QS-XBQ"
 
@@ -137,6 +138,85 @@ CATALOGUE = (
         "category": "decisions", "scope": "public", "channels": ["board", "website"],
         "time_class": "staged", "responsible": "村党总支书记", "for_org": XBQ},
         (DemoStep("submit", "handler"),)),
+)
+
+
+# -- 党员旁听 -------------------------------------------------------------------------------
+
+#: a one-page PDF standing in for a branch's letter (介绍信)
+LETTER_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+              b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+              b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+              b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+#: the demo witnesses' secrets (published once revealed) and what they committed
+WITNESS_SECRETS = (("镇纪委委员 周某", "qingshan-2718-maple"),
+                   ("党员代表 吴某", "river-5772-lantern"))
+
+#: demo registrants: name, ID number (valid check characters, fictitious), category
+REGISTRANTS = (
+    ("李明", "320102197805120312", "机关"), ("王芳", "320102198509231522", "农村"),
+    ("赵强", "320113199001152069", "农村"), ("孙丽", "320106197207304133", "社区"),
+    ("周杰", "320114198811023279", "农村"), ("陈静", "320102199306180117", "机关"),
+)
+
+
+def _meeting(today: dt.date, title: str, in_days: int, closes_in: int) -> dict:
+    return {"title": title, "meeting_at": f"{today + dt.timedelta(days=in_days)}T09:00",
+            "place": "青山镇政府三楼会议室",
+            "topics": "一、2027 年镇级民生实事项目\n二、村级集体经济发展规划",
+            "categories": ["机关:1", "农村:2", "社区:1"],
+            "conditions": "组织关系在本镇的党员（含持活动证的流动党员），能正常履行党员义务，"
+                          "熟悉议题相关工作",
+            "registration_until": (today + dt.timedelta(days=closes_in)).isoformat(),
+            "how_to_register": "在公开栏“党员旁听”页面在线报名，上传所在党支部介绍信"}
+
+
+def _registration(n: int) -> DemoStep:
+    name, id_number, category = REGISTRANTS[n]
+    mobile = n == 4
+    return DemoStep("register", "public" if mobile else "member", {
+        "name": name, "id_number": id_number, "branch": "青山镇第一党支部",
+        "category": category, "contact": f"1380000{n:04d}", "specialties": "基层治理",
+        "contribution": "长期参与相关工作，熟悉议题",
+        "letter": Upload("介绍信.pdf", LETTER_PDF),
+        **({"mobile": True, "card_number": "LD-2025-0318", "place": "青山镇工业园"}
+           if mobile else {})})
+
+
+def _verified(n: int) -> DemoStep:
+    return DemoStep("verify", "office", {"verified": True},
+                    from_case=lambda data: {"receipt": data["registrations"][n]["no"]})
+
+
+_NOTICE = (DemoStep("approve", "secretary"),
+           DemoStep("publish_notice", "office", {"channels": ["board", "website"]}))
+
+#: laid around the day the demo is loaded: a meeting open for registration; one whose pool
+#: is verified and committed with a public value announced today (ready to draw); one drawn
+#: with witnesses' secrets, its bundle published
+OBSERVER_SEATS = (
+    DemoCase("XW-QS", lambda today: _meeting(today, "镇党委第 13 次全体会议", 20, 10),
+             (*_NOTICE, _registration(0), _registration(4)), role="office", days_ago=1),
+    DemoCase("XW-QS", lambda today: _meeting(today, "镇党委第 12 次全体会议", 6, -3),
+             (*_NOTICE, *(_registration(n) for n in range(4)),
+              *(_verified(n) for n in range(4)),
+              DemoStep("publish_record", "office", lambda today: {
+                  "source_kind": "public", "source_name": "中国福利彩票 3D 开奖号码",
+                  "source_date": today.isoformat()}, after_days=14)),
+             role="office", days_ago=16),
+    DemoCase("XW-QS", lambda today: _meeting(today, "镇党委第 11 次全体会议", 3, -8),
+             (*_NOTICE, *(_registration(n) for n in range(6)),
+              *(_verified(n) for n in range(6)),
+              *(DemoStep("commit_secret", "office",
+                         {"witness": name, "sha256": lottery.commitment(secret)})
+                for name, secret in WITNESS_SECRETS),
+              DemoStep("publish_record", "office", {"source_kind": "witnesses"},
+                       after_days=14),
+              *(DemoStep("reveal_secret", "office", {"witness": n, "secret": secret})
+                for n, (_name, secret) in enumerate(WITNESS_SECRETS, start=1)),
+              DemoStep("draw", "office")),
+             role="office", days_ago=20),
 )
 
 

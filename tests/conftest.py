@@ -62,6 +62,14 @@ def file_store(tmp_path, monkeypatch):
     return FolderStore(root)
 
 
+@pytest.fixture(autouse=True)
+def key_folder(tmp_path, monkeypatch):
+    """Every test's keys (checkpoint keys, the sealing key) go to a folder of its own."""
+    folder = tmp_path / "keys"
+    monkeypatch.setenv("GONGKAI_KEY_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def pg_url(worker_id: str) -> str | None:
     if not PG_URL:

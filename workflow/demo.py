@@ -17,7 +17,7 @@ from workflow.core.engine import Engine
 from workflow.core.timers import run_due
 from workflow.people import accounts
 from workflow.people.accounts import add_user
-from workflow.people.actors import PUBLIC, Actor
+from workflow.people.actors import PUBLIC, SYSTEM, Actor
 from workflow.people.orgs import add_org, list_orgs
 from workflow.store.models import orgs
 
@@ -94,13 +94,18 @@ def load(engine: Engine, now: dt.datetime | None = None) -> dict[str, int]:
             case = engine.start(compiled.kind, demo.org, starter,
                                 demo_payload(demo.payload, today), at)
             for step in demo.steps:
-                at += dt.timedelta(minutes=1)
+                at += dt.timedelta(days=step.after_days, minutes=1)
+                if step.after_days:
+                    run_due(engine, at)
+                    case = engine.get(case.id, SYSTEM)
                 role = step.role.removeprefix("upper:")
                 where = demo.org if role == step.role else parents[demo.org]
                 with engine.db.write() as conn:
                     actor = demo_actor(conn, where, role)
-                case = engine.fire(case.id, step.trigger, actor,
-                                   demo_payload(step.payload, today), case.version, at)
+                payload = dict(demo_payload(step.payload, today))
+                if step.from_case:
+                    payload |= step.from_case(case.data)
+                case = engine.fire(case.id, step.trigger, actor, payload, case.version, at)
             created["cases"] += 1
     run_due(engine, now)
     return created

@@ -43,6 +43,8 @@ from sqlalchemy.engine import Connection
 
 from workflow.base.canonical import GENESIS, canonical, event_hash, payload_digest
 from workflow.base.errors import Invalid, NotFound
+from workflow.base.keys import key_dir
+from workflow.base.keys import passphrase as _passphrase
 from workflow.base.text import Text
 from workflow.base.timeutil import iso_utc, utcnow
 from workflow.store.db import Database
@@ -103,17 +105,6 @@ def sign(private_key: Any, message: bytes) -> str:
 
 
 # -- private keys on disk ---------------------------------------------------------------
-
-
-def key_dir(directory: Path | str | None = None) -> Path:
-    if directory is not None:
-        return Path(directory)
-    return Path(os.environ.get("GONGKAI_KEY_DIR") or Path.cwd() / "instance" / "keys")
-
-
-def _passphrase() -> bytes | None:
-    text = os.environ.get("GONGKAI_KEY_PASSPHRASE")
-    return text.encode("utf-8") if text else None
 
 
 def private_key_path(key_id: str, directory: Path | str | None = None) -> Path:

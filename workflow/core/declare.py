@@ -16,12 +16,12 @@ from typing import Any
 
 from workflow.base.text import Text
 from workflow.base.timeutil import local_date
-from workflow.core.schema import Field, Schema
+from workflow.core.schema import Field, Schema, Upload
 
 __all__ = [
     "AtField", "CalendarDays", "Condition", "Ctx", "DemoCase", "DemoPayload", "DemoStep",
     "Document", "Field", "Milestone", "Process", "Route", "Schema", "Spawn", "State", "Text",
-    "Timer", "Trigger", "WorkingDays",
+    "Timer", "Trigger", "Upload", "WorkingDays",
 ]
 
 
@@ -250,9 +250,16 @@ def demo_payload(payload: DemoPayload, today: dt.date) -> Mapping[str, Any]:
 
 @dataclass(frozen=True)
 class DemoStep:
+    """One step of a demo case. ``after_days`` puts it that many days after the step before
+    (the timers that fall due in between fire first: a registration closes before the draw
+    record is published); ``from_case`` adds to the payload what only the case knows by
+    then, from its data (a receipt number the door gave a registration)."""
+
     trigger: str
     role: str
     payload: DemoPayload = field(default_factory=dict)
+    after_days: int = 0
+    from_case: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from workflow.core.declare import Ctx, Trigger
 from workflow.core.registry import Compiled, Registry, refusal_of
 from workflow.core.schema import REQUIRED, Upload
 from workflow.core.timers import firing, mark_fired, schedule
+from workflow.people import sealed
 from workflow.people.access import new_access_code
 from workflow.people.actors import LOWER, SYSTEM, Actor, is_below
 from workflow.store.db import Database
@@ -302,6 +303,8 @@ class Engine:
         clean = dict(clean)
         taken = attachments.take(conn, self.files, process.start_schema, clean, case_id,
                                  actor.label, self.attachment_settings(conn, org.path), now)
+        if process.start_schema.sealed_fields:
+            sealed.seal_payload(conn, process.start_schema.sealed_fields, clean, case_id, now)
         payload_full = clean | {"_code": code, "_settings": settings, "_org": org.code,
                                 "_parent": parent} | dict(extra or {})
         data = start_data(compiled, payload_full, now, actor.label)
@@ -417,6 +420,8 @@ class Engine:
             taken = attachments.take(conn, self.files, first.schema, clean, view.id,
                                      actor.label, self.attachment_settings(conn, view.org_path),
                                      now) if first.schema.file_fields else []
+            if first.schema.sealed_fields:
+                sealed.seal_payload(conn, first.schema.sealed_fields, clean, view.id, now)
             if timer_id is not None:
                 clean |= firing(conn, timer_id, trigger)
             if access_code is not None and not first.receipt:

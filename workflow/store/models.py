@@ -285,6 +285,21 @@ class Receipt(SQLModel, table=True):
     created_at: dt.datetime
 
 
+class SealedValue(SQLModel, table=True):
+    """A personal value sealed for one case (an ID number, O4): AES-GCM ciphertext (nonce
+    first, base64) bound to the case and to ``digest``, the keyed hash the event carries
+    instead of the value (``workflow.people.sealed``)."""
+
+    __tablename__ = "sealed_values"
+    __table_args__ = (sa.UniqueConstraint("case_id", "digest"),)
+    id: int | None = _pk()
+    case_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("cases.id"), nullable=False))
+    digest: str = Field(max_length=64)
+    key_id: str = Field(max_length=16)
+    sealed: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: dt.datetime
+
+
 # The tables as SQLAlchemy Core sees them, for queries: one name each, beside the models.
 orgs, cases, events, timers = Org.__table__, Case.__table__, Event.__table__, Timer.__table__
 checkpoints, copies = Checkpoint.__table__, CheckpointCopy.__table__
@@ -292,4 +307,4 @@ ledger_events, days, locks = LedgerEvent.__table__, CalendarDay.__table__, Lock.
 definitions = Definition.__table__
 users, grants, tokens = User.__table__, Grant.__table__, ApiToken.__table__
 access_codes, attachments = AccessCode.__table__, Attachment.__table__
-receipts = Receipt.__table__
+receipts, sealed_values = Receipt.__table__, SealedValue.__table__
