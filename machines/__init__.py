@@ -7,10 +7,11 @@ points at :func:`definitions`; it never imports a machine module by name.
 from machines.application import APPLICATION
 from machines.catalogue import CATALOGUE
 from machines.inquiry import INQUIRY
+from machines.predisclosure import PRE_DISCLOSURE
 from machines.routine import ROUTINE, ROUTINE_V1
 from workflow.core.declare import Process
 
 
 def definitions() -> list[Process]:
     """Every declared version of every process kind, oldest first."""
-    return [APPLICATION, INQUIRY, ROUTINE_V1, ROUTINE, CATALOGUE]
+    return [APPLICATION, INQUIRY, ROUTINE_V1, ROUTINE, CATALOGUE, PRE_DISCLOSURE]

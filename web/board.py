@@ -149,7 +149,7 @@ def search():
 def _opinion_actor(item: Publication) -> Actor | None:
     """Who the opinion is from: the signed-in person where they hold a role the ``opinion``
     trigger takes at the item's organisation; else the public, on a public item only."""
-    compiled = engine().registry.get(publications.KIND)
+    compiled = engine().registry.get(item.kind, item.version)
     if (item.state, OPINION) not in compiled.arrows:
         return None
     if getattr(current_user, "is_authenticated", False):
@@ -327,9 +327,9 @@ def _who(opinion: dict) -> str:
     return f"{who}（{opinion['name']}）" if opinion.get("name") else who
 
 
-def _state_label(registry, name: str) -> Text:
+def _state_label(registry, kind: str, name: str) -> Text:
     for compiled in reversed(registry.all()):
-        if compiled.kind == publications.KIND:
+        if compiled.kind == kind:
             try:
                 return compiled.state(name).label
             except KeyError:
@@ -362,7 +362,8 @@ def ledger_rows(items: list[Publication], label: Callable[[str], Text | None]
             zh(found.category), zh(found.declared_scope),
             "、".join(zh(c) for c in found.channels),
             found.internal.get("on", ""), (found.public or {}).get("on", ""),
-            _state_label(registry, found.state).zh, len(opinions), said, handled, changes,
+            _state_label(registry, found.kind, found.state).zh, len(opinions), said, handled,
+            changes,
         ])
     return rows
 

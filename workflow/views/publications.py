@@ -1,8 +1,10 @@
 """Published items of routine disclosure (例行公开) and who may see them (G1, G7, G8, G10,
 G11).
 
-A *publication* is a ``routine`` case whose internal release happened (``published_internal``
-in its data, G1: 先党内、后党外). Who sees it is decided here and nowhere else —
+A *publication* is a case of a process that releases on the board — one with the
+``publish_internal`` trigger (:func:`board_kinds`: routine items, the outcome of a
+pre-disclosure) — whose internal release happened (``published_internal`` in its data,
+G1: 先党内、后党外). Who sees it is decided here and nowhere else —
 :func:`visible` — and every reader (the board pages, the Atom feed, the search, the JSON
 API) goes through :func:`publications` or :func:`publication`, which apply it:
 
@@ -73,6 +75,13 @@ def visible(org_path: str, data: Mapping[str, Any], members: Iterable[str]) -> b
     return any(path.startswith(org_path) for path in members)
 
 
+def board_kinds(registry: Registry) -> list[str]:
+    """The processes whose cases are released on the board: those with ``publish_internal``
+    (G1), which write the same publication fields (scope, content, category, the releases)."""
+    return sorted({c.kind for c in registry.all()
+                   if any(name == RELEASE for (_src, name) in c.arrows)})
+
+
 def released_states(registry: Registry, kind: str = KIND) -> list[str]:
     """The states a case can be in once released: the destinations of ``publish_internal``
     and every state reachable from them, over every version of the process. Only a
@@ -124,6 +133,7 @@ class Publication:
     updated_at: dt.datetime
     changes: tuple[Mapping[str, Any], ...] = ()
     opinions: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    kind: str = KIND  # the process: routine, or another that releases on the board
 
     @property
     def withdrawn(self) -> bool:
@@ -199,7 +209,9 @@ def build(case: CaseView, org_name: str) -> Publication:
         version=case.def_version,
         time_class=str(data.get("time_class") or ""), period=str(data.get("period") or ""),
         internal=internal, public=public, published_at=published_at, updated_at=updated,
-        changes=changes, opinions=tuple(data.get("opinions") or ()))
+        changes=changes, kind=case.kind,
+        # what the ledger counts (G10): routine's opinions, a pre-disclosure's comments
+        opinions=tuple(data.get("opinions") or data.get("comments") or ()))
 
 
 # -- queries ---------------------------------------------------------------------------------
@@ -227,7 +239,9 @@ def _rows(conn: Connection, registry: Registry, where: list[Any]) -> list[tuple[
     columns = [*cases.c, orgs.c.code.label("org_code"), orgs.c.path.label("org_path"),
                orgs.c.name.label("org_name")]
     query = (sa.select(*columns).join(orgs, orgs.c.id == cases.c.org_id)
-             .where(cases.c.kind == KIND, cases.c.state.in_(released_states(registry)), *where)
+             .where(sa.or_(*[sa.and_(cases.c.kind == kind,
+                                     cases.c.state.in_(released_states(registry, kind)))
+                             for kind in board_kinds(registry)]), *where)
              .order_by(cases.c.id.desc()))
     return [(CaseView.from_row(row), row.org_name) for row in conn.execute(query)]
 
@@ -332,7 +346,7 @@ def republishing(engine: Engine, actor: Actor, item: Publication) -> Republishin
     """G11: what the item's ``republish`` offers ``actor`` in its version and state: the
     organisations below the item's where they may open a routine case, provided they hold a
     ``lower:`` role it takes, and the scopes its guards let through (the door's own tests)."""
-    compiled = engine.registry.get(KIND, item.version)
+    compiled = engine.registry.get(item.kind, item.version)
     arrows = compiled.arrows.get((item.state, REPUBLISH), ())
     lower = frozenset(role for arrow in arrows for role in arrow.roles
                       if role.startswith(LOWER))
