@@ -77,6 +77,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     public.register_api(app, engine.registry)
     board.init_app(app)
 
+    from web import predisclosure
+
+    predisclosure.init_app(app)
+
     from web import audit
 
     audit.init_app(app)
