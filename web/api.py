@@ -55,6 +55,7 @@ from workflow.core.engine import CaseView, event_label
 from workflow.core.registry import Compiled
 from workflow.core.schema import REQUIRED, UNKNOWN
 from workflow.people import accounts
+from workflow.store.models import as_id
 from workflow.views import inbox as queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -358,13 +359,13 @@ def _filters() -> queries.Filters:
 
 def _cursor_ok(after: str, by_due: bool) -> bool:
     if not by_due:
-        return after.isdigit()
+        return as_id(after) is not None
     stamp, sep, last = after.partition("|")
     try:
         dt.datetime.fromisoformat(stamp)
     except ValueError:
         return False
-    return bool(sep) and last.isdigit()
+    return bool(sep) and as_id(last) is not None
 
 
 @routes.route("/cases", summary=Text("事项列表", "List cases"),

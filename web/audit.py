@@ -45,6 +45,7 @@ from workflow.audit.bundle import export
 from workflow.base.errors import Forbidden, Invalid, NotFound
 from workflow.base.text import Text
 from workflow.base.timeutil import end_of_local_day, iso_utc, local_date, parse_iso, utcnow
+from workflow.store.models import as_id
 from workflow.views import audit as views
 from workflow.views.audit import PAGE, EventFilters, LoggedEvent, Scope
 
@@ -82,7 +83,7 @@ def event_filters(args: Mapping[str, str]) -> EventFilters:
     """The event log's filters from a query string; 422 with every bad field."""
     fields: dict[str, Text] = {}
     after = args.get("after") or None
-    if after is not None and not after.isdigit():
+    if after is not None and as_id(after) is None:
         fields["after"] = BAD_CURSOR
     limit = PAGE
     if args.get("limit"):
@@ -107,7 +108,7 @@ def event_filters(args: Mapping[str, str]) -> EventFilters:
 
 
 def _after() -> int | None:
-    return int(request.args["after"]) if request.args.get("after", "").isdigit() else None
+    return as_id(request.args.get("after"))
 
 
 # -- JSON shapes ------------------------------------------------------------------------------

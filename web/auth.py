@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     current_app,
@@ -46,10 +48,31 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "请先登录 / Please sign in"
 
 
+_C0_OR_SPACE = "".join(chr(c) for c in range(0x21))
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` as a browser would read it, if it is a path on this site; else None.
+
+    The browser's URL parser (WHATWG) strips leading and trailing C0 controls and spaces,
+    drops every tab and newline, and reads a backslash as a slash; ``/\t/evil.example`` is
+    ``//evil.example`` to it, another host. So normalise first, then parse: no scheme, no
+    host, a path from the root (issue 20, item 1)."""
+    if not isinstance(target, str):
+        return None
+    cleaned = target.strip(_C0_OR_SPACE)
+    cleaned = "".join(ch for ch in cleaned if ch not in "\t\n\r").replace("\\", "/")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in cleaned):
+        return None
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") \
+            or parts.path.startswith("//"):
+        return None
+    return cleaned
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("inbox.index")
+    return local_path(target) or url_for("inbox.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

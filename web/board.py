@@ -16,8 +16,6 @@ person's ``member`` grants on the pages and the feed, the bearer token's on the 
 
 from __future__ import annotations
 
-import csv
-import io
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from itertools import groupby
@@ -39,6 +37,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from web import exports
 from web.extensions import csrf, limiter
 from web.i18n import pick
 from web.views import engine
@@ -399,41 +398,17 @@ def _download(body: bytes, mimetype: str, extension: str) -> Response:
 @login_required
 def ledger_csv():
     items, _org, _year = _ledger_items()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(LEDGER_HEADERS)
-    writer.writerows(ledger_rows(items, _labels()))
-    # UTF-8 with a byte-order mark: Excel then opens the Chinese text correctly.
-    return _download(("\ufeff" + out.getvalue()).encode("utf-8"), "text/csv", "csv")
+    return _download(exports.csv_bytes(LEDGER_HEADERS, ledger_rows(items, _labels())),
+                     "text/csv", "csv")
 
 
 @bp.get("/ledger.xlsx")
 @login_required
 def ledger_xlsx():
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
     items, _org, _year = _ledger_items()
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "受理情况登记表"
-    sheet.append(list(LEDGER_HEADERS))
-    for row in ledger_rows(items, _labels()):
-        sheet.append(row)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    widths = (6, 16, 16, 24, 40, 10, 10, 16, 12, 12, 14, 8, 40, 40, 30)
-    for index, width in enumerate(widths, 1):
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = width
-    sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return _download(out.getvalue(),
-                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     "xlsx")
+    body = exports.xlsx_bytes("受理情况登记表", LEDGER_HEADERS, ledger_rows(items, _labels()),
+                              (6, 16, 16, 24, 40, 10, 10, 16, 12, 12, 14, 8, 40, 40, 30))
+    return _download(body, exports.XLSX, "xlsx")
 
 
 # -- JSON: GET /api/v1/publications -----------------------------------------------------------

@@ -8,15 +8,17 @@ from urllib.parse import quote
 from flask import Flask, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
+from werkzeug.routing import IntegerConverter
 
 from web import documents
 from web.i18n import lang, local_day, local_time, pick
-from workflow.base.errors import WorkflowError
+from workflow.base.errors import Invalid, WorkflowError
 from workflow.base.text import Text
 from workflow.base.timeutil import parse_iso
 from workflow.core.deadlines import explain_due
 from workflow.core.engine import CaseView, Engine
 from workflow.people.orgs import org_by_code
+from workflow.store.models import MAX_ID
 
 
 def engine() -> Engine:
@@ -57,7 +59,33 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+NUL = Text("不能包含空字符（NUL）", "Must not contain NUL characters")
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: at most 2**63 − 1, so a 20-digit number is a 404
+    instead of an overflow in the database (issue 20, item 3)."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def refuse_nul() -> None:
+    """A NUL byte reaches no database (PostgreSQL refuses it in text): 404 in the path,
+    a field error in a query string or form (issue 20, item 3)."""
+    if "\x00" in request.path:
+        abort(404)
+    bad = {key or "query": NUL for source in (request.args, request.form)
+           for key, values in source.lists() if "\x00" in key
+           or any("\x00" in value for value in values)}
+    if bad:
+        raise Invalid(NUL, {k.replace("\x00", "") or "query": v for k, v in bad.items()})
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_nul)
     app.jinja_env.globals.update(T=pick, lang=lang, due_text=due_text)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_day"] = local_day

@@ -408,14 +408,26 @@ def test_two_officers_on_one_case_the_second_is_stale(client, users, engine):
 
 
 def test_claim_assign_release(client, users):
+    """Officers of the current step claim and release their own claim; the office or the
+    reviewer gives a case to another such officer or takes a claim back; members and
+    auditors cannot take a case at all (403, nothing changes)."""
     case = start(client, users["handler"])
     url = f"{API}/cases/{case['id']}/assign"
     claimed = ok(client.post(url, headers=users["handler"].headers,
                              json={"assignee": "handler"}))
     assert claimed["assignee"] == "handler" and claimed["version"] == case["version"]
+    assert_error(client.post(url, headers=users["member"].headers,
+                             json={"assignee": "member"}), 403, "forbidden")
+    body = assert_error(client.post(url, headers=users["reviewer"].headers,
+                                    json={"assignee": "member"}), 422, "invalid")
+    assert "assignee" in body["fields"]
+    taken = ok(client.post(url, headers=users["reviewer"].headers, json={"assignee": "reviewer"}))
+    assert taken["assignee"] == "reviewer"
+    assert_error(client.post(url, headers=users["handler"].headers, json={"assignee": None}),
+                 403, "forbidden")
     assigned = ok(client.post(url, headers=users["reviewer"].headers,
-                              json={"assignee": "member"}))
-    assert assigned["assignee"] == "member"
+                              json={"assignee": "handler"}))
+    assert assigned["assignee"] == "handler"
     released = ok(client.post(url, headers=users["handler"].headers, json={"assignee": None}))
     assert released["assignee"] is None
     assert_error(client.post(url, headers=users["sibling"].headers,
@@ -428,7 +440,7 @@ def test_claim_assign_release(client, users):
                             422, "invalid")
         assert body["fields"] == {"assignee": message}
     mine = ok(client.get(f"{API}/cases", headers=users["handler"].headers,
-                         query_string={"view": "org", "assignee": "member"}))
+                         query_string={"view": "org", "assignee": "handler"}))
     assert mine["items"] == []
 
 

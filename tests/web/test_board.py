@@ -576,3 +576,24 @@ def test_g13_the_opinion_kinds_come_from_the_trigger_and_a_supervisors_note_from
                        data={"text": "公示时间偏短", "kind": "supervision"})
     assert sent.status_code == 302
     assert [o["kind"] for o in opinions(engine, target)] == ["opinion", "supervision"]
+
+
+def test_g10_the_ledger_exports_make_every_formula_inert(client, engine, tree, items,
+                                                         fast_passwords):
+    """Issue 20, item 2: an opinion or a title beginning with = + - @ opens as text, not a
+    formula, in both the CSV and the XLSX."""
+    from openpyxl import load_workbook
+
+    evil = '=HYPERLINK("http://evil.example","x")'
+    engine.fire(items["PUB-T"], "opinion", PUBLIC, {"text": evil})
+    engine.fire(items["PUB-T"], "opinion", PUBLIC, {"text": "@SUM(1+1)"})
+    login(client, make_user(engine, "ledger-f", "T", ("handler",)))
+    rows = csv_rows(client.get("/ledger.csv"))
+    cells = [cell for row in rows for cell in row]
+    assert not any(cell.startswith(("=", "+", "@", "\t", "\r")) for cell in cells)
+    assert not any(cell.startswith("-") for cell in cells)
+    sheet = load_workbook(io.BytesIO(client.get("/ledger.xlsx").data)).active
+    for row in sheet.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f", f"{cell.coordinate} is a formula: {cell.value}"
+    assert any(evil in str(cell.value) for row in sheet.iter_rows() for cell in row)

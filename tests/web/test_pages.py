@@ -114,6 +114,10 @@ def test_claim_assign_release(client, users, opened, engine):
     client.post(f"/cases/{opened[0].id}/claim")
     anyone = user("x", {("/", "handler")})
     assert engine.get(opened[0].id, anyone).assignee == "handler"
+    assert client.post(f"/cases/{opened[0].id}/claim",
+                       data={"assignee": "reviewer"}).status_code == 403, \
+        "a handler gives no case to someone else"
+    login(client, users["reviewer"])
     client.post(f"/cases/{opened[0].id}/claim", data={"assignee": "reviewer"})
     assert engine.get(opened[0].id, anyone).assignee == "reviewer"
     refused = client.post(f"/cases/{opened[0].id}/claim", data={"assignee": "sibling"})

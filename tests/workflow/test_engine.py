@@ -260,3 +260,13 @@ def test_a_guard_refuses_on_a_field_with_422(db, tree):
     assert eng.get(case.id, handler).seq == 1
     assert eng.fire(case.id, "plan", handler, {"on": "2026-11-02"}, None, NOW).seq == 2
     assert refusal_text({"on": Text("甲", "a")}) == Text("on：甲", "on: a")
+
+
+@pytest.mark.parametrize("value", [[None], {"a": 1}, ["draft"], 5, True])
+def test_a_choice_of_the_wrong_type_is_a_field_error(value):
+    """Issue 20, item 3: ``[null]`` where a choice is expected was a 500 (unhashable)."""
+    from workflow.core.schema import Field, Schema
+
+    _clean, errors = Schema((Field("kind", "choice", choices={"a": None}),)).validate(
+        {"kind": value})
+    assert "kind" in errors

@@ -7,16 +7,42 @@ import pytest
 import sqlalchemy as sa
 
 from tests.history import at
+from tests.workflow.sample import definitions
 from workflow.audit.chain import case_events, replay, verify
 from workflow.base.errors import NotAllowed
+from workflow.core.declare import Field, Process, Schema, State, Trigger
+from workflow.core.declare import Text as T
+from workflow.core.registry import Registry
 from workflow.people.actors import PUBLIC
 from workflow.store.models import receipts
 from workflow.views.receipts import lookup
 
+#: a process of its own: registrations with a receipt, answers that name it
+SIGNUP = Process(
+    kind="signup", version=1, label=T("报名", "Sign-up"),
+    states=(State("open", T("报名中", "Open"), role="handler"),), initial="open",
+    triggers=(
+        Trigger("register", ("open",), None, {"public", "member"}, T("报名", "Register"),
+                Schema((Field("name", "str", T("姓名", "Name")),)), append_only=True,
+                receipt="BM"),
+        Trigger("answer", ("open",), None, {"handler", "reviewer"},
+                T("答复报名", "Answer a registration"),
+                Schema((Field("receipt", "str", T("回执编号", "Receipt")),
+                        Field("text", "text", T("答复", "Answer")))), append_only=True),
+    ),
+    start_roles=frozenset({"handler"}),
+    start_schema=Schema((Field("title", "str", T("标题", "Title")),)), code_prefix="BM",
+    title_field="title")
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return Registry([*definitions(), SIGNUP])
+
 
 @pytest.fixture
 def case(engine, people):
-    return engine.start("sample", "T", people["handler"], {"title": "党员旁听报名"}, at(0))
+    return engine.start("signup", "T", people["handler"], {"title": "党员旁听报名"}, at(0))
 
 
 def test_a_receipt_is_issued_recorded_and_opens_only_with_its_code(engine, people, case):
@@ -36,7 +62,7 @@ def test_a_receipt_is_issued_recorded_and_opens_only_with_its_code(engine, peopl
     assert status.since[0].who.zh == "工作人员"
     assert lookup(engine, case.id, sent.number, "WRONG-CODE") is None
     assert lookup(engine, case.id, "BM-2026-999999", sent.access_code) is None
-    other = engine.start("sample", "T", people["handler"], {"title": "另一事项"}, at(3))
+    other = engine.start("signup", "T", people["handler"], {"title": "另一事项"}, at(3))
     assert lookup(engine, other.id, sent.number, sent.access_code) is None
 
 
@@ -63,3 +89,17 @@ def test_the_receipt_key_cannot_be_forged_in_a_payload(engine, people, case):
     with pytest.raises(Exception) as refused:  # noqa: B017
         engine.submit(case.id, "register", PUBLIC, {"name": "甲", "_receipt": "BM-1"}, now=at(1))
     assert "_receipt" in refused.value.fields
+
+
+def test_an_unknown_number_costs_the_hash_a_known_one_does(monkeypatch):
+    """Issue 20, item 7: no timing oracle: the password hash runs for an unknown code too."""
+    from workflow.people import access
+
+    checked = []
+    real = access.check_password_hash
+    monkeypatch.setattr(access, "check_password_hash",
+                        lambda digest, code: checked.append(digest) or real(digest, code))
+    assert access.matches(None, "ABCDE-FGHJK") is False
+    assert access.matches(access.hashed("ABCDE-FGHJK"), "abcde-fghjk") is True
+    assert access.matches(access.hashed("ABCDE-FGHJK"), None) is False
+    assert len(checked) == 3, "every answer ran the hash once"

@@ -52,7 +52,6 @@ from workflow.audit.chain import (
     org_tree,
     problem,
 )
-from workflow.base.text import Text
 from workflow.base.timeutil import iso_utc, utcnow
 from workflow.core.attachments import records_in
 from workflow.core.registry import Registry
@@ -66,8 +65,6 @@ READABLE_VERSIONS = (1, 2, 3)
 LISTED_SINCE = 3  # the first version with ``attachment`` lines
 #: what a redacted ``attachment`` line keeps: the digest and where it is recorded
 REDACTED_RECORD = ("case_id", "seq", "sha256")
-LIST_MISMATCH = Text("审计包的附件清单与事件记录的附件不符",
-                     "the bundle's attachment list disagrees with the files the event records")
 COPY_FIELDS = ("holder", "at", "heads_digest", "prev_hash", "hash", "key_id", "signature",
                "witness_key_id", "witness_signature")
 
@@ -355,7 +352,7 @@ def file_findings(evs: list[dict[str, Any]], listed: list[dict[str, Any]],
         if where in payloads:
             records = _records(payloads[where])
             if checks_list and sorted(map(_same, records)) != sorted(map(_same, entries)):
-                found.append(Problem(*where, "file_list_mismatch", LIST_MISMATCH))
+                found.append(problem(*where, "file_list_mismatch"))
         else:
             records = entries
         recorded.extend((*where, rec) for rec in records)

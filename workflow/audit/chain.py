@@ -48,6 +48,9 @@ EVENT_COLUMNS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "fro
                  "to_state", "actor", "at", "payload", "payload_digest", "prev_hash", "hash")
 
 PROBLEMS: dict[str, Text] = {
+    "file_list_mismatch": Text("审计包的附件清单与事件记录的附件不符",
+                               "the bundle's attachment list disagrees with the files the "
+                               "event records"),
     "file_missing": Text("事件记录的附件文件不见了（{name}，SHA-256 {sha256}）",
                          "a file the event records is missing ({name}, SHA-256 {sha256})"),
     "file_altered": Text("附件文件的内容与事件记录的摘要不符（{name}）",

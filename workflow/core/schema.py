@@ -146,7 +146,7 @@ class Field:
         return iso_utc(moment)
 
     def _clean_choice(self, value: Any) -> str:
-        if value not in self.choices:
+        if not isinstance(value, str) or value not in self.choices:
             allowed = "、".join(self.choices)
             raise FieldError(Text("应为以下之一：{c}", "Must be one of: {c}").format(c=allowed))
         return value

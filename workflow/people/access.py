@@ -24,7 +24,15 @@ def hashed(access_code: str) -> str:
     return generate_password_hash(normalise(access_code))
 
 
+#: checked against when there is no digest, so an unknown code costs what a known one does
+_DECOY = generate_password_hash("decoy-" + secrets.token_hex(8))
+
+
 def matches(digest: str | None, access_code: str | None) -> bool:
-    """Whether ``access_code`` is the one ``digest`` keeps; a missing one never matches."""
-    return bool(digest and access_code and isinstance(access_code, str)
-                and check_password_hash(digest, normalise(access_code)))
+    """Whether ``access_code`` is the one ``digest`` keeps; a missing one never matches.
+
+    The hash runs whether or not there is a digest, so the answer's timing does not tell
+    an existing tracking code or receipt from an unknown one."""
+    code = normalise(access_code) if isinstance(access_code, str) else ""
+    found = check_password_hash(digest or _DECOY, code)
+    return bool(digest and code and found)

@@ -184,6 +184,13 @@ def people_at(conn: Connection, org_path: str) -> list[tuple[str, str]]:
     return [(r.username, r.display_name) for r in rows]
 
 
+def actor_of(conn: Connection, username: str) -> Actor | None:
+    """The engine's actor for an active user by name, with every role they hold."""
+    user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar()
+    account = load(conn, user_id) if user_id is not None else None
+    return account.actor if account is not None else None
+
+
 def has_role_at(conn: Connection, username: str, org_path: str) -> bool:
     """Whether ``username`` holds any role at the organisation itself."""
     return conn.execute(

@@ -12,6 +12,15 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+#: the largest id a row can have: a larger number names nothing
+MAX_ID = 2**63 - 1
+
+
+def as_id(text: object) -> int | None:
+    """``text`` as a row id (ASCII digits, 1 to ``MAX_ID``), or None."""
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit():
+        return None
+    return int(text) if 0 < int(text) <= MAX_ID else None
 
 
 def _pk() -> Field:

@@ -26,7 +26,7 @@ from workflow.base.text import Text
 from workflow.core.engine import Engine, event_label
 from workflow.core.registry import Registry
 from workflow.store.db import Database
-from workflow.store.models import cases, checkpoints, copies, events, orgs
+from workflow.store.models import as_id, cases, checkpoints, copies, events, orgs
 
 PAGE = 50
 MAX_LISTED = 500  # cases listed one by one by verify
@@ -201,8 +201,8 @@ def event_log(eng: Engine, scope: Scope, f: EventFilters) -> EventPage:
     if f.kind:
         query = query.where(events.c.kind == f.kind)
     if f.case:
-        if f.case.isdigit():
-            query = query.where(events.c.case_id == int(f.case))
+        if as_id(f.case) is not None:
+            query = query.where(events.c.case_id == as_id(f.case))
         else:
             query = query.where(cases.c.code == f.case.upper())
     if f.actor:

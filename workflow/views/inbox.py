@@ -18,12 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from workflow.audit.chain import case_events
-from workflow.base.errors import Invalid
+from workflow.base.errors import Forbidden, Invalid
 from workflow.base.text import Text
 from workflow.base.timeutil import local_date, utcnow
 from workflow.core.engine import CaseView, Engine, event_label
 from workflow.core.registry import Registry
-from workflow.people.accounts import has_role_at
+from workflow.people.accounts import actor_of
 from workflow.people.actors import Actor
 from workflow.store.models import cases, orgs, users
 
@@ -264,17 +264,51 @@ def _query_names(engine: Engine, rows: list[dict[str, Any]]) -> list[Any]:
                             .where(users.c.username.in_(wanted))).all()
 
 
-NOT_A_COLLEAGUE = Text("只能分派给本组织的人员", "Assign only to people of the case's organisation")
+NOT_A_COLLEAGUE = Text("只能分派给能办理本事项当前步骤的本组织人员",
+                       "Assign only to an officer who can act on the case's current step")
+
+
+#: who gives a case to someone else or takes another's claim away (G15: the office does the
+#: daily work, the responsible person reviews)
+DISPATCHERS = frozenset({"office", "reviewer"})
+NOT_AN_OFFICER = Text("只有能办理本事项当前步骤的人员才能认领",
+                      "Only an officer who can act on the case's current step may claim it")
+NOT_A_DISPATCHER = Text("分派或收回他人认领的事项需要本组织的办公室或负责人角色",
+                        "Giving a case to someone else, or taking back another's claim, "
+                        "takes the organisation's office or reviewer role")
+
+
+#: roles that take part in a case without working on it (they comment, co-sign, audit)
+NOT_OFFICERS = frozenset({"system", "public", "applicant", "member", "supervisor", "auditor",
+                          "admin"})
+
+
+def working_roles(engine: Engine, case: CaseView) -> frozenset[str]:
+    """The roles of the officers who may act on the case's current step."""
+    compiled = engine.registry.get(case.kind, case.def_version)
+    return frozenset(role for name in compiled.triggers_from(case.state)
+                     for arrow in compiled.arrows[(case.state, name)] for role in arrow.roles
+                     if role not in NOT_OFFICERS)
 
 
 def assign(engine: Engine, case_id: int, actor: Actor, assignee: str | None) -> CaseView:
-    """Claim, assign or release a case: the one rule behind the page and the API. The
-    assignee is the caller or someone holding a role at the case's organisation."""
+    """Claim, assign or release a case: the one rule behind the page and the API.
+
+    An officer who may act on the current step claims it or releases their own claim;
+    giving it to someone else or releasing another's claim takes the office or the
+    reviewer, and the assignee must be an officer who may act on it too."""
     case = engine.get(case_id, actor)
+    roles = working_roles(engine, case)
+    own = assignee == actor.id or (assignee is None and case.assignee in (None, actor.id))
+    if own and not actor.holds(roles, case.org_path):
+        raise Forbidden(NOT_AN_OFFICER)
+    if not own and not actor.holds(DISPATCHERS, case.org_path):
+        raise Forbidden(NOT_A_DISPATCHER)
     if assignee is not None and assignee != actor.id:
         with engine.db.read() as conn:
-            if not has_role_at(conn, assignee, case.org_path):
-                raise Invalid(fields={"assignee": NOT_A_COLLEAGUE})
+            other = actor_of(conn, assignee)
+        if other is None or not other.holds(roles, case.org_path):
+            raise Invalid(fields={"assignee": NOT_A_COLLEAGUE})
     return engine.assign(case_id, actor, assignee)
 
 

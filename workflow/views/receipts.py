@@ -47,7 +47,7 @@ def lookup(engine: Engine, case_id: int, number: str, access_code: str | None) -
     with engine.db.read() as conn:
         row = conn.execute(sa.select(receipts).where(
             receipts.c.number == number, receipts.c.case_id == case_id)).first()
-        if row is None or row.seq is None or not matches(row.digest, access_code):
+        if not matches(row.digest if row else None, access_code) or row.seq is None:
             return None
         rows = conn.execute(sa.select(events).where(
             events.c.case_id == case_id, events.c.seq >= row.seq,

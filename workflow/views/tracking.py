@@ -40,7 +40,7 @@ def open_case(engine: Engine, tracking_code: str, access_code: str | None) -> Ca
         row = conn.execute(sa.select(cases.c.id, access_codes.c.digest)
                            .join(access_codes, access_codes.c.case_id == cases.c.id)
                            .where(cases.c.code == code)).first()
-    if row is None or not matches(row.digest, access_code):
+    if not matches(row.digest if row else None, access_code) or row is None:
         return None
     return engine.get(row.id, applicant(code))
 

@@ -1,0 +1,92 @@
+"""What an outside review broke (issue 20), one test per item, each failing on the code
+before its fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import login
+from web.auth import local_path
+
+
+@pytest.fixture
+def app_config():
+    return {"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
+
+
+@pytest.mark.parametrize("target", [
+    "/\t/evil.example", "//evil.example", "/\\evil.example", "\\\\evil.example",
+    "https://evil.example/", "javascript:alert(1)", " //evil.example", "\x01//evil.example",
+    "/\n/evil.example", "/\x00/x", "", None, "inbox",
+])
+def test_item1_next_is_only_a_path_on_this_site(client, target):
+    assert local_path(target) is None
+    if target is not None and "\x00" not in target:
+        response = client.get("/lang/en", query_string={"next": target})
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/inbox"
+
+
+@pytest.mark.parametrize("target", ["/board", "/cases/7?tab=events", "/x/../y"])
+def test_item1_a_path_on_this_site_is_kept(client, target):
+    assert client.get("/lang/en", query_string={"next": target}).headers["Location"] == target
+
+
+def test_item1_login_takes_the_same_rule(client, users):
+    response = client.post("/login", query_string={"next": "/\t/evil.example"},
+                           data={"username": users["handler"].username,
+                                 "password": users["handler"].password})
+    assert response.headers["Location"] == "/inbox"
+    login(client, users["handler"])
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@A1", "\t=1", "\r=1"])
+def test_item2_every_export_cell_is_inert(text):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from web.exports import csv_bytes, xlsx_bytes
+
+    rows = list(csv.reader(io.StringIO(csv_bytes([text, "ok"], [[text, 5]]).decode("utf-8-sig"),
+                                       newline="")))
+    assert rows == [["'" + text, "ok"], ["'" + text, "5"]]
+    sheet = load_workbook(io.BytesIO(xlsx_bytes("t", [text], [[text]]))).active
+    assert sheet["A2"].data_type == "s" and sheet["A2"].value.strip() == text.strip()
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/cases/99999999999999999999999", "/api/v1/cases/9223372036854775808",
+    "/board/items/9223372036854775808", "/cases/18446744073709551616",
+])
+def test_item3_ids_past_64_bits_name_nothing(client, users, url):
+    response = client.get(url, headers=users["handler"].headers)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("query", [{"after": "99999999999999999999"}, {"after": "١٢"},
+                                   {"state": "a\x00b"}, {"q\x00": "x"}])
+def test_item3_odd_query_strings_are_field_errors(client, users, query):
+    response = client.get("/api/v1/cases", headers=users["handler"].headers,
+                          query_string=query)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.json["error"] == "invalid" and response.json["fields"]
+
+
+def test_item3_a_nul_in_the_path_or_a_form_is_not_a_server_error(client, users):
+    assert client.get("/board/items/1\x00").status_code == 404
+    login(client, users["handler"])
+    response = client.post("/cases/new", data={"kind": "sample\x00"})
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize("body", [
+    {"delivery": [None]}, {"delivery": {"a": 1}}, {"name": {"x": 1}}, {"name": ["a"]},
+    {"member": [1]}, {"description": 10**30},
+])
+def test_item3_values_of_the_wrong_type_are_field_errors(client, body):
+    payload = {"org": "T", "name": "张三", "phone": "13800000001", "description": "党费",
+               "delivery": "email", "email": "a@example.org"} | body
+    response = client.post("/api/v1/applications", json=payload)
+    assert response.status_code in (404, 422), response.get_data(as_text=True)
