@@ -4,6 +4,16 @@ commenter's view of the answer (P3, P4, P6, G1, G13).
 Who sees which draft and who a comment is from are decided in
 :mod:`workflow.views.predisclosures`; routes here parse, make one call and shape the answer.
 
+* ``/board/pre-disclosures[?org=CODE]``: the drafts, open ones first with the days left and
+  the number of comments received; ``/board/pre-disclosures/<id>``: one draft with its
+  notices, the comment form while it is open (anonymous on a 党外 draft, as the signed-in
+  member or supervisor otherwise; throttled, with the board's honeypot), after the close
+  the closing time, a deferral's rule and counts, and once published the summary (P6);
+  ``/board/pre-disclosures/<id>/receipt``: a commenter's answer, with the receipt number
+  and the access code (sent by POST, never in the address).
+* On the officer's case page, the comments with filters by stance and outcome, the counts,
+  and a form to answer each (a case panel, :func:`comments_panel`).
+
 * ``GET /api/v1/pre-disclosures[?org=CODE]``: the drafts, open and closed, visible to the
   caller (a member's or supervisor's bearer token adds their subtree's 党内 drafts).
 * ``POST /api/v1/pre-disclosures/{id}/comments`` → 201 ``{"receipt", "access_code"}``; a
@@ -16,13 +26,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
 
 from web.api import json_body, lang
 from web.extensions import csrf, limiter
+from web.i18n import pick
+from web.inbox import panels
 from web.openapi import INT, OPT_STR, STAMP, STR, Param, Routes, register
 from web.views import engine
-from workflow.base.errors import NotFound
+from workflow.base.errors import Invalid, NotAllowed, NotFound
 from workflow.base.text import Text
 from workflow.base.timeutil import iso_utc
 from workflow.people import accounts
@@ -72,6 +95,7 @@ def draft_json(found: Draft, language: str) -> dict[str, Any]:
         "notices": [{k: n.get(k) for k in ("kind", "until", "on", "note", "round")}
                     for n in found.notices],
         "deferred": deferred, "outcome": outcome,
+        "url": url_for("predisclosure.page", case_id=found.id, _external=True),
     }
 
 
@@ -120,6 +144,7 @@ SCHEMAS = {
             "outcome": {**NULLABLE_OBJECT, "description": Text(
                 "已公开的意见处理情况和结果（P6，先党内后党外）",
                 "The published handling of the comments and the result (P6, G1)")},
+            "url": {"type": "string", "format": "uri"},
         },
     },
     "PreDisclosureList": {"type": "object", "required": ["items"], "properties": {
@@ -260,6 +285,128 @@ def register_api(app: Flask) -> None:
     register(app, routes)
 
 
+# -- the board's pages -------------------------------------------------------------------------
+
+bp = Blueprint("predisclosure", __name__)
+HONEYPOT = "website"
+INTERNAL_ONLY = Text("党内事项只接受本组织及下级组织党员的意见",
+                     "Internal drafts take comments from the organisation's members only")
+
+
+def _viewer() -> tuple[Actor | None, tuple[str, ...]]:
+    """The signed-in person and their member and supervisor paths; none when anonymous."""
+    if getattr(current_user, "is_authenticated", False):
+        actor = current_user.account.actor
+        return actor, predisclosures.viewer_paths(actor.grants)
+    return None, ()
+
+
+def _private(response: Response, paths: tuple[str, ...]) -> Response:
+    """A page that may hold a 党内 draft is never kept by a shared cache."""
+    response.headers["Vary"] = "Cookie"
+    if paths:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/board/pre-disclosures", endpoint="index")
+def index():
+    actor, paths = _viewer()
+    org = request.args.get("org") or None
+    found = predisclosures.drafts(engine(), paths, org)
+    return _private(Response(render_template(
+        "predisclosure_list.html", drafts=found, org=org,
+        label=engine().registry.get(KIND).label)), paths)
+
+
+def render_page(case_id: int, errors: dict | None = None, values: dict | None = None,
+                status: int = 200):
+    actor, paths = _viewer()
+    found = predisclosures.draft(engine(), case_id, paths)
+    chosen = predisclosures.commenter(engine(), actor, found)
+    compiled = engine().registry.get(KIND, found.def_version)
+    response = Response(render_template(
+        "predisclosure_page.html", draft=found, state=compiled.state(found.state),
+        label=compiled.label, can_comment=found.is_open and chosen is not None,
+        as_public=bool(chosen) and chosen[0].kind == "public",
+        as_supervisor=bool(chosen) and chosen[1] == predisclosures.SUPERVISOR_COMMENT,
+        stances=comment_choices(compiled, "stance"), errors=errors or {},
+        values=values or {}), status)
+    return _private(response, paths)
+
+
+def comment_choices(compiled, name: str) -> dict[str, Text]:
+    """The choices of a field of the comment form, from the trigger's own schema."""
+    trigger = compiled.first(predisclosures.COMMENT)
+    return next((dict(f.choices) for f in trigger.schema.fields if f.name == name), {})
+
+
+@bp.get("/board/pre-disclosures/<int:case_id>", endpoint="page")
+def page(case_id: int):
+    return render_page(case_id)
+
+
+@bp.post("/board/pre-disclosures/<int:case_id>/comments", endpoint="comment")
+@limiter.limit(comment_limit)
+def comment_form(case_id: int):
+    """P4: the comment form; the receipt number and the access code are shown once."""
+    if request.form.get(HONEYPOT):
+        abort(400)
+    actor, paths = _viewer()
+    payload = {k: request.form.get(k, "") for k in COMMENT_FIELDS}
+    try:
+        sent = predisclosures.comment(engine(), case_id, actor, paths, payload)
+    except Invalid as exc:
+        flash(pick(exc.message), "error")
+        return render_page(case_id, exc.fields, payload, 422)
+    except NotAllowed as exc:
+        flash(pick(exc.message), "error")
+        return render_page(case_id, values=payload, status=409)
+    found = predisclosures.draft(engine(), case_id, paths)
+    return render_template("predisclosure_sent.html", draft=found, sent=sent), 201, {
+        "Cache-Control": "no-store"}
+
+
+@bp.route("/board/pre-disclosures/<int:case_id>/receipt", methods=["GET", "POST"],
+          endpoint="receipt")
+@limiter.limit("20 per minute", methods=["POST"])
+def receipt(case_id: int):
+    """P4: with the receipt number and the access code, the comment and its answer."""
+    status, error = None, None
+    number = request.values.get("receipt", "")
+    if request.method == "POST":
+        status = predisclosures.comment_status(engine(), case_id, number,
+                                               request.form.get("access_code"))
+        if status is None:
+            error = pick(NO_SUCH_COMMENT)
+    compiled = engine().registry.get(KIND)
+    response = render_template("predisclosure_receipt.html", case_id=case_id, status=status,
+                               error=error, number=number, label=compiled.label)
+    return response, (404 if error else 200), {"Cache-Control": "no-store"}
+
+
+# -- the officer's case page (P4) ----------------------------------------------------------------
+
+
+def comments_panel(case) -> dict[str, Any]:
+    """P4: the comments of the case page, filtered by ``?stance=`` and ``?outcome=``."""
+    compiled = engine().registry.get(case.kind, case.def_version)
+    stance = request.args.get("stance") or None
+    outcome = request.args.get("outcome") or None
+    listed = predisclosures.comment_list(case, stance, outcome)
+    dispose = compiled.first("dispose")
+    return {"template": "case_predisclosure.html", "comments": listed, "stance": stance,
+            "outcome": outcome, "stances": comment_choices(compiled, "stance"),
+            "outcomes": next(dict(f.choices) for f in dispose.schema.fields
+                             if f.name == "outcome"),
+            "can_dispose": any(a.name == "dispose" for a in engine().actions(
+                case, current_user.account.actor)),
+            "version": case.version}
+
+
 def init_app(app: Flask) -> None:
-    """The JSON routes, in the OpenAPI document."""
+    """The board's pre-disclosure pages, the officer's comments panel and the JSON routes,
+    in the OpenAPI document."""
+    app.register_blueprint(bp)
+    panels(app)[KIND] = comments_panel
     register_api(app)

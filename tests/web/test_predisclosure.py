@@ -219,3 +219,188 @@ def test_comments_are_rate_limited(engine, drafts):
 def test_login_is_not_needed_to_comment_on_a_public_draft(client, drafts, members):
     login(client, members["B"])
     assert comment(client, drafts["PUB-T"]).status_code == 201, "a cookie is no token"
+
+
+# -- the board's pages ----------------------------------------------------------------------------
+
+
+def outcome_published(engine, tree, org: str, marker: str, scope: str):
+    """A draft whose period is over, every comment answered, decided and published 党内."""
+    from workflow.core.timers import run_due
+
+    case = opened(engine, tree, org, marker, scope, days_ago=20)
+    run_due(engine)
+    handler = officer(tree, org)
+    for c in engine.get(case.id, PUBLIC).data["comments"]:
+        engine.fire(case.id, "dispose", handler, {"receipt": c["receipt"], "outcome": "adopted"})
+    case = engine.get(case.id, PUBLIC)
+    case = engine.fire(case.id, "decide", handler, {
+        "decided_by": "党委", "meeting": "党委会议", "decided_on": local_date(utcnow()).isoformat(),
+        "result": f"决定 {marker}", "revised_plan": f"方案 {marker}"}, case.version)
+    return engine.fire(case.id, "publish_internal", handler, {"channels": ["meeting"]},
+                       case.version)
+
+
+@pytest.fixture
+def outcomes(engine, tree) -> dict[str, int]:
+    """Outcomes released 党内 only: an internal draft's and a public draft's."""
+    return {m: outcome_published(engine, tree, "T", m, scope).id
+            for m, scope in (("OUT-INT-T", "internal"), ("OUT-HALF-T", "public"))}
+
+
+def surfaces(client, ids, headers=None) -> dict[str, str]:
+    """Every way a draft, a comment or an outcome reaches a reader."""
+    found = {}
+    for path in ("/board/pre-disclosures", "/board/pre-disclosures?org=T",
+                 "/board/pre-disclosures?org=C", "/board", "/board/T",
+                 "/board/search?q=征求意见稿", "/board/search?q=决定", "/board/feed.atom",
+                 "/board/T/feed.atom", "/api/v1/publications?q=决定"):
+        response = client.get(path, headers=headers or {})
+        assert response.status_code == 200, path
+        found[path] = response.get_data(as_text=True)
+    for path in ("/api/v1/pre-disclosures", "/api/v1/pre-disclosures?org=T"):
+        found[path] = client.get(path, headers=headers or {}).get_data(as_text=True)
+    for marker, case_id in ids.items():
+        for path in (f"/board/pre-disclosures/{case_id}", f"/board/items/{case_id}"):
+            response = client.get(path)
+            assert response.status_code in (200, 404), path
+            found[f"{path} {marker}"] = (response.get_data(as_text=True)
+                                         if response.status_code == 200 else "")
+    return found
+
+
+def seen(found: dict[str, str]) -> set[str]:
+    every = [*DRAFTS, "READY-T", "OUT-INT-T", "OUT-HALF-T"]
+    text = "\n".join(found.values())
+    return {m for m in every if f"征求意见稿 {m}" in text or f"SAID-{m}" in text
+            or f"决定 {m}" in text}
+
+
+def test_g1_no_internal_draft_comment_or_outcome_reaches_anyone_outside(
+        client, drafts, outcomes, members):
+    """No 党内 draft, comment or outcome — nor a public draft's outcome before its public
+    release — reaches an anonymous visitor or another organisation's member, through a page,
+    the feed, the search or the API."""
+    ids = drafts | outcomes
+    anonymous = surfaces(client, ids)
+    assert seen(anonymous) == {"PUB-T", "PUB-B", "OUT-HALF-T"}, "the draft, not its outcome"
+    assert "决定 OUT-HALF-T" not in "".join(anonymous.values())
+    assert not any("SAID-" in text for text in anonymous.values()), "comments stay unlisted"
+    for marker in (*INTERNAL, "READY-T", "OUT-INT-T"):
+        assert client.get(f"/board/pre-disclosures/{ids[marker]}").status_code == 404, marker
+    login(client, members["B"])
+    other = surfaces(client, ids, bearer(members["B"]))
+    assert seen(other) == {"PUB-T", "PUB-B", "INT-B", "OUT-HALF-T"}
+    assert "决定 OUT-HALF-T" not in "".join(other.values())
+    client.post("/logout")
+    login(client, members["T"])
+    own = surfaces(client, ids, bearer(members["T"]))
+    assert {"INT-T", "OUT-INT-T"} <= seen(own) and "决定 OUT-HALF-T" in "".join(own.values())
+
+
+def test_p3_the_board_lists_open_drafts_with_the_days_left_and_the_comments(client, drafts):
+    page = client.get("/board/pre-disclosures").get_data(as_text=True)
+    assert "还剩 15 天" in page and "已收到意见 1 条" in page
+    english = client.get("/board/pre-disclosures?lang=en").get_data(as_text=True)
+    assert "15 days left" in english and "Comments received: 1" in english
+
+
+def test_p4_the_comment_form_gives_a_receipt_and_the_receipt_page_the_answer(
+        client, engine, tree, drafts, fast_passwords):
+    form = client.get(f"/board/pre-disclosures/{drafts['PUB-T']}").get_data(as_text=True)
+    assert 'id="comment-form"' in form and "以公众身份提交" in form
+    sent = client.post(f"/board/pre-disclosures/{drafts['PUB-T']}/comments",
+                       data={"stance": "object", "text": "新址太远", "contact": "13800000001"})
+    assert sent.status_code == 201 and sent.headers["Cache-Control"] == "no-store"
+    page = sent.get_data(as_text=True)
+    number = page.split('id="receipt-number">')[1].split("<")[0]
+    code = page.split('id="access-code">')[1].split("<")[0]
+    handler = make_user(engine, "handler-t", "T", ("handler",))
+    login(client, handler)
+    case_page = client.get(f"/cases/{drafts['PUB-T']}").get_data(as_text=True)
+    assert number in case_page and "138******01" in case_page, "contact masked on the list"
+    answered = client.post(f"/cases/{drafts['PUB-T']}/actions/dispose", data={
+        "receipt": number, "outcome": "not_adopted", "reason": "新址已开通公交专线",
+        "expected_version": "0"})
+    assert answered.status_code == 302, answered.get_data(as_text=True)
+    client.post("/logout")
+    wrong = client.post(f"/board/pre-disclosures/{drafts['PUB-T']}/receipt",
+                        data={"receipt": number, "access_code": "WRONG-CODE1"})
+    assert wrong.status_code == 404 and "新址太远" not in wrong.get_data(as_text=True)
+    shown = client.post(f"/board/pre-disclosures/{drafts['PUB-T']}/receipt",
+                        data={"receipt": number, "access_code": code}).get_data(as_text=True)
+    assert "不予采纳" in shown and "新址已开通公交专线" in shown and "新址太远" in shown
+
+
+def test_g8_the_honeypot_rejects_and_records_nothing(client, engine, drafts):
+    refused = client.post(f"/board/pre-disclosures/{drafts['PUB-T']}/comments",
+                          data={"stance": "support", "text": "spam", "website": "http://x"})
+    assert refused.status_code == 400
+    assert len(engine.get(drafts["PUB-T"], PUBLIC).data["comments"]) == 1
+
+
+def test_p4_the_form_shows_field_errors_and_keeps_what_was_typed(client, drafts):
+    refused = client.post(f"/board/pre-disclosures/{drafts['PUB-T']}/comments",
+                          data={"stance": "", "text": "长" * 2001})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "2000" in page and "必填项" in page
+
+
+def test_p4_comments_by_form_are_rate_limited(engine, drafts):
+    from web import create_app
+
+    app = create_app({"ENGINE": engine, "SECRET_KEY": "t", "TESTING": True,
+                      "WTF_CSRF_ENABLED": False, "BOARD_OPINION_RATE_LIMIT": "1 per minute"})
+    limited = app.test_client()
+    path = f"/board/pre-disclosures/{drafts['PUB-T']}/comments"
+    codes = [limited.post(path, data={"stance": "support", "text": "好"}).status_code
+             for _ in range(2)]
+    assert codes == [201, 429]
+
+
+def test_p3_a_closed_draft_shows_its_closing_time_and_takes_no_comment(
+        client, engine, tree, drafts):
+    late = opened(engine, tree, "T", "LATE-T", "public", days_ago=20)
+    page = client.get(f"/board/pre-disclosures/{late.id}").get_data(as_text=True)
+    assert f"{late.data['comment_until']} 24:00" in page and 'id="comment-form"' not in page
+    refused = client.post(f"/board/pre-disclosures/{late.id}/comments",
+                          data={"stance": "support", "text": "迟到的意见"})
+    assert refused.status_code == 409
+    assert f"{late.data['comment_until']} 24:00" in refused.get_data(as_text=True)
+
+
+def test_p5_p6_the_page_says_which_rule_deferred_it_and_later_shows_the_summary(
+        client, engine, tree, members, outcomes):
+    from workflow.core.timers import run_due
+
+    case = opened(engine, tree, "T", "DEF-T", "public", days_ago=20)
+    for _ in range(2):
+        engine.submit(case.id, "comment", PUBLIC, {"stance": "object", "text": "反对"},
+                      now=utcnow() - dt.timedelta(days=19))
+    run_due(engine)
+    page = client.get(f"/board/pre-disclosures/{case.id}").get_data(as_text=True)
+    assert 'id="deferred"' in page and "反对 2 条" in page and "P5" in page
+    login(client, members["T"])
+    summary = client.get(f"/board/pre-disclosures/{outcomes['OUT-INT-T']}").get_data(
+        as_text=True)
+    assert 'id="outcome"' in summary and "方案 OUT-INT-T" in summary
+
+
+def test_p4_the_officers_case_page_filters_comments_by_stance_and_outcome(
+        client, engine, tree, drafts, fast_passwords):
+    case_id = drafts["PUB-T"]
+    for stance in ("object", "object", "suggest"):
+        engine.submit(case_id, "comment", PUBLIC, {"stance": stance, "text": f"说 {stance}"})
+    first = engine.get(case_id, PUBLIC).data["comments"][1]["receipt"]
+    engine.fire(case_id, "dispose", officer(tree, "T"),
+                {"receipt": first, "outcome": "adopted"})
+    login(client, make_user(engine, "handler-t", "T", ("handler",)))
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "共 4 条" in page and "反对 2" in page and "采纳 1" in page and "未处理 3" in page
+    objections = client.get(f"/cases/{case_id}?stance=object").get_data(as_text=True)
+    assert objections.count('class="comment"') == 2
+    pending = client.get(f"/cases/{case_id}?stance=object&outcome=pending").get_data(
+        as_text=True)
+    assert pending.count('class="comment"') == 1 and first not in pending.split(
+        'id="comments"')[1].split("</section>")[0]
