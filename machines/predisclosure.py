@@ -79,6 +79,7 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 SETTINGS = {
     "min_days": 15,            # P3 (default): at least 15 days, publication day not counted
     "objection_percent": 50,   # P5 (default): objections from more than half of the comments
+    "max_days": 365,           # ours: a period ends within a year (a date typed wrong, not a rule)
 }
 
 # -- choices -----------------------------------------------------------------------------------
@@ -226,6 +227,15 @@ def earliest_until(opened: dt.date, days: int) -> dt.date:
     return opened + dt.timedelta(days=days)
 
 
+def too_far(ctx: Ctx) -> dict[str, T] | None:
+    """A last day more than ``max_days`` (default 365) ahead is a date typed wrong."""
+    latest = ctx.today + dt.timedelta(days=ctx.settings["max_days"])
+    if ctx.payload["comment_until"] <= latest.isoformat():
+        return None
+    return {"comment_until": T(f"截止日期不能晚于 {latest.isoformat()}",
+                               f"The closing date cannot be after {latest.isoformat()}")}
+
+
 def period_long_enough(ctx: Ctx) -> dict[str, T] | None:
     """P3: the period is at least 15 days (or the approved shorter one); the field error
     names the earliest date allowed."""
@@ -233,7 +243,7 @@ def period_long_enough(ctx: Ctx) -> dict[str, T] | None:
     days = shortest_period(ctx.data, ctx.settings)
     earliest = earliest_until(ctx.today, days)
     if until >= earliest:
-        return None
+        return too_far(ctx)
     if ctx.data.get("short_period"):
         text = T(f"领导小组批准的征求意见期为 {days} 天（发布当日不计入），截止日期最早为 "
                  f"{earliest.isoformat()}",
@@ -287,7 +297,7 @@ def later_than_the_end(ctx: Ctx) -> dict[str, T] | None:
     current = ctx.data["comment_until"]
     until = ctx.payload["comment_until"]
     if until > current and until >= ctx.today.isoformat():
-        return None
+        return too_far(ctx)
     earliest = max(dt.date.fromisoformat(current) + dt.timedelta(days=1), ctx.today)
     return {"comment_until": T(
         f"征求意见期只能延长：新的截止日期须晚于 {current}，最早为 {earliest.isoformat()}",

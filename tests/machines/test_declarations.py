@@ -21,7 +21,7 @@ PINNED = {
     ("routine", 1): "5ce69c5af38559e12cfe3d1962cc79817171aee1ef73645f6c0dd3d1ebb81e95",
     ("routine", 2): "bc818eca79dc0f24800dde69ebb84a3451cd8cfad678134c00626b8f29c85d03",
     ("catalogue", 1): "338298e4f6194e05b8308731fd5f8d50a5c9848fcf6dc2bc3722d51ff369c03a",
-    ("pre_disclosure", 1): "2cc511145df1131fec3eb2e5a5587daa4e0eb5278c34361f7312eadd55b1e29f",
+    ("pre_disclosure", 1): "a0cff90a028e87a4101731c22344384ab5b1235903655a445e9a069f3e07f538",
 }
 
 

@@ -152,6 +152,18 @@ def test_p3_fourteen_days_refused_fifteen_accepted(engine, staff):
         {"kind": "opened", "until": day(15), "on": OPENED, "round": 1}]
 
 
+def test_p3_a_date_typed_a_year_too_far_is_a_field_error_not_a_crash(engine, staff):
+    case = approved(engine, staff)
+    for until in ("9999-12-31", day(366)):
+        with pytest.raises(Invalid) as far:
+            act(engine, case, "open_comments", staff["handler"], {"comment_until": until})
+        assert day(365) in far.value.fields["comment_until"].zh
+    case = act(engine, case, "open_comments", staff["handler"], {"comment_until": day(365)})
+    with pytest.raises(Invalid):
+        act(engine, case, "extend_period", staff["handler"],
+            {"comment_until": "9999-12-31", "reason": "x"})
+
+
 def test_p3_day_of_publication_not_counted():
     assert earliest_until(dt.date(2026, 5, 4), 15) == dt.date(2026, 5, 19)
     assert earliest_until(dt.date(2026, 12, 20), 15) == dt.date(2027, 1, 4)
