@@ -9,9 +9,11 @@ from machines.catalogue import CATALOGUE
 from machines.inquiry import INQUIRY
 from machines.predisclosure import PRE_DISCLOSURE
 from machines.routine import ROUTINE, ROUTINE_V1
+from machines.village_decision import VILLAGE_DECISION
 from workflow.core.declare import Process
 
 
 def definitions() -> list[Process]:
     """Every declared version of every process kind, oldest first."""
-    return [APPLICATION, INQUIRY, ROUTINE_V1, ROUTINE, CATALOGUE, PRE_DISCLOSURE]
+    return [APPLICATION, INQUIRY, ROUTINE_V1, ROUTINE, CATALOGUE, VILLAGE_DECISION,
+            PRE_DISCLOSURE]

@@ -140,6 +140,61 @@ CATALOGUE = (
 )
 
 
+# -- 四议两公开 -------------------------------------------------------------------------------
+
+def _held(today: dt.date, days: int = 0) -> str:
+    return (today - dt.timedelta(days=days)).isoformat()
+
+
+def _two_committees(draft: str, ago: int = 0):
+    return DemoStep("two_committees", "office", lambda today: {
+        "date": _held(today, ago), "attendees": "村党总支委员、村委会委员共 9 人", "draft": draft})
+
+
+def _party_meeting(present: int, in_favour: int, ago: int = 0):
+    return DemoStep("party_meeting", "office", lambda today: {
+        "date": _held(today, ago), "members_with_vote": 42, "present": present,
+        "in_favour": in_favour, "against": 0, "abstaining": 0})
+
+
+def _villagers(ago: int = 0):
+    return DemoStep("villagers_meeting", "office", lambda today: {
+        "date": _held(today, ago), "form": "representatives", "representatives": 35,
+        "present": 30,        "in_favour": 27, "against": 2, "abstaining": 1})
+
+#: a minor decision published in full; a major one awaiting the town's review; one whose
+#: Party member meeting missed its quorum (the record kept, the case waiting to reconvene);
+#: one whose implementation result is overdue (the vote 120 days ago, past V2's 60 working days)
+VILLAGE_DECISION = (
+    DemoCase(XBQ, {"title": "村文化礼堂开放时间调整",
+                   "content": "文化礼堂改为每天 8:00–21:00 开放。"},
+             (DemoStep("propose", "secretary"),
+              _two_committees("文化礼堂每天 8:00–21:00 开放，由村民轮流值班。", 20),
+              _party_meeting(30, 28, 20), _villagers(20),
+              DemoStep("publish_resolution", "office", {"channels": ["board", "broadcast"]}),
+              DemoStep("record_implementation", "office",
+                       {"stage": "complete", "text": "已按新时间开放，值班表已张贴。"}),
+              DemoStep("publish_result", "office",
+                       {"channels": ["board"], "content": "文化礼堂已按新时间开放一个月。"})),
+             role="secretary", days_ago=20),
+    DemoCase(XBQ, {"title": "村集体经营性用房出租",
+                   "content": "将村集体两间经营性用房公开招租，期限五年。", "major": True,
+                   "amount": 120000},
+             (DemoStep("propose", "secretary"),), role="secretary"),
+    DemoCase(XBQ, {"title": "村道路灯维修", "content": "维修村主干道路灯 24 盏。", "amount": 18000},
+             (DemoStep("propose", "secretary"), _two_committees("更换村主干道路灯 24 盏。", 3),
+              _party_meeting(19, 19, 3)), role="secretary", days_ago=3),
+    DemoCase(XBQ, {"title": "村垃圾分类亭建设", "content": "新建垃圾分类亭 6 座。",
+                   "amount": 60000},
+             (DemoStep("propose", "secretary"),
+              _two_committees("新建垃圾分类亭 6 座，公开比选施工单位。", 120),
+              _party_meeting(36, 33, 120), _villagers(120),
+              DemoStep("publish_resolution", "office", {
+                  "channels": ["board"], "finance": "预算 60000 元，来源：村集体经营收入。"})),
+             role="secretary", days_ago=120),
+)
+
+
 # -- 预公开 -----------------------------------------------------------------------------------
 
 #: a town's draft decision, 党外, on the board and online

@@ -68,7 +68,7 @@ from machines.common import (
     record_return,
     reviewer_is_not_the_drafter,
 )
-from machines.routine import CHECKLIST, SCOPES, checklist_passed, internal_release_first
+from machines.routine import CHECKLIST, SCOPES, checklist_passed
 from workflow.core.declare import AtField, Ctx, Field, Process, Route, Schema, State, Timer, Trigger
 from workflow.core.declare import Text as T
 
@@ -581,14 +581,21 @@ def summary_text(data: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _release(ctx: Ctx) -> dict:
+    return {"on": ctx.today.isoformat(), "at": _stamp(ctx.now),
+            "channels": ctx.payload["channels"]}
+
+
 def record_internal_release(ctx: Ctx) -> dict:
-    """P6, G1, G12: the handling of the comments and the result, published 党内 first on
-    the named channels; the board and the ledger (G10) read it from here."""
+    """P6, G1, G10, G12: the handling of the comments and the result, published 党内 first
+    on the named channels: the board publication ``outcome`` (``Process.board``), a record
+    shaped like a routine item whose comments the ledger registers (G10)."""
     summary = comment_summary(ctx.data["comments"])
-    return {"summary": summary, "content": summary_text(ctx.data, summary),
-            "category": "decisions",
-            "published_internal": {"on": ctx.today.isoformat(), "at": _stamp(ctx.now),
-                                   "channels": ctx.payload["channels"]}}
+    outcome = {"title": f"{ctx.data['title']}（意见处理情况和结果）",
+               "content": summary_text(ctx.data, summary), "category": "decisions",
+               "scope": ctx.data["scope"], "time_class": "", "period": "",
+               "published_internal": _release(ctx), "opinions": ctx.data["comments"]}
+    return {"summary": summary, "outcome": outcome}
 
 
 def internal_only(ctx: Ctx) -> bool:
@@ -596,10 +603,16 @@ def internal_only(ctx: Ctx) -> bool:
     return ctx.data["scope"] == "internal"
 
 
+def outcome_released_internally(ctx: Ctx) -> T | None:
+    """G1: 先党内、后党外 — the public release may follow, never precede, the internal one."""
+    if not (ctx.data.get("outcome") or {}).get("published_internal"):
+        return T("须先在党内公开，才能向党外公开", "Publish internally before publishing publicly")
+    return None
+
+
 def record_public_release(ctx: Ctx) -> dict:
     """P6, P7, G1: then, for a 党外 item, to everyone, with the revised plan."""
-    return {"published_public": {"on": ctx.today.isoformat(), "at": _stamp(ctx.now),
-                                 "channels": ctx.payload["channels"]}}
+    return {"outcome": ctx.data["outcome"] | {"published_public": _release(ctx)}}
 
 
 # -- triggers ----------------------------------------------------------------------------------
@@ -757,7 +770,7 @@ TRIGGERS = (
             rules=("P6", "G1", "G10", "G12"), public=True),
     Trigger("publish_public", ("published_internal",), "published", OFFICERS,
             T("党外公开处理情况和结果", "Publish the outcome to the public"), RELEASE,
-            guards=(internal_release_first,), effects=(record_public_release,),
+            guards=(outcome_released_internally,), effects=(record_public_release,),
             rules=("P6", "P7", "G1", "G12"), public=True),
 )
 
@@ -776,13 +789,14 @@ PRE_DISCLOSURE = Process(
     start_schema=START, start_effects=(record_plan,), settings=SETTINGS, code_prefix="YG",
     rules=("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "G1", "G2", "G3", "G10", "G12",
            "G13"),
-    demo=demo.PRE_DISCLOSURE,
+    demo=demo.PRE_DISCLOSURE, board=("outcome",),
     labels=RECORD_LABELS | CHANNELS | FORMS | STANCES | OUTCOMES | GROUNDS | {
         "comments": T("意见", "Comments"), "notices": T("征求意见公告", "Notices"),
         "deferrals": T("暂缓决定", "Deferrals"), "rounds": T("以往各轮", "Earlier rounds"),
         "short_period": T("缩短期限的批准", "Shorter period approved"),
         "plan_approval": T("方案审批", "Plan approval"), "decision": T("决定", "Decision"),
         "summary": T("意见处理情况", "How the comments were handled"),
+        "outcome": T("公开的处理情况和结果", "The outcome as published"),
         "opened": T("发布", "Opened"), "extended": T("延长", "Extended"),
         "reopened": T("重新开放", "Reopened"), "closes_at": T("截止时间", "Closes at"),
         "comment_until": T("征求意见截止日期", "Comments until"),

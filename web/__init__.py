@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 
 from web.extensions import babel, csrf, limiter, login_manager
+from workflow.core.attachments import MB, SETTINGS
 from workflow.core.engine import Engine
 
 HERE = Path(__file__).parent
@@ -25,6 +26,18 @@ def _secret_key(instance: Path) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def upload_limits(config: dict[str, Any]) -> dict[str, Any]:
+    """The largest file a request may carry (``GONGKAI_UPLOAD_MB``, default the engine's
+    10 MB; raise it with an organisation's ``attachments.max_mb``) and the request body
+    limit a little above it, so a file just over a field's limit still gets the door's
+    reason (422) and a far larger body is refused before it is read (413)."""
+    upload_mb = int(config.pop("GONGKAI_UPLOAD_MB", None)
+                    or os.environ.get("GONGKAI_UPLOAD_MB") or SETTINGS["max_mb"])
+    return {"GONGKAI_UPLOAD_MB": upload_mb,
+            "MAX_CONTENT_LENGTH": config.pop("MAX_CONTENT_LENGTH", None)
+            or upload_mb * MB + MB}
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -51,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         LOGIN_RATE_LIMIT=os.environ.get("GONGKAI_LOGIN_RATE_LIMIT", "10 per minute"),
         WTF_CSRF_TIME_LIMIT=None,
         JSON_AS_ASCII=False,
+        **upload_limits(config),
     )
     app.config.update(config)
     app.json.ensure_ascii = False

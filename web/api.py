@@ -34,7 +34,10 @@ from web.extensions import limiter
 from web.i18n import LANGUAGES
 from web.i18n import lang as page_lang
 from web.openapi import (
+    BINARY,
     HTML,
+    MULTIPART,
+    OPTIONAL,
     STR,
     Param,
     Routes,
@@ -45,7 +48,7 @@ from web.openapi import (
     registered,
     trigger_names,
 )
-from web.views import engine
+from web.views import attachment_response, engine
 from workflow.audit import chain as audit
 from workflow.base.errors import Invalid, WorkflowError
 from workflow.base.text import Text
@@ -53,9 +56,11 @@ from workflow.base.timeutil import iso_utc
 from workflow.core.deadlines import explain_due
 from workflow.core.engine import CaseView, event_label
 from workflow.core.registry import Compiled
-from workflow.core.schema import REQUIRED, UNKNOWN
+from workflow.core.schema import REQUIRED, UNKNOWN, Upload
 from workflow.people import accounts
+from workflow.people.actors import PUBLIC
 from workflow.store.models import as_id
+from workflow.views import attachments
 from workflow.views import inbox as queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -69,6 +74,9 @@ UNKNOWN_KIND = Text("没有这个流程", "No such process")
 ONE_OF = Text("应为以下之一：{c}", "Must be one of: {c}")
 BAD_CURSOR = Text("翻页标记无效", "Invalid page cursor")
 LIMIT_RANGE = Text("应为 1 到 {n} 之间的整数", "Must be a whole number from 1 to {n}")
+NO_FILE = Text("请以 multipart/form-data 上传，文件放在字段 file 中（每次一个）",
+               "Send one file as multipart/form-data in the field `file`")
+EMPTY_FILE = Text("文件为空", "The file is empty")
 
 MAX_LIMIT = 200
 DEFAULT_RATE_LIMIT = "600 per minute"
@@ -93,20 +101,42 @@ def _bearer() -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def _account(token: str | None) -> accounts.Account | None:
+    if not token:
+        return None
+    with engine().db.read() as conn:
+        return accounts.by_token(conn, token)
+
+
+def _unauthenticated():
+    body, status = error("unauthenticated", UNAUTHENTICATED, 401)
+    return body, status, {"WWW-Authenticate": 'Bearer realm="gongkai"'}
+
+
 def token_required(view):
     """Bearer token from ``gongkai user token``; 401 without a valid one."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        token = _bearer()
-        account = None
-        if token:
-            with engine().db.read() as conn:
-                account = accounts.by_token(conn, token)
+        account = _account(_bearer())
         if account is None:
-            body, status = error("unauthenticated", UNAUTHENTICATED, 401)
-            return body, status, {"WWW-Authenticate": 'Bearer realm="gongkai"'}
+            return _unauthenticated()
         g.account = account
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def token_optional(view):
+    """A token is checked when one is sent (401 when it is wrong); without one the caller
+    is the public (``g.account`` None)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        token = _bearer()
+        g.account = _account(token)
+        if token and g.account is None:
+            return _unauthenticated()
         return view(*args, **kwargs)
 
     return wrapper
@@ -137,6 +167,9 @@ def rate_limited(_exc):
 
 PATH_DOCS = {
     "case_id": (Text("事项编号（`id`）", "Case id"), {"minimum": 1}),
+    "attachment_id": (Text("附件编号（上传时返回的 `id`，或事件中附件记录的 `attachment`）",
+                           "Attachment id (the upload's `id`, or `attachment` in an event's "
+                           "record)"), {"minimum": 1}),
     "trigger": (Text("操作名（见事项的 `actions` 或流程定义）",
                      "Trigger name (see the case's `actions` or the process definitions)"), {}),
 }
@@ -458,6 +491,63 @@ def assign(case_id: int):
     case = queries.assign(engine(), case_id, g.account.actor,
                           assignee.strip() if assignee else None)
     return case_json(case)
+
+
+def attachment_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: row[key] for key in ("id", "sha256", "size", "media_type", "name")}
+
+
+@routes.route("/cases/<int:case_id>/attachments", "POST",
+              summary=Text("上传附件", "Upload an attachment"), tag="attachments",
+              description=Text(
+                  "以 multipart/form-data 上传一个文件（字段 `file`），再把返回的 `id` 放入操作内容"
+                  "的附件字段（如 `{\"payload\": {\"documents\": [id]}}`）。只有此刻能对该事项"
+                  "执行操作的人可以上传。类型按文件内容判断（不看文件名和 Content-Type），大小与"
+                  "类型限制以组织设置和字段为准，不符时 422 说明限制；一天内未被操作引用的上传会被"
+                  "删除。请求体超过服务器上限时 413。",
+                  "Upload one file as multipart/form-data (field `file`), then put the "
+                  "returned `id` in the action's file field (`{\"payload\": {\"documents\": "
+                  "[id]}}`). Only someone who may take an action on the case now may upload. "
+                  "The kind is judged from the content (never the name or Content-Type); the "
+                  "organisation's settings and the field set the allowed kinds and size, and "
+                  "a file outside them is a 422 naming the limit. An upload no action uses "
+                  "within a day is removed. A body over the server's limit is a 413."),
+              body="AttachmentUpload", body_media=MULTIPART, status=201,
+              response="Attachment",
+              errors=("forbidden", "not_found", "invalid", "too_large"))
+def upload(case_id: int):
+    sent = request.files.getlist("file")
+    if len(sent) != 1:
+        raise Invalid(NO_FILE, {"file": NO_FILE})
+    data = sent[0].read()
+    if not data:
+        raise Invalid(EMPTY_FILE, {"file": EMPTY_FILE})
+    row = engine().upload(case_id, g.account.actor, Upload(sent[0].filename or "", data))
+    return attachment_json(row), 201, {
+        "Location": url_for("api.download", attachment_id=row["id"])}
+
+
+@routes.route("/attachments/<int:attachment_id>",
+              summary=Text("下载附件", "Download an attachment"), tag="attachments",
+              description=Text(
+                  "返回文件本身（记录的类型，`Content-Disposition: attachment`，"
+                  "`X-Content-Type-Options: nosniff`）。能查看该事项的人可以下载；尚未使用的"
+                  "上传只有上传人可以下载；已公开事项中非个人信息的附件：党外事项对所有人（无需"
+                  "令牌），党内事项只对本组织及其下级组织的党员（G1）。其余一律 404，与不存在"
+                  "相同。工作人员下载个人信息附件会记入办理记录（`download` 事件）。",
+                  "The file itself (its recorded type, `Content-Disposition: attachment`, "
+                  "`X-Content-Type-Options: nosniff`). Whoever may see the case may download "
+                  "it; an upload not yet used only its uploader; a published item's "
+                  "attachments that hold no personal data: everyone (no token) for a public "
+                  "item, only Party members of the organisation's subtree for an internal "
+                  "one (G1). Anything else is a 404, as if it did not exist. An officer's "
+                  "download of a personal-data attachment is recorded (a `download` event)."),
+              media=BINARY, auth=OPTIONAL,
+              errors=("unauthenticated", "not_found", "not_allowed"))
+@token_optional
+def download(attachment_id: int):
+    actor = g.account.actor if g.account is not None else PUBLIC
+    return attachment_response(attachments.fetch(engine(), attachment_id, actor))
 
 
 @routes.route("/openapi.json", summary=Text("OpenAPI 文档", "The OpenAPI document"),

@@ -31,7 +31,8 @@ class SignedIn(UserMixin):
         self.account = account
 
     def get_id(self) -> str:
-        return str(self.account.id)
+        """The id with the session generation it was opened in (issue 20, item 4)."""
+        return f"{self.account.id}.{self.account.session_gen}"
 
     def __getattr__(self, name: str):
         return getattr(self.account, name)
@@ -39,9 +40,16 @@ class SignedIn(UserMixin):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> SignedIn | None:
+    """The account, if the session is of its current generation: a cookie saved before a
+    logout, a new password, a revocation or disabling opens nothing."""
+    number, _, generation = user_id.partition(".")
+    if not number.isdigit() or not generation.isdigit():
+        return None
     with engine().db.read() as conn:
-        account = accounts.load(conn, int(user_id))
-    return SignedIn(account) if account else None
+        account = accounts.load(conn, int(number))
+    if account is None or account.session_gen != int(generation):
+        return None
+    return SignedIn(account)
 
 
 login_manager.login_view = "auth.login"
@@ -96,6 +104,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    with engine().db.write() as conn:
+        accounts.end_sessions(conn, current_account().id)
     logout_user()
     flash(_("您已退出登录"))
     return redirect(url_for("auth.login"))

@@ -7,8 +7,9 @@ person's ``member`` grants on the pages and the feed, the bearer token's on the 
 
 * ``/board`` and ``/board/<org>``: published items by category, year and quarter;
   ``/board/search``; ``/board/feed.atom``; ``/board/items/<id>`` with channels, dates,
-  change history (G7) and the opinion form (G8: anonymous or as the signed-in member,
-  throttled, with a honeypot instead of a CAPTCHA).
+  change history (G7), its files (``/board/items/<id>/attachments/<file>``, read by
+  :mod:`workflow.views.attachments` under the same G1 rule) and the opinion form (G8:
+  anonymous or as the signed-in member, throttled, with a honeypot instead of a CAPTCHA).
 * ``GET /api/v1/publications``: the same list as JSON, optional bearer token.
 * ``/ledger`` (+ ``.csv``, ``.xlsx``): 《党务公开事项受理情况登记表》 for officers, one row
   per publication with the opinions received and their handling (G10).
@@ -40,14 +41,14 @@ from flask_login import current_user, login_required
 from web import exports
 from web.extensions import csrf, limiter
 from web.i18n import pick
-from web.views import engine
-from workflow.base.errors import Forbidden, Invalid, NotAllowed
+from web.views import attachment_response, engine
+from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
 from workflow.base.text import Text
 from workflow.base.timeutil import UTC
 from workflow.people import accounts
 from workflow.people.actors import PUBLIC, Actor
 from workflow.people.orgs import list_orgs
-from workflow.views import publications
+from workflow.views import attachments, publications
 from workflow.views.publications import Publication, Query
 
 bp = Blueprint("board", __name__)
@@ -148,8 +149,8 @@ def search():
 def _opinion_actor(item: Publication) -> Actor | None:
     """Who the opinion is from: the signed-in person where they hold a role the ``opinion``
     trigger takes at the item's organisation; else the public, on a public item only."""
-    compiled = engine().registry.get(item.kind, item.version)
-    if (item.state, OPINION) not in compiled.arrows:
+    compiled = engine().registry.get(publications.KIND)
+    if item.kind != publications.KIND or (item.state, OPINION) not in compiled.arrows:
         return None
     if getattr(current_user, "is_authenticated", False):
         actor = current_user.account.actor
@@ -158,17 +159,28 @@ def _opinion_actor(item: Publication) -> Actor | None:
     return PUBLIC if item.scope == "public" else None
 
 
+def _files(item: Publication) -> list[attachments.Attachment]:
+    """The item's files this viewer may download: by the board's rule for members (an
+    officer who may open an internal item only to republish it gets none)."""
+    try:
+        return attachments.on_board(engine(), item.id, _members())
+    except NotFound:
+        return []
+
+
 def _render_item(item: Publication, errors: dict | None = None, values: dict | None = None,
                  status: int = 200, members: tuple[str, ...] = ()):
     actor = _opinion_actor(item)
     signed_in = getattr(current_user, "is_authenticated", False)
     response = Response(render_template(
         "board_item.html", item=item, label=_labels(), errors=errors or {},
+        files=_files(item),
         values=values or {}, can_opine=actor is not None,
         as_public=actor is not None and actor.kind == "public", signed_in=signed_in,
         opinion_kinds=publications.opinion_kinds(engine().registry, actor, item.org_path),
         republishing=publications.republishing(engine(), current_user.account.actor, item)
-        if signed_in else publications.Republishing()), status)
+        if signed_in and item.kind == publications.KIND else publications.Republishing()),
+        status)
     return _private(response, members)
 
 
@@ -180,10 +192,23 @@ def _members_and_officers() -> tuple[str, ...]:
     return tuple(sorted({*_members(), *_officer_paths()}))
 
 
-@bp.get("/board/items/<int:case_id>")
-def item(case_id: int):
+@bp.get("/board/items/<int:case_id>", defaults={"part": None})
+@bp.get("/board/items/<int:case_id>/<part>")
+def item(case_id: int, part: str | None):
+    """One item; ``part`` names one publication of a process publishing on the board
+    through its own triggers (V2: ``resolution_publication``, ``result_publication``)."""
     members = _members_and_officers()
-    return _render_item(publications.publication(engine(), case_id, members), members=members)
+    return _render_item(publications.publication(engine(), case_id, members, part),
+                        members=members)
+
+
+@bp.get("/board/items/<int:case_id>/attachments/<int:attachment_id>")
+def attachment(case_id: int, attachment_id: int):
+    """A published item's file, for whoever may see the item (G1)."""
+    actor = current_user.account.actor if getattr(current_user, "is_authenticated", False) \
+        else PUBLIC
+    return attachment_response(attachments.fetch(engine(), attachment_id, actor,
+                                                 case_id=case_id))
 
 
 @bp.post("/board/items/<int:case_id>/opinion")
@@ -266,7 +291,8 @@ def atom(items: list[Publication], title: str, self_url: str, board_url: str,
     sub(author, "name", _("党务公开工作平台"))
     for entry_item in items:
         entry = sub(feed, "entry")
-        url = url_for("board.item", case_id=entry_item.id, _external=True)
+        url = url_for("board.item", case_id=entry_item.id, part=entry_item.part,
+                      _external=True)
         title_text = entry_item.title
         if entry_item.withdrawn:
             title_text = f"[{_('已撤销')}] {title_text}"
@@ -326,9 +352,9 @@ def _who(opinion: dict) -> str:
     return f"{who}（{opinion['name']}）" if opinion.get("name") else who
 
 
-def _state_label(registry, kind: str, name: str) -> Text:
+def _state_label(registry, name: str) -> Text:
     for compiled in reversed(registry.all()):
-        if compiled.kind == kind:
+        if compiled.kind == publications.KIND:
             try:
                 return compiled.state(name).label
             except KeyError:
@@ -361,8 +387,7 @@ def ledger_rows(items: list[Publication], label: Callable[[str], Text | None]
             zh(found.category), zh(found.declared_scope),
             "、".join(zh(c) for c in found.channels),
             found.internal.get("on", ""), (found.public or {}).get("on", ""),
-            _state_label(registry, found.kind, found.state).zh, len(opinions), said, handled,
-            changes,
+            _state_label(registry, found.state).zh, len(opinions), said, handled, changes,
         ])
     return rows
 
@@ -466,7 +491,7 @@ def publication_json(found: Publication, label: Callable[[str], Text | None],
         "withdrawal_explanation": withdrawal.get("explanation") if withdrawal else None,
         "changes": [{"kind": c.get("kind"), "explanation": c.get("explanation"),
                      "approved_on": c.get("approved_on")} for c in found.changes],
-        "url": url_for("board.item", case_id=found.id, _external=True),
+        "url": url_for("board.item", case_id=found.id, part=found.part, _external=True),
     }
 
 

@@ -23,12 +23,12 @@ from markupsafe import Markup
 from web.auth import current_account
 from web.diagram import diagram_svg
 from web.i18n import lang, pick
-from web.views import document_response, engine
+from web.views import attachment_response, document_response, engine
 from workflow.base.errors import Invalid, NotAllowed, NotFound, StaleVersion
-from workflow.core.schema import Schema
+from workflow.core.schema import Schema, Upload
 from workflow.people import accounts
+from workflow.views import attachments, progress, tracking
 from workflow.views import inbox as queries
-from workflow.views import tracking
 
 bp = Blueprint("inbox", __name__)
 
@@ -42,11 +42,17 @@ VIEW_LABELS = {"mine": N_("我的待办"), "org": N_("本单位事项"), "due": 
 
 
 def form_payload(schema: Schema) -> dict:
-    """A submitted HTML form as a payload: only the schema's fields, as strings."""
+    """A submitted HTML form as a payload: only the schema's fields, as strings; the files
+    of a file field as ``Upload``s (the door checks and stores them with the action)."""
     payload = {}
     for f in schema.fields:
         if f.type == "bool":
             payload[f.name] = f.name in request.form
+        elif f.type == "file":
+            sent = [Upload(part.filename or "", part.read())
+                    for part in request.files.getlist(f.name) if part.filename]
+            if sent:
+                payload[f.name] = sent
         elif f.name in request.form:
             payload[f.name] = request.form[f.name]
     return payload
@@ -112,13 +118,19 @@ def render_case(case_id: int, errors: dict | None = None, trigger: str | None = 
     data = {k: v for k, v in case.data.items() if not k.startswith("_")}
     named = {k: v for k, v in data.items() if label(k)}
     other = {k: v for k, v in data.items() if not label(k)}
+    events = queries.timeline(eng, case.id)
     return render_template(
         "case.html", case=case, compiled=compiled, state=compiled.state(case.state),
-        actions=actions, timeline=queries.timeline(eng, case.id), data=named, other=other,
-        label=label,
+        actions=actions, timeline=events, data=named, other=other,
+        label=label, attachments=attachments.on_case(eng, case, current_account().actor),
+        who={ev["seq"]: ev["who"] for ev in events},
+        allowed={t.name: attachments.allowed(eng, t.schema.fields, case.org_path)
+                 for t in actions if t.schema.file_fields},
         diagram=Markup(svg) if svg else None, errors=errors or {}, failed=trigger,
         documents=[d for d in compiled.process.documents if case.state in d.states],
         colleagues=_colleagues(case.org_path),
+        progress=progress.steps(compiled.process, case.state, case.data,
+                                compiled.state(case.state).final),
         values=values or {}, me=current_account().username,
         panel=panels(current_app).get(case.kind, lambda _case: None)(case),
     ), status
@@ -154,6 +166,17 @@ def act(case_id: int, trigger: str):
         return render_case(case_id, status=409)
     flash(_("已完成：%(action)s", action=pick(arrow.label)))
     return redirect(url_for("inbox.case_page", case_id=case_id))
+
+
+@bp.get("/cases/<int:case_id>/attachments/<int:attachment_id>", endpoint="attachment",
+        defaults={"inline": False})
+@bp.get("/cases/<int:case_id>/attachments/<int:attachment_id>/preview", endpoint="preview",
+        defaults={"inline": True})
+@login_required
+def attachment(case_id: int, attachment_id: int, inline: bool):
+    """A file of the case: a download, or shown in the browser when safe (PDF, images)."""
+    found = attachments.fetch(engine(), attachment_id, current_account().actor, case_id=case_id)
+    return attachment_response(found, inline)
 
 
 @bp.get("/cases/<int:case_id>/documents/<name>.<fmt>")
@@ -221,5 +244,8 @@ def new_case():
         else:
             flash(_("已立案：%(code)s", code=case.code))
             return redirect(url_for("inbox.case_page", case_id=case.id))
+    allowed = {c.kind: attachments.allowed(eng, c.process.start_schema.fields)
+               for c, _orgs in startable}
     return render_template("new_case.html", startable=startable, chosen=chosen,
-                           errors=errors, values=values), (422 if errors else 200)
+                           errors=errors, values=values, allowed=allowed), (
+        422 if errors else 200)

@@ -29,6 +29,10 @@ from workflow.core.registry import Compiled, Registry
 OPENAPI_VERSION = "3.1.0"
 JSON = "application/json"
 HTML = "text/html"
+MULTIPART = "multipart/form-data"
+BINARY = "application/octet-stream"
+#: ``Routes.route(auth=OPTIONAL)``: a bearer token is checked when sent, else none is needed
+OPTIONAL = "optional"
 
 # The one error shape (DESIGN.md, Conventions): code -> HTTP status and what it means.
 ERRORS: dict[str, tuple[int, Text]] = {
@@ -42,6 +46,9 @@ ERRORS: dict[str, tuple[int, Text]] = {
                                 "`expected_version` is stale: someone changed the case")),
     "not_allowed": (409, Text("当前状态下不能执行，`message` 说明原因",
                               "Not possible now; `message` gives the reason")),
+    "too_large": (413, Text("请求体超过服务器允许的大小（上传的文件过大）",
+                            "The request body is larger than the server accepts (the upload "
+                            "is too large)")),
     "rate_limited": (429, Text("请求过于频繁", "Too many requests")),
 }
 
@@ -95,11 +102,12 @@ class Operation:
     tag: str
     params: tuple[Param, ...]
     body: str | None  # a schema name in components
+    body_media: str
     status: int
     response: str | None  # a schema name in components; None for a non-JSON response
     media: str
     errors: tuple[str, ...]
-    auth: bool
+    auth: bool | str  # True, False or OPTIONAL
 
     @property
     def path(self) -> str:
@@ -126,14 +134,17 @@ class Routes:
 
     def route(self, rule: str, method: str = "GET", *, summary: Text,
               description: Text | None = None, tag: str = "cases",
-              params: Iterable[Param] = (), body: str | None = None, status: int = 200,
-              response: str | None = None, media: str = JSON, errors: Iterable[str] = (),
-              auth: bool = True, endpoint: str | None = None):
+              params: Iterable[Param] = (), body: str | None = None,
+              body_media: str = JSON, status: int = 200, response: str | None = None,
+              media: str = JSON, errors: Iterable[str] = (), auth: bool | str = True,
+              endpoint: str | None = None):
         """Register ``view`` for ``method rule`` on the blueprint and document it.
 
-        ``body`` and ``response`` name schemas in the document's components; ``errors``
-        are the error codes (``ERRORS``) it may answer besides 401 (added when ``auth``)
-        and 429 (always). ``endpoint`` defaults to the view's name.
+        ``body`` and ``response`` name schemas in the document's components (``body_media``
+        and ``media`` their media types); ``errors`` are the error codes (``ERRORS``) it
+        may answer besides 401 (added when ``auth``) and 429 (always). ``auth=OPTIONAL``:
+        the view itself checks a token when one is sent (the guard is not applied).
+        ``endpoint`` defaults to the view's name.
         """
 
         def declare(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -148,8 +159,9 @@ class Routes:
                 method=method.upper(), rule=(self.bp.url_prefix or "") + rule,
                 endpoint=f"{self.bp.name}.{name}", summary=summary,
                 description=description, tag=tag, params=tuple(params), body=body,
-                status=status, response=response, media=media, errors=codes, auth=auth))
-            self.bp.add_url_rule(rule, name, self.guard(view) if auth else view,
+                body_media=body_media, status=status, response=response, media=media,
+                errors=codes, auth=auth))
+            self.bp.add_url_rule(rule, name, self.guard(view) if auth is True else view,
                                  methods=[method.upper()])
             return view
 
@@ -228,7 +240,9 @@ def _operation(op: Operation, routes: Routes) -> dict[str, Any]:
         params.append(_param(name, "path", base | dict(schema), text, True))
     params += [_param(p.name, p.where, p.schema, p.description, p.required) for p in op.params]
     if op.response is None:
-        content = {op.media: {"schema": {"type": "string" if op.media == HTML else "object"}}}
+        content = {op.media: {"schema": {"type": "string", "format": "binary"}
+                              if op.media == BINARY else
+                              {"type": "string" if op.media == HTML else "object"}}}
     else:
         content = {op.media: {"schema": _ref(op.response)}}
     responses: dict[str, Any] = {
@@ -255,15 +269,19 @@ def _operation(op: Operation, routes: Routes) -> dict[str, Any]:
     if op.description is not None:
         doc["description"] = op.description
     if op.body is not None:
-        doc["requestBody"] = {"required": True, "content": {JSON: {"schema": _ref(op.body)}}}
+        doc["requestBody"] = {"required": True,
+                              "content": {op.body_media: {"schema": _ref(op.body)}}}
     if not op.auth:
         doc["security"] = []
+    elif op.auth == OPTIONAL:
+        doc["security"] = [{}, {"bearer": []}]
     return doc
 
 
 TAGS = {
     "processes": Text("流程定义", "Process definitions"),
     "cases": Text("事项", "Cases"),
+    "attachments": Text("附件", "Attachments"),
     "docs": Text("接口文档", "API documentation"),
 }
 
@@ -430,6 +448,25 @@ PROCESS = _obj({
 })
 
 
+ATTACHMENT = _obj({
+    "id": _d(INT, "附件编号：放入操作内容的附件字段（如 `{\"documents\": [id]}`）",
+             "Attachment id: put it in the action's file field (`{\"documents\": [id]}`)"),
+    "sha256": _d(STR, "文件内容的 SHA-256（十六进制）", "SHA-256 of the content (hex)"),
+    "size": _d(INT, "字节数", "Size in bytes"),
+    "media_type": _d(STR, "按内容判断的类型", "Media type, judged from the content"),
+    "name": _d(STR, "文件名（仅供显示，已去掉路径字符）",
+               "File name (for display only; path characters removed)"),
+}, description=Text("已保存、尚未被操作引用的附件；一天内未被引用即删除",
+                    "A stored upload no action has used yet; removed after a day unused"))
+
+ATTACHMENT_UPLOAD = _obj({
+    "file": {"type": "string", "format": "binary", "contentMediaType": BINARY,
+             "description": Text("文件（PDF、JPEG、PNG、DOCX、XLSX 等，以组织和字段的设置为准）",
+                                 "The file (PDF, JPEG, PNG, DOCX, XLSX…, as the organisation "
+                                 "and the field allow)")},
+})
+
+
 def api_schemas(registry: Registry) -> dict[str, Any]:
     """The API's named schemas; request bodies refer to every process's payload schemas."""
     starts = [_ref(payload_component(c.kind, c.version, "start")) for c in registry.all()]
@@ -454,6 +491,7 @@ def api_schemas(registry: Registry) -> dict[str, Any]:
         }, required=()),
         "Assign": _obj({"assignee": _d(OPT_STR, "用户名；null 为释放",
                                        "Username; null releases")}),
+        "Attachment": ATTACHMENT, "AttachmentUpload": ATTACHMENT_UPLOAD,
     }
 
 

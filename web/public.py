@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from web.extensions import csrf, limiter
 from web.i18n import pick
 from web.inbox import form_payload, form_version
-from web.views import document_response, due_text, engine
+from web.views import attachment_response, document_response, due_text, engine
 from workflow.base.errors import Invalid, NotAllowed, NotFound, StaleVersion
 from workflow.base.text import Text
 from workflow.core.engine import CaseView
@@ -20,7 +20,7 @@ from workflow.core.registry import Compiled
 from workflow.people.access import new_access_code, normalise
 from workflow.people.actors import PUBLIC, applicant
 from workflow.people.orgs import list_orgs
-from workflow.views import tracking
+from workflow.views import attachments, tracking
 
 bp = Blueprint("public", __name__)
 
@@ -73,7 +73,9 @@ def apply(kind: str):
                                        compiled=compiled)
             return response, 201, {"Cache-Control": "no-store"}
     return render_template("public_apply.html", compiled=compiled, orgs=orgs, errors=errors,
-                           values=values, chosen_org=request.form.get("org", "")), (
+                           values=values, chosen_org=request.form.get("org", ""),
+                           allowed=attachments.allowed(engine(),
+                                                       compiled.process.start_schema.fields)), (
         422 if errors else 200)
 
 
@@ -107,9 +109,14 @@ def render_tracked(case: CaseView, errors: dict | None = None, failed: str | Non
     actions = eng.actions(case, applicant(case.code))
     documents = [d for d in compiled.process.documents
                  if d.public and case.state in d.states]
+    events = tracking.public_timeline(eng, case)
     return render_template(
         "public_case.html", case=case, compiled=compiled, state=compiled.state(case.state),
-        actions=actions, timeline=tracking.public_timeline(eng, case),
+        actions=actions, timeline=events,
+        attachments=attachments.on_case(eng, case, applicant(case.code)),
+        who={ev["seq"]: ev["who"] for ev in events},
+        allowed={t.name: attachments.allowed(eng, t.schema.fields, case.org_path)
+                 for t in actions if t.schema.file_fields},
         details=tracking.public_data(eng, case), label=tracking.labeller(eng, case),
         documents=documents, errors=errors or {}, failed=failed, values=values or {},
     ), status
@@ -138,6 +145,14 @@ def tracked_action(code: str, trigger: str):
         return render_tracked(engine().get(case.id, applicant(case.code)), status=409)
     flash(_("已提交：%(action)s", action=pick(arrow.label)))
     return redirect(url_for("public.tracked", code=case.code))
+
+
+@bp.get("/track/<code>/attachments/<int:attachment_id>")
+def attachment(code: str, attachment_id: int):
+    """A file of the tracked case that the applicant's own view shows."""
+    case = _tracked(code)
+    return attachment_response(attachments.fetch(engine(), attachment_id,
+                                                 applicant(case.code), case_id=case.id))
 
 
 @bp.get("/track/<code>/documents/<name>.<fmt>")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote
 
 from flask import Flask, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
 from web import documents
@@ -19,6 +21,7 @@ from workflow.core.deadlines import explain_due
 from workflow.core.engine import CaseView, Engine
 from workflow.people.orgs import org_by_code
 from workflow.store.models import MAX_ID
+from workflow.views.attachments import Download
 
 
 def engine() -> Engine:
@@ -55,6 +58,46 @@ def document_response(case: CaseView, name: str, fmt: str, public_only: bool):
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
 
 
+#: a file shown in the browser (PDF, PNG, JPEG only) may load nothing and run nothing; the
+#: PDF viewer needs ``object-src``, and a sandboxed PDF is not rendered at all
+INLINE_POLICY = ("default-src 'none'; object-src 'self'; img-src 'self'; "
+                 "style-src 'unsafe-inline'; frame-ancestors 'self'; base-uri 'none'; "
+                 "form-action 'none'")
+DOWNLOAD_POLICY = "default-src 'none'; sandbox; frame-ancestors 'none'"
+
+
+def disposition(kind: str, name: str) -> str:
+    """RFC 6266 with an RFC 5987 ``filename*`` for any Unicode name, and a plain ASCII
+    ``filename`` for old clients."""
+    plain = re.sub(r'[^A-Za-z0-9._-]+', "_", name).strip("._") or "file"
+    return f"{kind}; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def attachment_response(download: Download, inline: bool = False) -> Response:
+    """An attachment's bytes as the recorded type; shown in the browser only when asked
+    and safe (PDF, PNG, JPEG), otherwise always a download."""
+    item = download.attachment
+    shown = inline and item.inline
+    return Response(download.data, mimetype=item.media_type, headers={
+        "Content-Disposition": disposition("inline" if shown else "attachment", item.name),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": INLINE_POLICY if shown else DOWNLOAD_POLICY,
+        "Cache-Control": "private, no-store",
+    })
+
+
+TOO_LARGE = Text("上传的内容过大：一次提交的文件合计不能超过 {n} MB",
+                 "The upload is too large: at most {n} MB of files per submission")
+
+
+def file_size(size: int) -> str:
+    """Bytes for people: 980 B, 34 KB, 2.5 MB."""
+    for unit, step in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= step:
+            return f"{size / step:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} B"
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -63,8 +106,8 @@ NUL = Text("不能包含空字符（NUL）", "Must not contain NUL characters")
 
 
 class IdConverter(IntegerConverter):
-    """``<int:…>`` in every route: at most 2**63 − 1, so a 20-digit number is a 404
-    instead of an overflow in the database (issue 20, item 3)."""
+    """``<int:…>`` in every route: a number beyond any row id is a 404 instead of an
+    overflow in the database, a 500 (issue 20, item 3)."""
 
     def __init__(self, url_map, *args, **kwargs) -> None:
         kwargs.setdefault("max", MAX_ID)
@@ -90,6 +133,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_day"] = local_day
     app.jinja_env.filters["fromiso"] = parse_iso
+    app.jinja_env.filters["filesize"] = file_size
     app.jinja_env.filters["pretty_json"] = lambda v: Markup.escape(
         json.dumps(v, ensure_ascii=False, indent=2))
 
@@ -114,6 +158,15 @@ def init_app(app: Flask) -> None:
                                    message=pick(text)), status
 
         app.register_error_handler(status, handler)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_exc):
+        text = TOO_LARGE.format(n=current_app.config["GONGKAI_UPLOAD_MB"])
+        if wants_json():
+            return {"error": "too_large", "message": pick(text),
+                    "fields": {"file": pick(text)}}, 413
+        return render_template("error.html", title=pick(text), status=413,
+                               message=pick(text)), 413
 
     @app.context_processor
     def shared():

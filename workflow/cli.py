@@ -290,7 +290,7 @@ def user_token(username: str) -> None:
 @user_group.command("revoke")
 @click.argument("username")
 def user_revoke(username: str) -> None:
-    """吊销该用户全部 API 令牌 / revoke all of a user's API tokens."""
+    """吊销该用户全部 API 令牌并结束其会话 / revoke a user's tokens and end their sessions."""
     from workflow.people.accounts import revoke_tokens
 
     try:
@@ -299,6 +299,20 @@ def user_revoke(username: str) -> None:
     except WorkflowError as exc:
         _fail(str(exc.message))
     click.echo(f"已吊销 {count} 个令牌 / revoked {count} tokens")
+
+
+@user_group.command("disable")
+@click.argument("username")
+def user_disable(username: str) -> None:
+    """停用用户，立即结束其全部会话与令牌 / disable a user, ending every session and token."""
+    from workflow.people.accounts import disable
+
+    try:
+        with _engine().db.write() as conn:
+            disable(conn, username)
+    except WorkflowError as exc:
+        _fail(str(exc.message))
+    click.echo(f"已停用 / disabled {username}")
 
 
 @user_group.command("list")

@@ -21,7 +21,8 @@ PINNED = {
     ("routine", 1): "5ce69c5af38559e12cfe3d1962cc79817171aee1ef73645f6c0dd3d1ebb81e95",
     ("routine", 2): "bc818eca79dc0f24800dde69ebb84a3451cd8cfad678134c00626b8f29c85d03",
     ("catalogue", 1): "338298e4f6194e05b8308731fd5f8d50a5c9848fcf6dc2bc3722d51ff369c03a",
-    ("pre_disclosure", 1): "a0cff90a028e87a4101731c22344384ab5b1235903655a445e9a069f3e07f538",
+    ("village_decision", 1): "2acef2d3a04c87cc037bdfbb6d582ba91bf958353b626ffa69b9882636b1b004",
+    ("pre_disclosure", 1): "cdea1ddaf268b13f75d39900785658cae7ceaedfff0fcd1ee3c06a141c159928",
 }
 
 

@@ -466,7 +466,7 @@ def test_p6_g1_g10_the_summary_goes_out_internal_before_public_and_into_the_ledg
     case = act(engine, case, "publish_public", staff["handler"], {"channels": ["board"]},
                day(19))
     assert case.state == "published"
-    item = publications.publication(engine, case.id)
+    item = publications.publication(engine, case.id, part="outcome")
     assert item.kind == "pre_disclosure" and "修改后的方案" in item.content  # P7
     rows = publications.ledger(engine, [tree["T"]])
     assert [r.id for r in rows] == [case.id] and len(rows[0].opinions) == 3  # G10

@@ -90,3 +90,42 @@ def test_item3_values_of_the_wrong_type_are_field_errors(client, body):
                "delivery": "email", "email": "a@example.org"} | body
     response = client.post("/api/v1/applications", json=payload)
     assert response.status_code in (404, 422), response.get_data(as_text=True)
+
+
+def _saved_session(client):
+    return client.get_cookie("session").value
+
+
+def _with_session(app, cookie):
+    other = app.test_client()
+    other.set_cookie("session", cookie)
+    return other
+
+
+def test_item4_a_session_saved_before_logout_opens_nothing(app, client, users):
+    login(client, users["handler"])
+    saved = _saved_session(client)
+    assert _with_session(app, saved).get("/inbox").status_code == 200
+    client.post("/logout")
+    assert _with_session(app, saved).get("/inbox").status_code == 302, "back to the login"
+    token = client.get("/api/v1/cases", headers=users["handler"].headers)
+    assert token.status_code == 401, "logout ends the user's tokens too"
+
+
+@pytest.mark.parametrize("how", ["revoke", "disable", "password"])
+def test_item4_revoking_disabling_or_a_new_password_ends_every_session(app, client, users,
+                                                                       engine, how):
+    from workflow.people import accounts
+
+    login(client, users["handler"])
+    saved = _saved_session(client)
+    with engine.db.write() as conn:
+        if how == "revoke":
+            accounts.revoke_tokens(conn, "handler")
+        elif how == "disable":
+            accounts.disable(conn, "handler")
+        else:
+            account = accounts.authenticate(conn, "handler", users["handler"].password)
+            accounts.set_password(conn, account.id, "a-new-password-1")
+    assert _with_session(app, saved).get("/inbox").status_code == 302
+    assert client.get("/api/v1/cases", headers=users["handler"].headers).status_code == 401

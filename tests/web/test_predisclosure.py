@@ -261,7 +261,7 @@ def surfaces(client, ids, headers=None) -> dict[str, str]:
     for path in ("/api/v1/pre-disclosures", "/api/v1/pre-disclosures?org=T"):
         found[path] = client.get(path, headers=headers or {}).get_data(as_text=True)
     for marker, case_id in ids.items():
-        for path in (f"/board/pre-disclosures/{case_id}", f"/board/items/{case_id}"):
+        for path in (f"/board/pre-disclosures/{case_id}", f"/board/items/{case_id}/outcome"):
             response = client.get(path)
             assert response.status_code in (200, 404), path
             found[f"{path} {marker}"] = (response.get_data(as_text=True)

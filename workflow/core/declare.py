@@ -20,9 +20,8 @@ from workflow.core.schema import Field, Schema
 
 __all__ = [
     "AtField", "CalendarDays", "Condition", "Ctx", "DemoCase", "DemoPayload", "DemoStep",
-    "Document", "Field", "Process", "Refusal", "Route", "Schema", "Spawn", "State", "Text",
-    "Timer",
-    "Trigger", "WorkingDays",
+    "Document", "Field", "Milestone", "Process", "Refusal", "Route", "Schema", "Spawn",
+    "State", "Text", "Timer", "Trigger", "WorkingDays",
 ]
 
 
@@ -228,6 +227,24 @@ class Document:
     public: bool = False
 
 
+@dataclass(frozen=True)
+class Milestone:
+    """One step of a process's chain as the case page's progress line shows it (V1: the
+    order of 四议两公开). ``states`` are where this step is the one to take next; its record
+    is the data field ``record`` (a record, or a list whose last entry with the values in
+    ``match`` counts); ``date`` and ``summary`` name the record's keys (a dotted path) for
+    the step's date and what it decided. A step the case went past without a record was
+    skipped (an ordinary decision's town review)."""
+
+    name: str
+    label: Text
+    states: tuple[str, ...]
+    record: str
+    match: Mapping[str, Any] = field(default_factory=dict)
+    date: str = "on"
+    summary: str | None = None
+
+
 #: A demo payload: fixed data, or data made from the day the demo is loaded (in China),
 #: so that periods, dates and years in the demo stay near the day it is shown.
 DemoPayload = Mapping[str, Any] | Callable[[dt.date], Mapping[str, Any]]
@@ -279,6 +296,13 @@ class Process:
     public_data: Mapping[str, Text] = field(default_factory=dict)
     labels: Mapping[str, Text] = field(default_factory=dict)
     templates: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    #: data fields holding board publications made by this process's own triggers, each a
+    #: record shaped like a routine item (title, content, category, scope,
+    #: published_internal, published_public): ``workflow.views.publications`` lists each
+    #: one on the board and as one row of the G10 ledger
+    board: tuple[str, ...] = ()
+    #: the chain's steps, in order, for the case page's progress line (:class:`Milestone`)
+    milestones: tuple[Milestone, ...] = ()
     #: fingerprints this version was recorded under before a change that kept what it does
     #: (docs/engine.md "Versions"): a database that recorded one of them still opens
     earlier_fingerprints: tuple[str, ...] = ()

@@ -47,6 +47,7 @@ class Account:
     display_name: str
     lang: str
     roles: tuple[tuple[str, str, str, str], ...]  # (org code, org name, org path, role)
+    session_gen: int = 0
 
     @property
     def actor(self) -> Actor:
@@ -96,6 +97,32 @@ def set_password(conn: Connection, user_id: int, password: str) -> None:
                               .format(n=MIN_PASSWORD)})
     conn.execute(sa.update(users).where(users.c.id == user_id)
                  .values(password_hash=generate_password_hash(password)))
+    end_sessions(conn, user_id)
+
+
+def end_sessions(conn: Connection, user_id: int) -> int:
+    """End every web session and API token of the user at once (issue 20, item 4): the
+    session generation moves on, so a cookie saved earlier opens nothing; the tokens
+    are revoked. How many tokens were still live."""
+    conn.execute(sa.update(users).where(users.c.id == user_id)
+                 .values(session_gen=users.c.session_gen + 1))
+    done = conn.execute(sa.update(tokens).where(tokens.c.user_id == user_id,
+                                                tokens.c.revoked_at.is_(None))
+                        .values(revoked_at=utcnow()))
+    return done.rowcount
+
+
+def disable(conn: Connection, username: str) -> None:
+    """The user can no longer sign in, and every session and token ends now."""
+    end_sessions(conn, _user_id(conn, username))
+    conn.execute(sa.update(users).where(users.c.username == username).values(active=False))
+
+
+def _user_id(conn: Connection, username: str) -> int:
+    user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar()
+    if user_id is None:
+        raise NotFound(Text("找不到用户 {u}", "No user {u}").format(u=username))
+    return user_id
 
 
 def remove_grant(conn: Connection, user_id: int, org_code: str, role: str) -> None:
@@ -114,7 +141,7 @@ def load(conn: Connection, user_id: int) -> Account | None:
         .join(orgs, orgs.c.id == grants.c.org_id).where(grants.c.user_id == user_id)
         .order_by(orgs.c.path, grants.c.role)).all()
     return Account(row.id, row.username, row.display_name, row.lang,
-                   tuple((r.code, r.name, r.path, r.role) for r in roles))
+                   tuple((r.code, r.name, r.path, r.role) for r in roles), row.session_gen)
 
 
 def authenticate(conn: Connection, username: str, password: str) -> Account | None:
@@ -131,9 +158,7 @@ def _digest(token: str) -> str:
 
 
 def new_token(conn: Connection, username: str) -> str:
-    user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar()
-    if user_id is None:
-        raise NotFound(Text("找不到用户 {u}", "No user {u}").format(u=username))
+    user_id = _user_id(conn, username)
     token = "gk_" + secrets.token_urlsafe(32)
     conn.execute(sa.insert(tokens).values(user_id=user_id, digest=_digest(token),
                                           created_at=utcnow()))
@@ -141,13 +166,8 @@ def new_token(conn: Connection, username: str) -> str:
 
 
 def revoke_tokens(conn: Connection, username: str) -> int:
-    user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar()
-    if user_id is None:
-        raise NotFound(Text("找不到用户 {u}", "No user {u}").format(u=username))
-    done = conn.execute(sa.update(tokens).where(tokens.c.user_id == user_id,
-                                                tokens.c.revoked_at.is_(None))
-                        .values(revoked_at=utcnow()))
-    return done.rowcount
+    """Revoke the user's tokens, and end their web sessions with them."""
+    return end_sessions(conn, _user_id(conn, username))
 
 
 def by_token(conn: Connection, token: str) -> Account | None:

@@ -213,6 +213,10 @@ class User(SQLModel, table=True):
     active: bool = True
     lang: str = Field(default="zh", max_length=8)
     created_at: dt.datetime
+    #: bumped to end every web session of the user at once (logout, a new password, a
+    #: revocation, disabling); a session carries the generation it was opened in
+    session_gen: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False,
+                                                           server_default="0"))
 
 
 class Grant(SQLModel, table=True):

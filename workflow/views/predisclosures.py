@@ -10,7 +10,8 @@ board's pages, the JSON API) goes through :func:`drafts` or :func:`draft`:
   subtree only — the draft's organisation path is a prefix of theirs — as the process's
   ``comment`` trigger takes comments from them alone (``member``, ``lower:member``).
 
-The outcome (how the comments were handled and the result, P6) follows the board's rule
+The outcome (how the comments were handled and the result, P6) is the case's board
+publication ``outcome`` and follows the board's rule
 (:func:`workflow.views.publications.visible`): 党内 first, to everyone only after the
 public release (G1). Who a comment is from is chosen by :func:`commenter` from the
 process's own triggers, which the door checks again. The officer's list of comments with
@@ -98,13 +99,15 @@ def _outcome(case: CaseView, paths: Iterable[str]) -> Mapping[str, Any] | None:
     """P6: the result, the revised plan and the summary, once released to this viewer
     (G1: the board's rule, 党内 first)."""
     data = case.data
-    if not publications.visible(case.org_path, data, paths):
+    published = data.get("outcome")
+    if not published or not publications.visible(case.org_path, published, paths):
         return None
     decision = data["decision"]
     return {"summary": data["summary"], "result": decision["result"],
             "revised_plan": decision["revised_plan"], "decided_by": decision["decided_by"],
             "decided_on": decision["decided_on"], "meeting": decision["meeting"],
-            "published_on": (data.get("published_public") or data["published_internal"])["on"]}
+            "published_on": (published.get("published_public")
+                             or published["published_internal"])["on"]}
 
 
 def build(case: CaseView, org_name: str, paths: Iterable[str], now: dt.datetime) -> Draft:

@@ -1,10 +1,8 @@
 """Published items of routine disclosure (例行公开) and who may see them (G1, G7, G8, G10,
 G11).
 
-A *publication* is a case of a process that releases on the board — one with the
-``publish_internal`` trigger (:func:`board_kinds`: routine items, the outcome of a
-pre-disclosure) — whose internal release happened (``published_internal`` in its data,
-G1: 先党内、后党外). Who sees it is decided here and nowhere else —
+A *publication* is a ``routine`` case whose internal release happened (``published_internal``
+in its data, G1: 先党内、后党外). Who sees it is decided here and nowhere else —
 :func:`visible` — and every reader (the board pages, the Atom feed, the search, the JSON
 API) goes through :func:`publications` or :func:`publication`, which apply it:
 
@@ -16,6 +14,12 @@ API) goes through :func:`publications` or :func:`publication`, which apply it:
 * nobody sees an item before its internal release, and no other role widens the rule.
 
 Withdrawn items (G7) stay listed under the same rule, marked, with their explanation.
+
+Another process may publish on the board through its own triggers (V2: the village
+decision's resolution and implementation result): its declaration names the data fields
+holding each publication (``Process.board``), each a record shaped like a routine item,
+and each is one more :class:`Publication` (its ``part`` the field's name) under the same
+rule, and one more row of the ledger (G10).
 Officers' registration ledger (G10, :func:`ledger`) is another question — what an officer
 must account for — and covers every publication in the subtrees of their organisations.
 Where an officer below may republish an item (G11, :func:`republishing`) is read
@@ -75,13 +79,6 @@ def visible(org_path: str, data: Mapping[str, Any], members: Iterable[str]) -> b
     return any(path.startswith(org_path) for path in members)
 
 
-def board_kinds(registry: Registry) -> list[str]:
-    """The processes whose cases are released on the board: those with ``publish_internal``
-    (G1), which write the same publication fields (scope, content, category, the releases)."""
-    return sorted({c.kind for c in registry.all()
-                   if any(name == RELEASE for (_src, name) in c.arrows)})
-
-
 def released_states(registry: Registry, kind: str = KIND) -> list[str]:
     """The states a case can be in once released: the destinations of ``publish_internal``
     and every state reachable from them, over every version of the process. Only a
@@ -133,7 +130,9 @@ class Publication:
     updated_at: dt.datetime
     changes: tuple[Mapping[str, Any], ...] = ()
     opinions: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
-    kind: str = KIND  # the process: routine, or another that releases on the board
+    kind: str = KIND  # the process that published it
+    part: str | None = None  # the data field of a process publishing through ``board``
+    finance: Mapping[str, Any] | None = None  # V2 财务公开: {amount, text} where money moved
 
     @property
     def withdrawn(self) -> bool:
@@ -185,8 +184,10 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def build(case: CaseView, org_name: str) -> Publication:
-    data = case.data
+def build(case: CaseView, org_name: str, part: str | None = None) -> Publication:
+    """The publication a routine case is, or the one held in field ``part`` of another
+    process's case (``Process.board``)."""
+    data = case.data if part is None else case.data[part]
     created = _aware(case.created_at)
     internal = dict(data.get("published_internal") or {})
     public = dict(data["published_public"]) if data.get("published_public") else None
@@ -202,16 +203,17 @@ def build(case: CaseView, org_name: str) -> Publication:
                 change["approved_on"])))
     return Publication(
         id=case.id, code=case.code, org=case.org_code, org_name=org_name,
-        org_path=case.org_path, title=case.title or str(data.get("title") or ""),
+        org_path=case.org_path,
+        title=(str(data.get("title") or "") if part
+               else case.title or str(data.get("title") or "")),
         content=str(data.get("content") or ""), category=str(data.get("category") or ""),
         scope="public" if open_to_all else "internal",
         declared_scope=str(data.get("scope") or "internal"), state=case.state,
         version=case.def_version,
         time_class=str(data.get("time_class") or ""), period=str(data.get("period") or ""),
         internal=internal, public=public, published_at=published_at, updated_at=updated,
-        changes=changes, kind=case.kind,
-        # what the ledger counts (G10): routine's opinions, a pre-disclosure's comments
-        opinions=tuple(data.get("opinions") or data.get("comments") or ()))
+        changes=changes, opinions=tuple(data.get("opinions") or ()), kind=case.kind,
+        part=part, finance=data.get("finance"))
 
 
 # -- queries ---------------------------------------------------------------------------------
@@ -235,15 +237,42 @@ def _org_path(conn: Connection, code: str) -> str:
     return path
 
 
+def board_fields(registry: Registry) -> dict[str, tuple[str, ...]]:
+    """The processes that publish on the board through their own triggers, and the data
+    fields holding their publications (``Process.board``), over every version."""
+    found: dict[str, tuple[str, ...]] = {}
+    for compiled in registry.all():
+        fields = compiled.process.board
+        if fields:
+            found[compiled.kind] = tuple(dict.fromkeys((*found.get(compiled.kind, ()),
+                                                        *fields)))
+    return found
+
+
 def _rows(conn: Connection, registry: Registry, where: list[Any]) -> list[tuple[CaseView, str]]:
     columns = [*cases.c, orgs.c.code.label("org_code"), orgs.c.path.label("org_path"),
                orgs.c.name.label("org_name")]
+    routine = sa.and_(cases.c.kind == KIND, cases.c.state.in_(released_states(registry)))
+    kinds = sa.or_(routine, cases.c.kind.in_(sorted(board_fields(registry))))
     query = (sa.select(*columns).join(orgs, orgs.c.id == cases.c.org_id)
-             .where(sa.or_(*[sa.and_(cases.c.kind == kind,
-                                     cases.c.state.in_(released_states(registry, kind)))
-                             for kind in board_kinds(registry)]), *where)
-             .order_by(cases.c.id.desc()))
+             .where(kinds, *where).order_by(cases.c.id.desc()))
     return [(CaseView.from_row(row), row.org_name) for row in conn.execute(query)]
+
+
+def _parts(case: CaseView, registry: Registry) -> list[tuple[str | None, Mapping[str, Any]]]:
+    """(part, record) for each publication a case holds: a routine case is one, whose
+    record is its data; another process's case one per filled ``board`` field."""
+    if case.kind == KIND:
+        return [(None, case.data)]
+    return [(name, case.data[name]) for name in board_fields(registry).get(case.kind, ())
+            if isinstance(case.data.get(name), Mapping)]
+
+
+def _visible_items(rows: Iterable[tuple[CaseView, str]], registry: Registry,
+                   members: tuple[str, ...]) -> list[Publication]:
+    return [build(case, org_name, part) for case, org_name in rows
+            for part, record in _parts(case, registry)
+            if visible(case.org_path, record, members)]
 
 
 def matches(item: Publication, query: Query) -> bool:
@@ -278,24 +307,22 @@ def publications(engine: Engine, members: Iterable[str] = (),
         if query.org:
             where.append(orgs.c.path.startswith(_org_path(conn, query.org)))
         rows = _rows(conn, engine.registry, where)
-    found = []
-    for case, org_name in rows:
-        if not visible(case.org_path, case.data, members):
-            continue
-        item = build(case, org_name)
-        if matches(item, query):
-            found.append(item)
+    found = [item for item in _visible_items(rows, engine.registry, members)
+             if matches(item, query)]
     return _ordered(found)
 
 
-def publication(engine: Engine, case_id: int, members: Iterable[str] = ()) -> Publication:
-    """One item, if this viewer may see it; otherwise :class:`NotFound`, the same as an
-    item that does not exist."""
+def publication(engine: Engine, case_id: int, members: Iterable[str] = (),
+                part: str | None = None) -> Publication:
+    """One item (``part``: one publication of a process publishing through ``board``), if
+    this viewer may see it; otherwise :class:`NotFound`, the same as an item that does not
+    exist."""
     with engine.db.read() as conn:
         rows = _rows(conn, engine.registry, [cases.c.id == case_id])
-    if not rows or not visible(rows[0][0].org_path, rows[0][0].data, tuple(members)):
+    found = [i for i in _visible_items(rows, engine.registry, tuple(members)) if i.part == part]
+    if not found:
         raise NotFound()
-    return build(*rows[0])
+    return found[0]
 
 
 def ledger(engine: Engine, officer_paths: Iterable[str], org: str | None = None,
@@ -307,7 +334,9 @@ def ledger(engine: Engine, officer_paths: Iterable[str], org: str | None = None,
         if org:
             scope = sorted(set(scope) & set(subtree_ids(conn, [_org_path(conn, org)])))
         rows = _rows(conn, engine.registry, [cases.c.org_id.in_(scope)]) if scope else []
-    items = [build(case, name) for case, name in rows if case.data.get("published_internal")]
+    items = [build(case, name, part) for case, name in rows
+             for part, record in _parts(case, engine.registry)
+             if record.get("published_internal")]
     items = [i for i in items if not year or i.year == year]
     return sorted(items, key=lambda p: (p.published_at, p.id))
 
@@ -346,7 +375,7 @@ def republishing(engine: Engine, actor: Actor, item: Publication) -> Republishin
     """G11: what the item's ``republish`` offers ``actor`` in its version and state: the
     organisations below the item's where they may open a routine case, provided they hold a
     ``lower:`` role it takes, and the scopes its guards let through (the door's own tests)."""
-    compiled = engine.registry.get(item.kind, item.version)
+    compiled = engine.registry.get(KIND, item.version)
     arrows = compiled.arrows.get((item.state, REPUBLISH), ())
     lower = frozenset(role for arrow in arrows for role in arrow.roles
                       if role.startswith(LOWER))
