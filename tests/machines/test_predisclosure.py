@@ -459,7 +459,7 @@ def test_p6_g1_g10_the_summary_goes_out_internal_before_public_and_into_the_ledg
     assert summary["by_outcome"] == {"adopted": 1, "partly": 1, "not_adopted": 1, "outside": 0}
     assert summary["not_adopted"][0]["reason"] == "已另行安置"
     assert summary["supervisors"][0]["text"] == "公开收支"
-    assert "张三" not in json.dumps(summary, ensure_ascii=False) + case.data["content"]
+    assert "张三" not in json.dumps(summary, ensure_ascii=False) + case.data["outcome"]["content"]
     member = (tree["T"],)
     assert [p.id for p in publications.publications(engine)] == []  # G1: not yet public
     assert [p.id for p in publications.publications(engine, member)] == [case.id]
