@@ -44,7 +44,7 @@ from web.extensions import csrf, limiter
 from web.i18n import pick
 from web.inbox import panels
 from web.openapi import INT, OPT_STR, STAMP, STR, Param, Routes, register
-from web.views import engine
+from web.views import attachment_response, engine
 from workflow.base.errors import Invalid, NotAllowed, NotFound
 from workflow.base.text import Text
 from workflow.base.timeutil import iso_utc
@@ -327,6 +327,7 @@ def render_page(case_id: int, errors: dict | None = None, values: dict | None = 
     compiled = engine().registry.get(KIND, found.def_version)
     response = Response(render_template(
         "predisclosure_page.html", draft=found, state=compiled.state(found.state),
+        files=predisclosures.draft_files(found),
         label=compiled.label, can_comment=found.is_open and chosen is not None,
         as_public=bool(chosen) and chosen[0].kind == "public",
         as_supervisor=bool(chosen) and chosen[1] == predisclosures.SUPERVISOR_COMMENT,
@@ -344,6 +345,15 @@ def comment_choices(compiled, name: str) -> dict[str, Text]:
 @bp.get("/board/pre-disclosures/<int:case_id>", endpoint="page")
 def page(case_id: int):
     return render_page(case_id)
+
+
+@bp.get("/board/pre-disclosures/<int:case_id>/documents/<int:attachment_id>",
+        endpoint="document")
+def document(case_id: int, attachment_id: int):
+    """A document of the draft, for whoever may see the draft (G1)."""
+    _actor, paths = _viewer()
+    found = predisclosures.draft_document(engine(), case_id, attachment_id, paths)
+    return attachment_response(found, inline=request.args.get("view") == "1")
 
 
 @bp.post("/board/pre-disclosures/<int:case_id>/comments", endpoint="comment")

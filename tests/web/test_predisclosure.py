@@ -404,3 +404,38 @@ def test_p4_the_officers_case_page_filters_comments_by_stance_and_outcome(
         as_text=True)
     assert pending.count('class="comment"') == 1 and first not in pending.split(
         'id="comments"')[1].split("</section>")[0]
+
+
+def test_g1_the_drafts_documents_are_read_by_whoever_sees_the_draft(client, engine, tree,
+                                                                   members):
+    from tests.workflow.test_attachments import pdf
+    from workflow.core.schema import Upload
+
+    made = {}
+    for marker, scope in (("DOC-PUB", "public"), ("DOC-INT", "internal")):
+        handler = officer(tree, "T")
+        case = engine.start("pre_disclosure", "T", handler, {
+            "title": f"征求意见稿 {marker}", "draft_text": "见附件", "scope": scope,
+            "forms": ["draft"], "documents": [Upload(f"{marker}.pdf", pdf())]})
+        case = engine.fire(case.id, "submit", handler, {}, case.version)
+        case = engine.fire(case.id, "approve", officer(tree, "T", "reviewer"), CHECKED,
+                           case.version)
+        case = engine.fire(case.id, "approve_plan", officer(tree, "T", "leading_group"), {},
+                           case.version)
+        until = (local_date(utcnow()) + dt.timedelta(days=15)).isoformat()
+        case = engine.fire(case.id, "open_comments", handler, {"comment_until": until},
+                           case.version)
+        made[marker] = (case.id, case.data["documents"][0]["attachment"])
+    case_id, file_id = made["DOC-PUB"]
+    page = client.get(f"/board/pre-disclosures/{case_id}").get_data(as_text=True)
+    assert "DOC-PUB.pdf" in page
+    got = client.get(f"/board/pre-disclosures/{case_id}/documents/{file_id}")
+    assert got.status_code == 200 and got.data == pdf()
+    assert client.get(f"/board/pre-disclosures/{case_id}/documents/{file_id + 1}"
+                      ).status_code == 404, "another draft's file is not this draft's"
+    case_id, file_id = made["DOC-INT"]
+    assert client.get(f"/board/pre-disclosures/{case_id}/documents/{file_id}"
+                      ).status_code == 404
+    login(client, members["T"])
+    assert client.get(f"/board/pre-disclosures/{case_id}/documents/{file_id}"
+                      ).status_code == 200

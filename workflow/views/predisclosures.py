@@ -35,7 +35,7 @@ from workflow.core.engine import CaseView, Engine
 from workflow.core.receipts import Receipt
 from workflow.people.actors import PUBLIC, Actor
 from workflow.store.models import cases, orgs
-from workflow.views import publications, receipts
+from workflow.views import attachments, publications, receipts
 
 KIND = "pre_disclosure"
 COMMENT = "comment"
@@ -165,6 +165,30 @@ def draft(engine: Engine, case_id: int, paths: Iterable[str] = (),
     if not rows or not visible(rows[0][0].org_path, rows[0][0].data, paths):
         raise NotFound()
     return build(*rows[0], paths, now or utcnow())
+
+
+DOCUMENTS = Text("征求意见稿附件", "Attachments of the draft")
+
+
+def draft_files(found: Draft) -> list[attachments.Attachment]:
+    """The draft's documents as the board lists them (officers attached them with the draft;
+    none is personal data)."""
+    return [attachments.Attachment(
+        id=d["attachment"], case_id=found.id, seq=None, trigger=None, field="documents",
+        label=DOCUMENTS, name=d["name"], media_type=d["media_type"], size=d["size"],
+        sha256=d["sha256"], uploaded_by="", uploaded_at=None, taken_by=None, personal=False)
+        for d in found.documents]
+
+
+def draft_document(engine: Engine, case_id: int, attachment_id: int,
+                   paths: Iterable[str] = ()) -> attachments.Download:
+    """One document of the draft shown now, for whoever may see the draft (G1); anything
+    else is :class:`NotFound`, as the draft itself."""
+    found = draft(engine, case_id, paths)
+    item = next((a for a in draft_files(found) if a.id == attachment_id), None)
+    if item is None:
+        raise NotFound()
+    return attachments.read(engine, item)
 
 
 # -- commenting (P4, G1, G13) ----------------------------------------------------------------
