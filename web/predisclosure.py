@@ -88,6 +88,8 @@ def draft_json(found: Draft, language: str) -> dict[str, Any]:
         "state_label": compiled.state(found.state).label.get(language),
         "round": found.round, "draft": found.text,
         "documents": [{k: d.get(k) for k in ("name", "media_type", "size")}
+                      | {"url": url_for("predisclosure.document", case_id=found.id,
+                                        attachment_id=d["attachment"], _external=True)}
                       for d in found.documents],
         "forms": list(found.forms), "comment_until": found.comment_until,
         "closes_at": iso_utc(found.closes_at), "open": found.is_open,
@@ -124,7 +126,8 @@ SCHEMAS = {
             "state": STR, "state_label": STR, "round": INT,
             "draft": {**STR, "description": Text("征求意见稿", "The draft for comments")},
             "documents": {"type": "array", "items": {"type": "object", "properties": {
-                "name": STR, "media_type": STR, "size": INT}}},
+                "name": STR, "media_type": STR, "size": INT,
+                "url": {"type": "string", "format": "uri"}}}},
             "forms": {"type": "array", "items": STR,
                       "description": Text("预公开形式（P2）", "Forms (P2)")},
             "comment_until": {"type": "string", "format": "date", "description": Text(

@@ -429,6 +429,9 @@ def test_g1_the_drafts_documents_are_read_by_whoever_sees_the_draft(client, engi
     case_id, file_id = made["DOC-PUB"]
     page = client.get(f"/board/pre-disclosures/{case_id}").get_data(as_text=True)
     assert "DOC-PUB.pdf" in page
+    listed = next(i for i in client.get("/api/v1/pre-disclosures").get_json()["items"]
+                  if i["id"] == case_id)
+    assert listed["documents"][0]["url"].endswith(f"/documents/{file_id}")
     got = client.get(f"/board/pre-disclosures/{case_id}/documents/{file_id}")
     assert got.status_code == 200 and got.data == pdf()
     assert client.get(f"/board/pre-disclosures/{case_id}/documents/{file_id + 1}"
