@@ -442,3 +442,14 @@ def test_g1_the_drafts_documents_are_read_by_whoever_sees_the_draft(client, engi
     login(client, members["T"])
     assert client.get(f"/board/pre-disclosures/{case_id}/documents/{file_id}"
                       ).status_code == 200
+
+
+def test_g10_each_published_outcome_is_a_row_of_the_ledger_with_its_comments(
+        client, engine, outcomes, fast_passwords):
+    login(client, make_user(engine, "handler-t", "T", ("handler",)))
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(client.get("/ledger.csv").get_data(as_text=True))))
+    row = next(r for r in rows if "OUT-INT-T" in r[3])
+    assert "处理情况和结果已公开" in row and "SAID-OUT-INT-T" in row[12]  # state, comments
