@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml constraints.txt
 # graphviz (process diagrams) and, for the browser tests, chromium. Installed when
 # missing and we are root; otherwise only noted.
 RUN_PACKAGES  := fonts-noto-cjk graphviz
-TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils
+TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils redis-server
 
 system:
 	scripts/apt-ensure.sh $(RUN_PACKAGES)
@@ -60,17 +60,20 @@ sweep = for day in $(1); do \
 	done
 
 # The PostgreSQL round: scripts/pg-test.sh prints the cluster's URL as its last stdout
-# line; the EXIT trap stops the cluster whatever happens, and the recipe keeps
-# pytest's exit status.
+# line, scripts/redis-test.sh the URL of a throwaway Redis (the shared rate-limit store,
+# for the multi-worker test); the EXIT trap stops both whatever happens, and the recipe
+# keeps pytest's exit status.
 test: venv system-test
 	$(VENV)/bin/ruff check .
-	env -u GONGKAI_TEST_DATABASE_URL -u GONGKAI_TEST_CLOCK $(PYTEST)
-	unset GONGKAI_TEST_DATABASE_URL; $(call sweep,$(SHIFTED_DAY) $(SWEEP_DAYS))
-	trap 'scripts/pg-test.sh stop' EXIT; \
+	env -u GONGKAI_TEST_DATABASE_URL -u GONGKAI_TEST_REDIS_URL -u GONGKAI_TEST_CLOCK $(PYTEST)
+	unset GONGKAI_TEST_DATABASE_URL GONGKAI_TEST_REDIS_URL; \
+	$(call sweep,$(SHIFTED_DAY) $(SWEEP_DAYS))
+	trap 'scripts/redis-test.sh stop || true; scripts/pg-test.sh stop' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	url=$$(scripts/pg-test.sh start | tail -n 1); \
-	echo "PostgreSQL test database: $$url, clock at $(SHIFTED_DAY)"; \
-	export GONGKAI_TEST_DATABASE_URL="$$url"; \
+	redis=$$(scripts/redis-test.sh start | tail -n 1); \
+	echo "PostgreSQL test database: $$url, Redis: $$redis, clock at $(SHIFTED_DAY)"; \
+	export GONGKAI_TEST_DATABASE_URL="$$url" GONGKAI_TEST_REDIS_URL="$$redis"; \
 	GONGKAI_TEST_CLOCK=$(SHIFTED_DAY) $(PYTEST); \
 	$(call sweep,$(SWEEP_DAYS))
 

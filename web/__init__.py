@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from web.extensions import babel, csrf, limiter, login_manager
+from web.extensions import babel, csrf, limiter, limiter_settings, login_manager
 from workflow.core.attachments import MB, SETTINGS
 from workflow.core.engine import Engine
 
@@ -58,10 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
-        RATELIMIT_STORAGE_URI=os.environ.get("GONGKAI_RATELIMIT_STORAGE", "memory://"),
-        # Flask-Limiter keeps the last app's setting as the next default: say it each time.
-        RATELIMIT_ENABLED=True,
-        LOGIN_RATE_LIMIT=os.environ.get("GONGKAI_LOGIN_RATE_LIMIT", "10 per minute"),
+        **limiter_settings(),
         WTF_CSRF_TIME_LIMIT=None,
         JSON_AS_ASCII=False,
         **upload_limits(config),

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Mapping
 from functools import wraps
@@ -143,10 +142,11 @@ def token_optional(view):
 
 
 def _rate_key() -> str:
-    """Per token when one is sent (hashed), else per address."""
-    token = _bearer()
-    if token:
-        return "token:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+    """Per account for a valid token, else per address: an unknown or revoked token
+    counts against the address it came from, so fresh junk tokens buy no fresh limits."""
+    account = _account(_bearer())
+    if account is not None:
+        return f"account:{account.id}"
     return "addr:" + (get_remote_address() or "")
 
 
@@ -157,7 +157,7 @@ limiter.shared_limit(
 
 @bp.errorhandler(WorkflowError)
 def workflow_error(exc: WorkflowError):
-    return exc.as_json(lang()), exc.status
+    return exc.as_json(lang()), exc.status, exc.headers
 
 
 @bp.errorhandler(429)

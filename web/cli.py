@@ -4,6 +4,7 @@ that ``workflow`` never imports ``web`` (DESIGN.md, Layout)."""
 from __future__ import annotations
 
 import click
+from gunicorn.app.base import BaseApplication
 
 from workflow.cli import _engine, main
 
@@ -11,18 +12,58 @@ from workflow.cli import _engine, main
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="工作进程数（多于 1 时用 gunicorn） / processes (gunicorn when more than 1)")
+def serve(host: str, port: int, workers: int) -> None:
     """网页服务和时钟 / the web service and the clock together (embedded default)."""
+    from web.extensions import unshared_store_warning
+
+    warning = unshared_store_warning(workers)
+    if warning:
+        click.echo(warning, err=True)
+    engine = _engine()  # the schema is brought up to date once, before any worker starts
+    click.echo(f"gongkai 已启动 / serving on http://{host}:{port}")
+    if workers > 1:
+        engine.db.dispose()  # no connection crosses the fork
+        _Workers(host, port, workers).run()
+        return
     from waitress import serve as waitress_serve
 
     from web import create_app
     from workflow.clock import Clock
 
-    engine = _engine()
     Clock(engine).start()
     app = create_app({"ENGINE": engine})
-    click.echo(f"gongkai 已启动 / serving on http://{host}:{port}")
     waitress_serve(app, host=host, port=port, threads=8, ident="gongkai")
+
+
+def _worker_app():
+    """One worker's app, built after the fork: its own engine and connections, and its
+    own clock, of which the lease in the database lets one work at a time."""
+    from web import create_app
+    from workflow.clock import Clock
+
+    engine = _engine(init=False)
+    Clock(engine).start()
+    return create_app({"ENGINE": engine})
+
+
+class _Workers(BaseApplication):
+    """Gunicorn's pre-fork server with ``workers`` processes of 8 threads each."""
+
+    def __init__(self, host: str, port: int, workers: int) -> None:
+        self.options = {"bind": f"{host}:{port}", "workers": workers,
+                        "worker_class": "gthread", "threads": 8,
+                        # its default socket is one path per user: two servers would clash
+                        "control_socket_disable": True}
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return _worker_app()
 
 
 __all__ = ["main"]

@@ -69,6 +69,46 @@ def scheduler() -> None:
     Clock(_engine(), blocking=True).start()
 
 
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_cmd(file: Path) -> None:
+    """把数据库备份到 FILE（附件和密钥另行备份） / back the database up to FILE.
+
+    SQLite: the online backup API, safe while the service runs; PostgreSQL: pg_dump -Fc.
+    The attachments' files and the checkpoint keys are not in it (README, Backups)."""
+    from workflow.store import backup
+
+    try:
+        backup.backup(_engine(init=False).db, file)
+    except backup.BackupFailed as exc:
+        _fail(str(exc), 1)
+    click.echo(f"已备份 / backed up to {file}")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True,
+              help="覆盖已有数据的数据库 / replace a database that already holds data")
+def restore_cmd(file: Path, force: bool) -> None:
+    """用 FILE 替换数据库的内容（之后用 audit verify 核对） / restore the database from FILE.
+
+    All or nothing; a database that already holds organisations is replaced only with
+    --force. Check a restored copy with `gongkai audit verify`."""
+    from workflow.store import backup
+
+    db = _engine(init=False).db
+    if not force and backup.holds_data(db):
+        _fail("数据库已有数据；确认要覆盖请加 --force / "
+              "the database already holds data; add --force to replace it")
+    try:
+        backup.restore(db, file)
+    except backup.BackupFailed as exc:
+        _fail(str(exc), 1)
+    finally:
+        db.dispose()
+    click.echo(f"已从 {file} 恢复 / restored from {file}")
+
+
 @main.group()
 def timers() -> None:
     """定时器 / timers."""

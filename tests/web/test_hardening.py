@@ -129,3 +129,116 @@ def test_item4_revoking_disabling_or_a_new_password_ends_every_session(app, clie
             accounts.set_password(conn, account.id, "a-new-password-1")
     assert _with_session(app, saved).get("/inbox").status_code == 302
     assert client.get("/api/v1/cases", headers=users["handler"].headers).status_code == 401
+
+
+@pytest.fixture
+def busy_app(db_url, registry, monkeypatch, users):
+    """An app whose database waits 0.3 s for another writer's lock (the default is 5 s)."""
+    from web import create_app
+    from workflow.core.engine import Engine
+    from workflow.store.db import Database
+
+    monkeypatch.setenv("GONGKAI_DB_BUSY_SECONDS", "0.3")
+    database = Database(db_url)
+    engine = Engine(database, registry)
+    yield create_app({"ENGINE": engine, "SECRET_KEY": "t", "TESTING": True,
+                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    database.dispose()
+
+
+def _hold_the_write_lock(engine, case_id):
+    """Another writer's open transaction: on SQLite the database lock, on PostgreSQL the
+    case row's lock. Returns the function that lets go."""
+    if engine.db.is_sqlite:
+        import sqlite3
+
+        path = engine.db.engine.url.database
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    else:
+        other = engine.db.engine.raw_connection()
+        other.cursor().execute("SELECT id FROM cases WHERE id = %s FOR UPDATE", (case_id,))
+
+    def release():
+        other.rollback()
+        other.close()
+
+    return release
+
+
+def test_item8_a_locked_database_answers_503_and_the_retry_succeeds(busy_app, engine, users):
+    from workflow.audit.chain import verify
+
+    client = busy_app.test_client()
+    case = client.post("/api/v1/cases", headers=users["handler"].headers,
+                       json={"kind": "sample", "org": "T", "payload": {"title": "加锁测试"}})
+    assert case.status_code == 201, case.get_json()
+    case = case.get_json()
+    url = f"/api/v1/cases/{case['id']}/actions/submit"
+    body = {"payload": {"amount": 5}, "expected_version": case["version"]}
+    release = _hold_the_write_lock(engine, case["id"])
+    try:
+        busy = client.post(url, headers=users["handler"].headers, json=body)
+        assert busy.status_code == 503 and busy.get_json()["error"] == "unavailable"
+        assert busy.headers["Retry-After"].isdigit()
+    finally:
+        release()
+    retried = client.post(url, headers=users["handler"].headers, json=body)
+    assert retried.status_code == 200, "nothing was half-written: the same request succeeds"
+    assert retried.get_json()["version"] == case["version"] + 1
+    assert verify(engine.db, engine.registry).ok
+
+
+def test_item8_a_full_disk_is_unavailable_not_a_fault():
+    import sqlite3
+
+    from workflow.store.db import unavailable
+
+    assert unavailable(sqlite3.OperationalError("database or disk is full"))
+    assert unavailable(sqlite3.OperationalError("database is locked"))
+    assert not unavailable(sqlite3.OperationalError("no such table: x"))
+
+    class Pg(Exception):
+        sqlstate = "53100"  # disk_full
+
+    assert unavailable(Pg())
+
+
+@pytest.mark.parametrize("url", ["/board", "/login", "/api/v1/docs"])
+def test_item9_pages_send_the_security_headers(client, url):
+    response = client.get(url)
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split(
+        "script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_item9_json_answers_are_not_sniffed(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_item9_no_template_runs_an_inline_script():
+    import re
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "web" / "templates"
+    for path in templates.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            assert "src=" in tag or 'type="application/json"' in tag, f"{path.name}: {tag}"
+        assert not re.search(r"\son[a-z]+=", text), f"{path.name}: an inline event handler"
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(engine, users):
+    from web import create_app
+
+    app = create_app({"ENGINE": engine, "SECRET_KEY": "t", "TESTING": True,
+                      "RATELIMIT_ENABLED": False})
+    client = app.test_client()
+    response = client.post("/login", data={"username": users["handler"].username,
+                                           "password": users["handler"].password})
+    assert response.status_code == 400
+    assert client.get("/inbox").status_code == 302, "not signed in"

@@ -9,9 +9,18 @@ import pytest
 import sqlalchemy as sa
 
 from workflow.audit.chain import verify
-from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound, StaleVersion
+from workflow.base.errors import (
+    Forbidden,
+    Invalid,
+    NotAllowed,
+    NotFound,
+    StaleVersion,
+    WorkflowError,
+)
 from workflow.core import signals
+from workflow.core.engine import Engine
 from workflow.people.actors import PUBLIC, SYSTEM, user
+from workflow.store.db import Database
 from workflow.store.models import events, timers
 
 NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
@@ -122,30 +131,48 @@ def test_signal_is_sent_after_commit(engine, people):
     assert len(seen) == 1 and seen[0] is not None
 
 
-def test_two_officers_race_one_wins(engine, people):
-    """Optimistic concurrency: the same expected version from two threads, one commit."""
+CLIENTS = 8
+
+
+def test_eight_officers_race_one_wins(engine, people, db_url):
+    """Optimistic concurrency, as the review ran it: 8 clients, each with its own engine
+    and connections, fire a state-changing trigger with the same expected version at
+    once. Exactly one commits; the seven others get StaleVersion (409) and change
+    nothing, and the case's chain stays contiguous. On SQLite and PostgreSQL."""
     case = start(engine, people)
     case = engine.fire(case.id, "submit", people["handler"], {"amount": 5}, 1, NOW)
-    results: list[str] = []
-    barrier = threading.Barrier(2)
+    clients = [Engine(Database(db_url), engine.registry) for _ in range(CLIENTS)]
+    results: list[object] = []
+    barrier = threading.Barrier(CLIENTS)
 
-    def act(trigger: str, payload: dict) -> None:
+    def act(client: Engine, trigger: str, payload: dict) -> None:
         barrier.wait()
         try:
-            engine.fire(case.id, trigger, people["reviewer"], payload, case.version, NOW)
+            client.fire(case.id, trigger, people["reviewer"], payload, case.version, NOW)
             results.append("ok")
-        except StaleVersion:
-            results.append("stale")
-        except NotAllowed:
-            results.append("not_allowed")
+        except WorkflowError as exc:
+            results.append(exc)
 
-    threads = [threading.Thread(target=act, args=("approve", {})),
-               threading.Thread(target=act, args=("reject", {"reason": "不符"}))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(results) == ["ok", "stale"]
+    threads = [threading.Thread(target=act, args=(client, *(
+        ("approve", {}) if i % 2 else ("reject", {"reason": "不符"}))))
+        for i, client in enumerate(clients)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for client in clients:
+            client.db.dispose()
+    assert results.count("ok") == 1, results
+    lost = [r for r in results if r != "ok"]
+    assert all(isinstance(r, StaleVersion) and r.status == 409 for r in lost), lost
+    assert len(lost) == CLIENTS - 1
+    with engine.db.read() as conn:
+        seqs = conn.execute(sa.select(events.c.seq).where(events.c.case_id == case.id)
+                            .order_by(events.c.seq)).scalars().all()
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == case.version + 1
+    assert engine.get(case.id, people["reviewer"]).version == case.version + 1
     assert verify(engine.db, engine.registry).ok
 
 

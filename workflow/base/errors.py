@@ -15,6 +15,11 @@ class WorkflowError(Exception):
         self.fields = fields or {}
         super().__init__(str(self.message))
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with the answer (none, but for :class:`Unavailable`)."""
+        return {}
+
     def as_json(self, lang: str = "zh") -> dict:
         return {
             "error": self.code,
@@ -50,6 +55,20 @@ class NotAllowed(WorkflowError):
 class Invalid(WorkflowError):
     code, status = "invalid", 422
     default = Text("提交的内容有误，请检查", "The submission has errors; please check")
+
+
+class Unavailable(WorkflowError):
+    """The database could not take the change now (locked by another writer past the wait,
+    full, out of resources): nothing was written; the same request later succeeds."""
+
+    code, status = "unavailable", 503
+    default = Text("系统繁忙，本次提交未保存，请稍后重试",
+                   "The service is busy and nothing was saved; please try again shortly")
+    retry_after = 5
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class AlreadyFired(Exception):

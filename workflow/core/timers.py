@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from workflow.base.canonical import canonical_text
-from workflow.base.errors import AlreadyFired, WorkflowError
+from workflow.base.errors import AlreadyFired, Unavailable, WorkflowError
 from workflow.base.timeutil import local_date, utcnow
 from workflow.calendar.workdays import Calendars
 from workflow.core import signals
@@ -153,26 +153,35 @@ def schedule(conn: Connection, compiled: Compiled, calendars: Calendars, case_id
 
 
 def run_due(engine: Engine, now: dt.datetime | None = None, batch: int = 500) -> int:
-    """Fire every timer due at or before ``now``, repeating while firings start more."""
+    """Fire every timer due at or before ``now``, repeating while firings start more.
+
+    When the database cannot take a change now (:class:`Unavailable`), the round ends
+    with the timers still pending: the next tick fires them."""
     now = now or utcnow()
     fired = 0
-    for _ in range(MAX_ROUNDS):
-        with engine.db.read() as conn:
-            due = conn.execute(
-                sa.select(timers.c.id, timers.c.case_id, timers.c.trigger)
-                .where(timers.c.status == "pending", timers.c.due_at <= now)
-                .order_by(timers.c.due_at, timers.c.id).limit(batch)
-            ).all()
-        if not due:
-            break
-        for timer in due:
-            try:
-                engine.fire(timer.case_id, timer.trigger, SYSTEM, {}, now=now, timer_id=timer.id)
-                fired += 1
-            except AlreadyFired:
-                continue
-            except WorkflowError as exc:
-                _fail(engine.db, timer.id, str(exc.message))
+    try:
+        for _ in range(MAX_ROUNDS):
+            with engine.db.read() as conn:
+                due = conn.execute(
+                    sa.select(timers.c.id, timers.c.case_id, timers.c.trigger)
+                    .where(timers.c.status == "pending", timers.c.due_at <= now)
+                    .order_by(timers.c.due_at, timers.c.id).limit(batch)
+                ).all()
+            if not due:
+                break
+            for timer in due:
+                try:
+                    engine.fire(timer.case_id, timer.trigger, SYSTEM, {}, now=now,
+                                timer_id=timer.id)
+                    fired += 1
+                except AlreadyFired:
+                    continue
+                except Unavailable:
+                    raise
+                except WorkflowError as exc:
+                    _fail(engine.db, timer.id, str(exc.message))
+    except Unavailable:
+        pass
     signals.timers_run.send(engine, fired=fired, now=now)
     return fired
 

@@ -8,6 +8,7 @@ writers queue instead of failing half-way; on PostgreSQL the door locks the case
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,41 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from workflow.base.errors import Unavailable
+
 DEFAULT_URL = "sqlite:///instance/gongkai.db"
+
+
+def busy_seconds() -> float:
+    """How long a change waits for another writer's lock before the service answers 503
+    (``GONGKAI_DB_BUSY_SECONDS``, default 5)."""
+    return float(os.environ.get("GONGKAI_DB_BUSY_SECONDS", "5"))
+
+
+#: what the drivers say when the database cannot take a change now (SQLite: busy past the
+#: wait, full disk, I/O; PostgreSQL: SQLSTATE 55P03 lock not available, class 53
+#: insufficient resources)
+_SQLITE_UNAVAILABLE = ("database is locked", "database or disk is full", "disk i/o error",
+                       "database table is locked")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means "try again later" rather than a fault in the request."""
+    original = getattr(exc, "orig", exc)
+    if isinstance(original, sqlite3.OperationalError):
+        return str(original).lower().startswith(_SQLITE_UNAVAILABLE)
+    state = getattr(original, "sqlstate", None)
+    return isinstance(state, str) and (state == "55P03" or state.startswith("53"))
+
+
+@contextmanager
+def _or_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:  # the door runs statements on the driver too: any driver's error
+        if unavailable(exc):
+            raise Unavailable() from exc
+        raise
 
 
 def database_url() -> str:
@@ -28,7 +63,9 @@ def make_engine(url: str) -> Engine:
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        wait = busy_seconds()
+        engine = sa.create_engine(url, connect_args={"timeout": wait,
+                                                     "check_same_thread": False})
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:
@@ -37,7 +74,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
             cursor.close()
 
         @sa.event.listens_for(engine, "begin")
@@ -47,7 +84,9 @@ def make_engine(url: str) -> Engine:
                 driver.execute("BEGIN")
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    lock_ms = int(busy_seconds() * 1000)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                            connect_args={"options": f"-c lock_timeout={lock_ms}"})
 
 
 #: SQLite connections the door keeps open between transactions (see ``Database.write``)
@@ -65,6 +104,13 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
+        """One transaction; :class:`Unavailable` (503) when the database cannot take it
+        now, with nothing written."""
+        with _or_unavailable(), self._write() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
         if not self.is_sqlite:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
@@ -111,7 +157,7 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
+        with _or_unavailable(), self.engine.connect() as conn, conn.begin():
             yield conn
 
     def dispose(self) -> None:
