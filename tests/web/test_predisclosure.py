@@ -411,12 +411,12 @@ def test_g1_the_drafts_documents_are_read_by_whoever_sees_the_draft(client, engi
     from tests.workflow.test_attachments import pdf
     from workflow.core.schema import Upload
 
-    made = {}
+    made, paper = {}, pdf()
     for marker, scope in (("DOC-PUB", "public"), ("DOC-INT", "internal")):
         handler = officer(tree, "T")
         case = engine.start("pre_disclosure", "T", handler, {
             "title": f"征求意见稿 {marker}", "draft_text": "见附件", "scope": scope,
-            "forms": ["draft"], "documents": [Upload(f"{marker}.pdf", pdf())]})
+            "forms": ["draft"], "documents": [Upload(f"{marker}.pdf", paper)]})
         case = engine.fire(case.id, "submit", handler, {}, case.version)
         case = engine.fire(case.id, "approve", officer(tree, "T", "reviewer"), CHECKED,
                            case.version)
@@ -433,7 +433,7 @@ def test_g1_the_drafts_documents_are_read_by_whoever_sees_the_draft(client, engi
                   if i["id"] == case_id)
     assert listed["documents"][0]["url"].endswith(f"/documents/{file_id}")
     got = client.get(f"/board/pre-disclosures/{case_id}/documents/{file_id}")
-    assert got.status_code == 200 and got.data == pdf()
+    assert got.status_code == 200 and got.data == paper
     assert client.get(f"/board/pre-disclosures/{case_id}/documents/{file_id + 1}"
                       ).status_code == 404, "another draft's file is not this draft's"
     case_id, file_id = made["DOC-INT"]
