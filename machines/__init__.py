@@ -8,6 +8,7 @@ from machines.application import APPLICATION
 from machines.catalogue import CATALOGUE
 from machines.inquiry import INQUIRY
 from machines.observer_seats import OBSERVER_SEATS
+from machines.predisclosure import PRE_DISCLOSURE
 from machines.routine import ROUTINE, ROUTINE_V1
 from machines.village_decision import VILLAGE_DECISION
 from workflow.core.declare import Process
@@ -16,4 +17,4 @@ from workflow.core.declare import Process
 def definitions() -> list[Process]:
     """Every declared version of every process kind, oldest first."""
     return [APPLICATION, INQUIRY, ROUTINE_V1, ROUTINE, CATALOGUE, OBSERVER_SEATS,
-            VILLAGE_DECISION]
+            VILLAGE_DECISION, PRE_DISCLOSURE]

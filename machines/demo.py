@@ -273,3 +273,47 @@ VILLAGE_DECISION = (
                   "channels": ["board"], "finance": "预算 60000 元，来源：村集体经营收入。"})),
              role="secretary", days_ago=120),
 )
+
+
+# -- 预公开 -----------------------------------------------------------------------------------
+
+#: a town's draft decision, 党外, on the board and online
+def _draft(title: str, text: str) -> dict:
+    return {"title": title, "draft_text": text, "scope": "public", "forms": ["board", "online"]}
+
+
+def _until(days_ago: int):
+    """P3: the shortest period allowed for a case opened ``days_ago`` days before the demo."""
+    return lambda today: {"comment_until": (today + dt.timedelta(days=15 - days_ago))
+                          .isoformat(), "note": "欢迎提出意见建议"}
+
+
+PLANNED = (DemoStep("submit", "handler"), DemoStep("approve", "reviewer", CHECKED),
+           DemoStep("approve_plan", "leading_group", {"note": "同意预公开"}))
+
+
+def _said(stance: str, text: str, role: str = "public") -> DemoStep:
+    trigger = "supervisor_comment" if role == "supervisor" else "comment"
+    return DemoStep(trigger, role, {"stance": stance, "text": text})
+
+
+#: one approved and ready to open, one open with comments of every stance (a supervisor's
+#: among them), one deferred at its close because most commenters objected (P5)
+PRE_DISCLOSURE = (
+    DemoCase("XW-QS", _draft("青山镇农村人居环境整治三年行动方案（征求意见稿）",
+                             "一、目标任务：三年内实现垃圾分类全覆盖……"), PLANNED),
+    DemoCase("XW-QS", _draft("青山镇村级集体经济收益分配办法（征求意见稿）",
+                             "第一条 村集体经济收益按照……的原则分配。"),
+             (*PLANNED, DemoStep("open_comments", "handler", _until(3)),
+              _said("support", "办法合理，赞成实施。"),
+              _said("object", "分红比例偏低，不同意。"),
+              _said("suggest", "建议增加困难群众的帮扶比例。"),
+              _said("suggest", "建议公开每年的收益台账。", "supervisor")), days_ago=3),
+    DemoCase("XW-QS", _draft("青山镇集贸市场搬迁方案（征求意见稿）",
+                             "拟将集贸市场整体搬迁至镇东新区。"),
+             (*PLANNED, DemoStep("open_comments", "handler", _until(20)),
+              _said("object", "新址太远，老人买菜不便。"),
+              _said("object", "搬迁后摊位费上涨，不同意。"),
+              _said("object", "现市场刚改造过，不必搬迁。"),
+              _said("support", "新址交通方便，支持。")), days_ago=20),
+)

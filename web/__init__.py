@@ -92,6 +92,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     observers.init_app(app)
 
+    from web import predisclosure
+
+    predisclosure.init_app(app)
+
     from web import audit
 
     audit.init_app(app)

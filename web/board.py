@@ -352,9 +352,9 @@ def _who(opinion: dict) -> str:
     return f"{who}（{opinion['name']}）" if opinion.get("name") else who
 
 
-def _state_label(registry, name: str) -> Text:
+def _state_label(registry, kind: str, name: str) -> Text:
     for compiled in reversed(registry.all()):
-        if compiled.kind == publications.KIND:
+        if compiled.kind == kind:
             try:
                 return compiled.state(name).label
             except KeyError:
@@ -387,7 +387,8 @@ def ledger_rows(items: list[Publication], label: Callable[[str], Text | None]
             zh(found.category), zh(found.declared_scope),
             "、".join(zh(c) for c in found.channels),
             found.internal.get("on", ""), (found.public or {}).get("on", ""),
-            _state_label(registry, found.state).zh, len(opinions), said, handled, changes,
+            _state_label(registry, found.kind, found.state).zh, len(opinions), said, handled,
+            changes,
         ])
     return rows
 

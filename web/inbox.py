@@ -6,7 +6,16 @@ errors (STYLE.md). No process is named here; everything comes from the definitio
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
@@ -88,6 +97,16 @@ def _case_or_404(case_id: int):
     return engine().get(case_id, current_account().actor)
 
 
+#: app.extensions key: process kind -> function(case) -> a panel's context for the case
+#: page, with its ``template`` (a process's own view of its case, e.g. 预公开's comments)
+PANELS = "gongkai.case_panels"
+
+
+def panels(app) -> dict:
+    """The case-page panels registered on ``app``, by process kind."""
+    return app.extensions.setdefault(PANELS, {})
+
+
 def render_case(case_id: int, errors: dict | None = None, trigger: str | None = None,
                 values: dict | None = None, status: int = 200):
     case = _case_or_404(case_id)
@@ -113,6 +132,7 @@ def render_case(case_id: int, errors: dict | None = None, trigger: str | None = 
         progress=progress.steps(compiled.process, case.state, case.data,
                                 compiled.state(case.state).final),
         values=values or {}, me=current_account().username,
+        panel=panels(current_app).get(case.kind, lambda _case: None)(case),
     ), status
 
 

@@ -23,6 +23,7 @@ PINNED = {
     ("catalogue", 1): "338298e4f6194e05b8308731fd5f8d50a5c9848fcf6dc2bc3722d51ff369c03a",
     ("observer_seats", 1): "77ac6eb4e0ca3ddc91522c89e71d6239ddf208eab5480191cc5ea0f3c6682a9c",
     ("village_decision", 1): "2acef2d3a04c87cc037bdfbb6d582ba91bf958353b626ffa69b9882636b1b004",
+    ("pre_disclosure", 1): "cdea1ddaf268b13f75d39900785658cae7ceaedfff0fcd1ee3c06a141c159928",
 }
 
 

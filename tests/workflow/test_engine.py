@@ -256,6 +256,39 @@ def test_start_many_opens_all_cases_or_none(engine, people):
     assert verify(engine.db, engine.registry).ok
 
 
+def test_a_guard_refuses_on_a_field_with_422(db, tree):
+    """A guard that needs the day (which a schema's checks cannot see) names the field
+    that must change: the door answers ``Invalid`` with that field's error, nothing
+    appended."""
+    import dataclasses
+
+    from tests.workflow.sample import SAMPLE
+    from workflow.base.text import Text
+    from workflow.core.declare import Field, Schema, Trigger
+    from workflow.core.engine import Engine
+    from workflow.core.registry import Registry, refusal_text
+
+    def not_before_today(ctx):
+        if ctx.payload["on"] < ctx.today.isoformat():
+            return {"on": Text("不能早于今天", "Not before today")}
+        return None
+
+    dated = Trigger("plan", ("draft",), None, {"handler"}, Text("排期", "Plan"),
+                    Schema((Field("on", "date", Text("日期", "Date")),)),
+                    guards=(not_before_today,), append_only=True)
+    eng = Engine(db, Registry([dataclasses.replace(SAMPLE, kind="dated",
+                                                   triggers=(*SAMPLE.triggers, dated))]))
+    eng.record_definitions()
+    handler = user("hu", {(tree["T"], "handler")})
+    case = eng.start("dated", "T", handler, {"title": "会议"}, NOW)
+    with pytest.raises(Invalid) as refused:
+        eng.fire(case.id, "plan", handler, {"on": "2026-11-01"}, None, NOW)
+    assert refused.value.fields["on"].en == "Not before today"
+    assert eng.get(case.id, handler).seq == 1
+    assert eng.fire(case.id, "plan", handler, {"on": "2026-11-02"}, None, NOW).seq == 2
+    assert refusal_text({"on": Text("甲", "a")}) == Text("on：甲", "on: a")
+
+
 @pytest.mark.parametrize("value", [[None], {"a": 1}, ["draft"], 5, True])
 def test_a_choice_of_the_wrong_type_is_a_field_error(value):
     """Issue 20, item 3: ``[null]`` where a choice is expected was a 500 (unhashable)."""

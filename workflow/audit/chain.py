@@ -37,7 +37,7 @@ from workflow.base.timeutil import iso_utc, parse_iso, utcnow
 from workflow.core.attachments import records_in
 from workflow.core.declare import Ctx
 from workflow.core.engine import ASSIGN, DOWNLOAD, START, apply_effects, start_data, title_of
-from workflow.core.registry import Registry
+from workflow.core.registry import Registry, refusal_text
 from workflow.store.db import Database
 from workflow.store.files import FileStore, sha256_of
 from workflow.store.models import cases, checkpoints, copies, events, orgs
@@ -186,8 +186,8 @@ def replay(rows: Iterable[Mapping[str, Any]], registry: Registry) -> Rebuilt:
         ctx = Ctx(case.data, payload, parse_iso(ev["at"]), ev["actor"], case.state)
         arrow, refusal = compiled.resolve(case.state, ev["trigger"], ctx)
         if arrow is None:
-            raise ReplayError(ev["seq"], refusal or Text("该状态下没有此操作",
-                                                         "no such action in this state"))
+            raise ReplayError(ev["seq"], refusal_text(refusal) if refusal else Text(
+                "该状态下没有此操作", "no such action in this state"))
         to_state = arrow.dest or case.state
         if to_state != ev["to_state"]:
             raise ReplayError(ev["seq"], Text(f"目标状态应为 {to_state}",

@@ -20,8 +20,8 @@ from workflow.core.schema import Field, Schema, Upload
 
 __all__ = [
     "AtField", "CalendarDays", "Condition", "Ctx", "DemoCase", "DemoPayload", "DemoStep",
-    "Document", "Field", "Milestone", "Process", "Route", "Schema", "Spawn", "State", "Text",
-    "Timer", "Trigger", "Upload", "WorkingDays",
+    "Document", "Field", "Milestone", "Process", "Refusal", "Route", "Schema", "Spawn",
+    "State", "Text", "Timer", "Trigger", "Upload", "WorkingDays",
 ]
 
 
@@ -46,7 +46,11 @@ class Ctx:
         return self.data.get("_settings", {})
 
 
-Guard = Callable[[Ctx], Text | None]
+#: A guard's refusal: a reason (409 ``not_allowed``), or reasons by payload field (422
+#: ``invalid``) when the payload is what must change, e.g. a date too early for the rule
+#: as of today, which the schema's checks cannot know.
+Refusal = Text | Mapping[str, Text]
+Guard = Callable[[Ctx], Refusal | None]
 Effect = Callable[[Ctx], Mapping[str, Any] | None]
 #: A route's condition: a plain yes or no about the case, never a refusal.
 Condition = Callable[[Ctx], bool]
@@ -101,8 +105,10 @@ class Trigger:
     held at its parent (A3 consent, A4 filing); ``system`` is the timer runner;
     ``public`` and ``applicant`` need no account. ``available`` guards see no payload
     (they decide which actions a page lists); ``guards`` are checked on submit. Guards
-    refuse with a reason a person can act on; which way a trigger goes is a route, not a
-    refusal. ``routes`` take :class:`Route` or ``(condition, dest)`` pairs.
+    refuse with a reason a person can act on (a mapping of field -> reason when a payload
+    field is what must change: the door answers 422 with those field errors); which way a
+    trigger goes is a route, not a refusal. ``routes`` take :class:`Route` or
+    ``(condition, dest)`` pairs.
 
     ``receipt`` (a prefix such as ``"YJ"``) gives each firing a receipt number
     (``YJ-2026-000045``, in the payload as ``_receipt``) and an access code shown once

@@ -434,6 +434,8 @@ class Engine:
             arrow, new_state, refusal = compiled.run(
                 view.state, trigger, ctx, lambda a: actor.holds(a.roles, view.org_path))
             if arrow is None:
+                if isinstance(refusal, Mapping):  # the payload must change: field errors
+                    raise Invalid(fields=dict(refusal))
                 raise NotAllowed(refusal)
             data = apply_effects(arrow.effects, ctx)
             if timer_id is not None:

@@ -21,7 +21,7 @@ from transitions import Machine
 
 from workflow.base.canonical import canonical, sha256_hex
 from workflow.base.text import Text
-from workflow.core.declare import Condition, Ctx, Process, State, Trigger
+from workflow.core.declare import Condition, Ctx, Process, Refusal, State, Trigger
 
 REMIND = Trigger(
     name="remind",
@@ -93,7 +93,7 @@ class _Cursor:
     def __init__(self) -> None:
         self.ctx: Ctx | None = None
         self.chosen: Trigger | None = None
-        self.refusal: Text | None = None
+        self.refusal: Refusal | None = None
         self.may: Callable[[Trigger], bool] = _ANYONE
 
 
@@ -169,7 +169,7 @@ class Compiled:
 
     def run(self, state: str, trigger: str, ctx: Ctx,
             may: Callable[[Trigger], bool] | None = None
-            ) -> tuple[Trigger | None, str, Text | None]:
+            ) -> tuple[Trigger | None, str, Refusal | None]:
         """Execute ``trigger`` on the shared machine: (arrow taken, new state, refusal).
         ``may`` says whether the actor holds an arrow's roles; other arrows are passed by."""
         cursor = getattr(self._local, "cursor", None)
@@ -183,7 +183,8 @@ class Compiled:
         self.machine.events[trigger].trigger(cursor)
         return cursor.chosen, cursor.state, cursor.refusal
 
-    def resolve(self, state: str, trigger: str, ctx: Ctx) -> tuple[Trigger | None, Text | None]:
+    def resolve(self, state: str, trigger: str, ctx: Ctx
+                ) -> tuple[Trigger | None, Refusal | None]:
         """The same choice without the machine, for replay's hot loop (no callbacks)."""
         refusal = None
         for arrow in self.arrows.get((state, trigger), ()):
@@ -198,13 +199,21 @@ def routes_here(arrow: Arrow, ctx: Ctx) -> bool:
     return arrow.when is None or bool(arrow.when(ctx))
 
 
-def refusal_of(arrow: Trigger, ctx: Ctx, with_payload: bool = True) -> Text | None:
+def refusal_of(arrow: Trigger, ctx: Ctx, with_payload: bool = True) -> Refusal | None:
     """The first guard's reason for refusing, or None when every guard passes."""
     return first_refusal(arrow.available, ctx) or (
         first_refusal(arrow.guards, ctx) if with_payload else None)
 
 
-def first_refusal(guards, ctx: Ctx) -> Text | None:
+def refusal_text(refusal: Refusal) -> Text:
+    """A refusal as one text: field errors joined as ``field: reason``."""
+    if isinstance(refusal, Text):
+        return refusal
+    return Text("；".join(f"{k}：{v.zh}" for k, v in refusal.items()),
+                "; ".join(f"{k}: {v.en}" for k, v in refusal.items()))
+
+
+def first_refusal(guards, ctx: Ctx) -> Refusal | None:
     for guard in guards:
         reason = guard(ctx)
         if reason is not None:

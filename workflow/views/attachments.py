@@ -209,6 +209,12 @@ def _bytes(engine: Engine, item: Attachment) -> bytes:
     return data
 
 
+def read(engine: Engine, item: Attachment) -> Download:
+    """The bytes of a file another read model's own rule lets through (a draft's documents
+    on the board, 预公开), checked against the recorded digest."""
+    return Download(item, _bytes(engine, item))
+
+
 def _unused(row: Any) -> Attachment:
     return Attachment(id=row.id, case_id=row.case_id, seq=None, trigger=None, field=row.field,
                       label=UNUSED, name=row.name, media_type=row.media_type, size=row.size,
