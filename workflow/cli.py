@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import click
@@ -29,7 +30,8 @@ def _engine(init: bool = True):
     return engine
 
 
-def _fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> None:
+    """Say what was wrong (Chinese first) and exit: 2 bad input, 1 a problem found."""
     click.echo(message, err=True)
     sys.exit(code)
 
@@ -81,7 +83,7 @@ def backup_cmd(file: Path) -> None:
     try:
         backup.backup(_engine(init=False).db, file)
     except backup.BackupFailed as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     click.echo(f"已备份 / backed up to {file}")
 
 
@@ -98,12 +100,12 @@ def restore_cmd(file: Path, force: bool) -> None:
 
     db = _engine(init=False).db
     if not force and backup.holds_data(db):
-        _fail("数据库已有数据；确认要覆盖请加 --force / "
+        fail("数据库已有数据；确认要覆盖请加 --force / "
               "the database already holds data; add --force to replace it")
     try:
         backup.restore(db, file)
     except backup.BackupFailed as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     finally:
         db.dispose()
     click.echo(f"已从 {file} 恢复 / restored from {file}")
@@ -123,7 +125,7 @@ def run_due_cmd(now_text: str | None) -> None:
     try:
         now = parse_iso(now_text) if now_text else None
     except ValueError:
-        _fail(f"时间格式无效：{now_text} / invalid date-time: {now_text}")
+        fail(f"时间格式无效：{now_text} / invalid date-time: {now_text}")
     fired = run_due(_engine(), now)
     click.echo(f"已触发 {fired} 个定时器 / fired {fired} timers")
     click.echo(fired)
@@ -146,15 +148,15 @@ def calendar_due(start: str, n: int, org_code: str | None, as_json: bool) -> Non
     try:
         start_day = dt.date.fromisoformat(start)
     except ValueError:
-        _fail(f"日期格式应为 YYYY-MM-DD：{start} / date must be YYYY-MM-DD: {start}")
+        fail(f"日期格式应为 YYYY-MM-DD：{start} / date must be YYYY-MM-DD: {start}")
     if n < 0:
-        _fail("N 不能为负数 / N must not be negative")
+        fail("N 不能为负数 / N must not be negative")
     engine = _engine()
     with engine.db.read() as conn:
         try:
             path = org_by_code(conn, org_code).path if org_code else "/"
         except WorkflowError as exc:
-            _fail(str(exc.message))
+            fail(str(exc.message))
         due = engine.calendars.for_org(conn, path).add_working_days(start_day, n)
     if as_json:
         click.echo(json.dumps(due.to_json(), ensure_ascii=False))
@@ -177,13 +179,13 @@ def calendar_import(file: Path, org_code: str | None) -> None:
     try:
         entries = parse_schedule(file)
     except ScheduleError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     engine = _engine()
     with engine.db.write() as conn:
         try:
             org_id = org_by_code(conn, org_code).id if org_code else None
         except WorkflowError as exc:
-            _fail(str(exc.message))
+            fail(str(exc.message))
         count = store_days(conn, org_id, entries)
     moved = recompute_provisional(engine)
     click.echo(f"已导入 {count} 天；重新计算 {moved} 个暂定期限 / imported {count} days; "
@@ -210,7 +212,7 @@ def org_add(code: str, name: str, parent: str | None, org_type: str) -> None:
             row = add_org(conn, code, name, parent, org_type)
     except WorkflowError as exc:
         details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
-        _fail(f"{exc.message} {details}".strip())
+        fail(f"{exc.message} {details}".strip())
     click.echo(f"已新增组织 / added {row['code']} {row['name']}")
 
 
@@ -232,7 +234,7 @@ def org_settings(code: str, changes: tuple[str, ...], removals: tuple[str, ...],
         try:
             row = org_by_code(conn, code)
         except WorkflowError as exc:
-            _fail(str(exc.message))
+            fail(str(exc.message))
         own = json.loads(row.settings or "{}")
         for change in changes:
             key, _, raw = change.partition("=")
@@ -240,14 +242,14 @@ def org_settings(code: str, changes: tuple[str, ...], removals: tuple[str, ...],
             known = (kind in engine.registry and name in engine.registry.get(kind).process.settings
                      or kind == attachments.SETTINGS_GROUP and name in attachments.SETTINGS)
             if not known:
-                _fail(f"没有这个设置：{key} / no such setting: {key}")
+                fail(f"没有这个设置：{key} / no such setting: {key}")
             try:
                 value = json.loads(raw)
             except json.JSONDecodeError:
                 value = raw
             if kind == attachments.SETTINGS_GROUP and (wrong := attachments.bad_setting(
                     name, value)) is not None:
-                _fail(f"{key}：{wrong.zh} / {wrong.en}")
+                fail(f"{key}：{wrong.zh} / {wrong.en}")
             own.setdefault(kind, {})[name] = value
         for key in removals:
             kind, _, name = key.partition(".")
@@ -308,7 +310,7 @@ def user_add(username: str, org_code: str, roles: tuple[str, ...], display_name:
             add_user(conn, username, org_code, list(roles), password, display_name)
     except WorkflowError as exc:
         details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
-        _fail(f"{exc.message} {details}".strip())
+        fail(f"{exc.message} {details}".strip())
     click.echo(f"已保存用户 / saved user {username}: {org_code} {', '.join(roles)}")
 
 
@@ -322,7 +324,7 @@ def user_token(username: str) -> None:
         with _engine().db.write() as conn:
             token = new_token(conn, username)
     except WorkflowError as exc:
-        _fail(str(exc.message))
+        fail(str(exc.message))
     click.echo("请妥善保存，令牌只显示这一次 / keep it safe, it is shown only once:")
     click.echo(token)
 
@@ -337,7 +339,7 @@ def user_revoke(username: str) -> None:
         with _engine().db.write() as conn:
             count = revoke_tokens(conn, username)
     except WorkflowError as exc:
-        _fail(str(exc.message))
+        fail(str(exc.message))
     click.echo(f"已吊销 {count} 个令牌 / revoked {count} tokens")
 
 
@@ -351,7 +353,7 @@ def user_disable(username: str) -> None:
         with _engine().db.write() as conn:
             disable(conn, username)
     except WorkflowError as exc:
-        _fail(str(exc.message))
+        fail(str(exc.message))
     click.echo(f"已停用 / disabled {username}")
 
 
@@ -414,7 +416,7 @@ def audit_keygen(org_codes: tuple[str, ...], rotate: bool, by: str | None) -> No
     if org_codes:
         unknown = [c for c in org_codes if c not in known]
         if unknown:
-            _fail(f"找不到组织 {', '.join(unknown)} / no organisation {', '.join(unknown)}")
+            fail(f"找不到组织 {', '.join(unknown)} / no organisation {', '.join(unknown)}")
         chosen = list(dict.fromkeys(org_codes))
     else:
         chosen = [c for c in known if signing.current_key(keys.get(c, {})) is None or rotate]
@@ -423,7 +425,7 @@ def audit_keygen(org_codes: tuple[str, ...], rotate: bool, by: str | None) -> No
         try:
             key = signing.add_key(engine.db, code, actor, rotate=rotate)
         except WorkflowError as exc:
-            _fail(str(exc.message))
+            fail(str(exc.message))
         endorsed = "（旧密钥已背书 / endorsed by the old key）" if key.endorsed else ""
         click.echo(f"{code}：已生成密钥 {key.key_id}{endorsed} / {code}: key {key.key_id} "
                    f"published on ledger seq {key.added_seq}")
@@ -479,7 +481,7 @@ def audit_verify(bundle: Path | None, org_code: str | None, as_json: bool, jobs:
         try:
             report = verify_bundle(bundle, Registry.from_entry_points())
         except ValueError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     else:
         from workflow.audit.chain import verify
 
@@ -501,7 +503,7 @@ def _subtree(engine, org_code: str) -> list[str]:
         try:
             root = org_by_code(conn, org_code)
         except WorkflowError as exc:
-            _fail(str(exc.message))
+            fail(str(exc.message))
         return list(conn.execute(sa.select(orgs.c.code).where(orgs.c.path.startswith(root.path)))
                     .scalars())
 
@@ -517,18 +519,18 @@ def audit_replay(case_id: int, as_of: str | None) -> None:
     try:
         until = iso_utc(parse_iso(as_of)) if as_of else None
     except ValueError:
-        _fail(f"时间格式无效：{as_of} / invalid date-time: {as_of}")
+        fail(f"时间格式无效：{as_of} / invalid date-time: {as_of}")
     engine = _engine()
     rows = case_events_until(engine.db, case_id, until)
     if not rows:
-        _fail(f"案件 {case_id} 没有事件 / case {case_id} has no events", 1)
+        fail(f"案件 {case_id} 没有事件 / case {case_id} has no events", 1)
     problems = check_chain(case_id, rows)
     for p in problems:
         click.echo(p.describe("zh"))
     try:
         rebuilt = replay(rows, engine.registry)
     except ReplayError as exc:
-        _fail(f"案件 {case_id} 第 {exc.seq} 号事件重放失败 / case {case_id} seq {exc.seq}: "
+        fail(f"案件 {case_id} 第 {exc.seq} 号事件重放失败 / case {case_id} seq {exc.seq}: "
               f"{exc.reason}", 1)
     click.echo(json.dumps({"case_id": rebuilt.case_id, "code": rebuilt.code,
                            "kind": rebuilt.kind, "state": rebuilt.state,
@@ -552,18 +554,18 @@ def audit_export(out: Path, org_code: str | None, since: str | None, redacted: b
     from workflow.audit.bundle import export
 
     if redacted and with_files:
-        _fail("--redacted 与 --with-files 不能同时使用：文件属于内容 / --redacted and "
+        fail("--redacted 与 --with-files 不能同时使用：文件属于内容 / --redacted and "
               "--with-files exclude each other: files are payload")
     try:
         since_at = parse_iso(since) if since else None
     except ValueError:
-        _fail(f"日期格式无效：{since} / invalid date: {since}")
+        fail(f"日期格式无效：{since} / invalid date: {since}")
     engine = _engine()
     try:
         counts = export(engine.db, out, redacted, org=org_code, since=since_at,
                         files=engine.files if with_files else None)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     extra = "".join(f", {counts[name]} {label}" for name, label in (
         ("ledger_events", "ledger events"), ("attachments", "attachments"), ("files", "files"))
         if counts.get(name))
@@ -575,70 +577,11 @@ def audit_export(out: Path, org_code: str | None, since: str | None, redacted: b
                    f"store; verifying the bundle names them", err=True)
 
 
-@main.group()
-def lottery() -> None:
-    """旁听席位抽签，无需数据库 / the observer-seat draw, re-run with no database (O7).
-
-    The draw is pure code (machines/lottery.py, no process and no database), which is why
-    this command may name it: anyone re-runs a published draw with nothing but its bundle.
-    """
+def _plug_in_commands() -> None:
+    """Commands that process packages offer (``gongkai.commands`` entry points, e.g. the
+    observer-seat draw's ``gongkai lottery``), so the engine names none of them."""
+    for entry in entry_points(group="gongkai.commands"):
+        main.add_command(entry.load(), entry.name)
 
 
-@lottery.command("verify")
-@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True)
-def lottery_verify(bundle: Path, as_json: bool) -> None:
-    """按抽签包重算抽签，检查公布结果 / re-run a draw from its bundle and check the result."""
-    from machines import lottery as draw
-
-    try:
-        data = json.loads(bundle.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        _fail(f"不是 JSON 抽签包 / not a JSON draw bundle: {exc}")
-    if not isinstance(data, dict):
-        _fail("不是抽签包 / not a draw bundle")
-    problems = draw.verify(data)
-    if as_json:
-        click.echo(json.dumps({"matches": not problems, "problems": problems,
-                               "algorithm": data.get("algorithm"),
-                               "result": data.get("result")}, ensure_ascii=False, indent=2))
-    elif problems:
-        click.echo("\n".join(problems))
-    else:
-        seats = len((data.get("result") or {}).get("seats", []))
-        click.echo(f"一致：公布的结果由公布的输入算出（{seats} 个席位） / matches: the published "
-                   f"result follows from the published inputs ({seats} seats)")
-    sys.exit(1 if problems else 0)
-
-
-@lottery.command("rfc3797")
-@click.option("--pool", "pool_file", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="候选名单，每行一人，按给出的顺序 / one candidate per line, in order")
-@click.option("--source", "sources", multiple=True, required=True, metavar="TEXT",
-              help="随机源的公布值，按公布顺序重复给出 / a random source's value, in order")
-@click.option("--count", type=click.IntRange(min=0), required=True,
-              help="选出人数 / how many to select")
-@click.option("--json", "as_json", is_flag=True, help='输出 {"key", "selected"}')
-def lottery_rfc3797(pool_file: Path, sources: tuple[str, ...], count: int,
-                    as_json: bool) -> None:
-    """RFC 3797 第 4 节的选取 / RFC 3797 section 4's selection from a pool file."""
-    from machines import lottery as draw
-
-    try:
-        lines = pool_file.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        _fail("候选名单须为 UTF-8 文本 / the pool file must be UTF-8 text")
-    pool = [line.strip() for line in lines if line.strip()]
-    try:
-        found = draw.rfc3797(pool, sources, count)
-    except draw.DrawError as exc:
-        _fail(str(exc))
-    if as_json:
-        click.echo(json.dumps({"key": found["key"], "selected": found["selected"]},
-                              ensure_ascii=False))
-        return
-    click.echo(f"key: {found['key']}")
-    for step in found["steps"]:
-        click.echo(f"{step['n'] + 1:>3}  {step['md5'].upper()}  {step['remaining']:>3}  "
-                   f"{step['index']:>3}  {step['selected']}")
+_plug_in_commands()

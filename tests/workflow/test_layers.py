@@ -53,3 +53,12 @@ def test_a_package_imports_only_the_packages_below_it(layer):
             if outside or (part in LAYERS + TOP and part not in allowed):
                 wrong[path.name] = module
     assert not wrong, f"{layer} imports upwards: {wrong}"
+
+
+@pytest.mark.parametrize("module", TOP)
+def test_the_assembly_modules_name_no_process_and_no_web(module):
+    """``gongkai lottery`` and ``gongkai serve`` join the command line from outside
+    (entry points, web/cli.py): the engine never imports a machine module or the web."""
+    outside = {m for m in imported(WORKFLOW / f"{module}.py")
+               if m.split(".")[0] in {"web", "machines", "notifications"}}
+    assert not outside
