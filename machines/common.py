@@ -1,9 +1,10 @@
 """What the processes share, so that a new process takes it instead of copying it.
 
 Who the officers are (G15); that the reviewer is not the drafter (G3); a draft sent back
-and a withdrawal, on the record; the channels a publication names (G12); the note and
-reason forms. Filing with the upper level is :mod:`machines.filing`, the two overdue tiers
-:mod:`machines.overdue`, disclosure periods :mod:`machines.periods`.
+and a withdrawal, on the record; that every opinion is answered before archiving (G8); the
+channels a publication names (G12); the note and reason forms. Filing with the upper level
+is :mod:`machines.filing`, the two overdue tiers :mod:`machines.overdue`, disclosure
+periods :mod:`machines.periods`.
 """
 
 from __future__ import annotations
@@ -64,6 +65,27 @@ def withdrawn(ctx: Ctx, by: str, reason: str) -> dict:
     """A5, A6: a withdrawal on the record: by whom (``system`` when a deadline lapsed),
     why and when."""
     return {"withdrawn": {"by": by, "reason": reason, "on": ctx.today.isoformat()}}
+
+
+# -- G8: opinions answered ------------------------------------------------------------------
+
+
+def all_opinions_answered(ctx: Ctx) -> T | None:
+    """G8: opinions are answered before the case is archived."""
+    open_ones = [str(o["no"]) for o in ctx.data["opinions"] if not o.get("answer")]
+    if open_ones:
+        return T(f"还有意见未答复：第 {'、'.join(open_ones)} 条",
+                 f"Opinions not yet answered: {', '.join(open_ones)}")
+    return None
+
+
+def still_unanswered(matching: list[dict]) -> T | None:
+    """G8: the opinion an answer names (``matching``) exists and has no answer yet."""
+    if not matching:
+        return T("没有这条意见", "No such opinion")
+    if matching[0].get("answer"):
+        return T("这条意见已答复", "This opinion is answered already")
+    return None
 
 
 # -- G12: the channels ------------------------------------------------------------------------

@@ -24,7 +24,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from machines import demo, lottery
-from machines.common import NOTE, OFFICERS, REASON, RECORD_LABELS, RELEASE, record_return
+from machines.common import (
+    NOTE,
+    OFFICERS,
+    REASON,
+    RECORD_LABELS,
+    RELEASE,
+    all_opinions_answered,
+    record_return,
+    still_unanswered,
+)
 from workflow.core.declare import AtField, Ctx, Field, Process, Schema, State, Timer, Trigger
 from workflow.core.declare import Text as T
 
@@ -555,13 +564,8 @@ ANSWER = Schema((
 
 
 def opinion_open(ctx: Ctx) -> T | None:
-    found = [o for o in ctx.data["opinions"]
-             if o["no"] == ctx.payload["no"] and o["receipt"] == ctx.payload["receipt"]]
-    if not found:
-        return T("没有这条意见", "No such opinion")
-    if found[0].get("answer"):
-        return T("这条意见已答复", "This opinion is answered already")
-    return None
+    return still_unanswered([o for o in ctx.data["opinions"] if o["no"] == ctx.payload["no"]
+                             and o["receipt"] == ctx.payload["receipt"]])
 
 
 def record_answer(ctx: Ctx) -> dict:
@@ -570,15 +574,6 @@ def record_answer(ctx: Ctx) -> dict:
                               "answered_on": ctx.today.isoformat()}
                          if o["no"] == ctx.payload["no"] else o
                          for o in ctx.data["opinions"]]}
-
-
-def all_opinions_answered(ctx: Ctx) -> T | None:
-    """G8: opinions are answered before the case is archived."""
-    open_ones = [str(o["no"]) for o in ctx.data["opinions"] if not o.get("answer")]
-    if open_ones:
-        return T(f"还有意见未答复：第 {'、'.join(open_ones)} 条",
-                 f"Opinions not yet answered: {', '.join(open_ones)}")
-    return None
 
 
 def record_archive(ctx: Ctx) -> dict:

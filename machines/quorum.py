@@ -91,6 +91,14 @@ def _vote(in_favour: int, passed: bool, of: T) -> T:
              f"{of.en}, {'passed' if passed else 'not passed'}")
 
 
+def _verdict(quorum: T, valid: bool, passed: bool, in_favour: int, of: T) -> Verdict:
+    """The verdict once the quorum's sentence is written: a meeting that did not count
+    has no vote to report."""
+    if not valid:
+        return Verdict(False, None, _join(quorum, False, None))
+    return Verdict(True, passed, _join(quorum, True, _vote(in_favour, passed, of)))
+
+
 def _join(quorum: T, valid: bool, vote: T | None) -> T:
     zh = f"{quorum.zh}，会议{'有效' if valid else '无效'}"
     en = f"{quorum.en}: the meeting {'counts' if valid else 'does not count'}"
@@ -106,11 +114,8 @@ def party_meeting(members_with_vote: int, present: int, in_favour: int) -> Verdi
                f"{'达到' if valid else '未达到'}半数",
                f"{members_with_vote} members with a vote, {present} present: "
                f"{'at least' if valid else 'less than'} half")
-    if not valid:
-        return Verdict(False, None, _join(quorum, False, None))
-    passed = party_meeting_passes(members_with_vote, in_favour)
-    vote = _vote(in_favour, passed, T("全体有表决权党员", "all members with a vote"))
-    return Verdict(True, passed, _join(quorum, True, vote))
+    return _verdict(quorum, valid, party_meeting_passes(members_with_vote, in_favour),
+                    in_favour, T("全体有表决权党员", "all members with a vote"))
 
 
 def villagers_meeting(eligible: int | None, present: int, households: int | None,
@@ -131,11 +136,8 @@ def villagers_meeting(eligible: int | None, present: int, households: int | None
                        f"{households} households, {households_present or 0} represented: "
                        f"{'at least' if by_households else 'less than'} two-thirds"))
     quorum = T("；".join(p.zh for p in parts), "; ".join(p.en for p in parts))
-    if not valid:
-        return Verdict(False, None, _join(quorum, False, None))
-    passed = villagers_vote_passes(present, in_favour)
-    vote = _vote(in_favour, passed, T(f"到会 {present} 人", f"the {present} present"))
-    return Verdict(True, passed, _join(quorum, True, vote))
+    return _verdict(quorum, valid, villagers_vote_passes(present, in_favour), in_favour,
+                    T(f"到会 {present} 人", f"the {present} present"))
 
 
 def representatives_meeting(representatives: int, present: int, in_favour: int) -> Verdict:
@@ -145,8 +147,5 @@ def representatives_meeting(representatives: int, present: int, in_favour: int) 
                f"{'达到' if valid else '未达到'}三分之二",
                f"{representatives} representatives, {present} present: "
                f"{'at least' if valid else 'less than'} two-thirds")
-    if not valid:
-        return Verdict(False, None, _join(quorum, False, None))
-    passed = villagers_vote_passes(present, in_favour)
-    vote = _vote(in_favour, passed, T(f"到会 {present} 人", f"the {present} present"))
-    return Verdict(True, passed, _join(quorum, True, vote))
+    return _verdict(quorum, valid, villagers_vote_passes(present, in_favour), in_favour,
+                    T(f"到会 {present} 人", f"the {present} present"))

@@ -26,8 +26,10 @@ from machines.common import (
     OFFICERS,
     REASON,
     RELEASE,
+    all_opinions_answered,
     channels_known,
     reviewer_is_not_the_drafter,
+    still_unanswered,
 )
 from machines.filing import (
     FILING,
@@ -219,12 +221,7 @@ def record_opinion(ctx: Ctx) -> dict:
 
 def opinion_exists_unanswered(ctx: Ctx) -> T | None:
     no = ctx.payload.get("no")
-    found = [o for o in ctx.data["opinions"] if o["no"] == no]
-    if not found:
-        return T("没有这条意见", "No such opinion")
-    if found[0].get("answer"):
-        return T("这条意见已答复", "This opinion is answered already")
-    return None
+    return still_unanswered([o for o in ctx.data["opinions"] if o["no"] == no])
 
 
 def record_answer(ctx: Ctx) -> dict:
@@ -233,15 +230,6 @@ def record_answer(ctx: Ctx) -> dict:
                      "publish": ctx.payload.get("publish", False)}
                 if o["no"] == ctx.payload["no"] else o for o in ctx.data["opinions"]]
     return {"opinions": opinions}
-
-
-def all_opinions_answered(ctx: Ctx) -> T | None:
-    """G8: opinions are answered before the case is archived."""
-    open_ones = [str(o["no"]) for o in ctx.data["opinions"] if not o.get("answer")]
-    if open_ones:
-        return T(f"还有意见未答复：第 {'、'.join(open_ones)} 条",
-                 f"Opinions not yet answered: {', '.join(open_ones)}")
-    return None
 
 
 def archive_bundle(ctx: Ctx) -> dict:
