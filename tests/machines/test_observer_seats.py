@@ -332,3 +332,26 @@ def test_o4_g2_the_id_number_is_absent_from_every_event_export_and_log(engine, w
     assert "3201**********1234" in (tmp_path / "bundle-False.json").read_text(encoding="utf-8")
     assert all(i not in caplog.text for i in (ID_A, ID_B, ID_C))
     assert verify(engine.db, engine.registry).ok, "replay rebuilds the case from the events"
+
+
+def test_o5_g2_showing_the_id_number_is_its_own_reveal_event(engine, who, tree):
+    """O5, G2, AU1: the office's reading of a clear ID number is the engine's append-only
+    ``reveal`` (labelled as what it is, not an attachment read), its payload masked only;
+    replay keeps the state and the chain verifies."""
+    from workflow.core.engine import event_label
+    from workflow.views import observers
+
+    case, numbers = _ready(engine, who)
+    office = user("ban", {(tree["T"], "office")})
+    assert observers.reveal_id_number(engine, case.id, office, numbers[0]) == ID_A
+    after = engine.get(case.id, office)
+    assert (after.state, after.version) == (case.state, case.version)
+    with engine.db.read() as conn:
+        last = conn.execute(sa.select(events.c.trigger, events.c.payload, events.c.actor)
+                            .where(events.c.case_id == case.id)
+                            .order_by(events.c.seq.desc())).first()
+    assert (last.trigger, last.actor) == ("reveal", "user:ban")
+    assert ID_A not in last.payload and "3201**********1234" in last.payload
+    compiled = engine.registry.get("observer_seats")
+    assert event_label(compiled, "reveal").zh == "查看个人信息原文"
+    assert verify(engine.db, engine.registry).ok

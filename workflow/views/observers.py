@@ -4,7 +4,7 @@ record and draw, a registrant's status, and the office's list with the ID number
 What anyone sees holds no personal data: the notice, the quotas, the pool as registration
 numbers by category, the source, the result and the bundle (G2, O7). The office sees each
 registration with its ID number masked; the clear number comes back only through
-:func:`reveal_id_number`, and that reading is an event (the engine's ``download``).
+:func:`reveal_id_number`, and that reading is an event (the engine's ``reveal``).
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ def office_case(engine: Engine, case_id: int, actor: Actor) -> CaseView:
 
 def reveal_id_number(engine: Engine, case_id: int, actor: Actor, number: str) -> str:
     """O5: the clear ID number of one registration, for the office checking it against the
-    ID card; the reading is recorded as the engine's ``download`` event (who read whose)."""
+    ID card; the reading is recorded as the engine's ``reveal`` event (who saw whose)."""
     case = office_case(engine, case_id, actor)
     entry = next((r for r in case.data["registrations"] if r["no"] == number), None)
     if entry is None:
@@ -201,6 +201,6 @@ def reveal_id_number(engine: Engine, case_id: int, actor: Actor, number: str) ->
     if clear is None:
         raise NotFound(Text("无法解密：密钥不是登记时的密钥",
                             "Cannot unseal: the key is not the one it was sealed with"))
-    engine.note_download(case.id, actor, {"field": "id_number", "registration": number,
-                                          "masked": entry["id_number"]["masked"]})
+    engine.note_reveal(case.id, actor, {"field": "id_number", "registration": number,
+                                        "masked": entry["id_number"]["masked"]})
     return clear
