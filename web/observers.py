@@ -31,12 +31,13 @@ from flask import (
     render_template,
     request,
     session,
+    url_for,
 )
 from flask_login import current_user, login_required
 
 from web.extensions import csrf, limiter
 from web.i18n import pick
-from web.inbox import form_payload
+from web.inbox import form_payload, panels
 from web.openapi import Param, Routes, payload_component, register
 from web.views import engine, lang
 from workflow.base.errors import Invalid, WorkflowError
@@ -152,6 +153,14 @@ def office_page(case_id: int):
     return render_template("observers_office.html", case=case,
                            registrations=case.data["registrations"], revealed=revealed,
                            labels=observers.STATUS_LABELS), 200, {"Cache-Control": "no-store"}
+
+
+def registrations_panel(case) -> dict[str, Any] | None:
+    """O5: the case page's way to the office's list of registrations, for the office."""
+    if not observers.is_office(case, current_user.account.actor):
+        return None
+    return {"template": "observers_case_panel.html", "count": len(case.data["registrations"]),
+            "url": url_for("observers.office_page", case_id=case.id)}
 
 
 # -- the API --------------------------------------------------------------------------------
@@ -334,8 +343,9 @@ def engine_of(app: Flask):
 
 
 def init_app(app: Flask) -> None:
-    """The pages, and the API where the app runs the process."""
+    """The pages, the case page's panel, and the API where the app runs the process."""
     app.register_blueprint(bp)
+    panels(app)[KIND] = registrations_panel
     if KIND in engine_of(app).registry.kinds():
         _api(app)
 

@@ -190,3 +190,19 @@ def test_the_openapi_document_has_the_observer_paths(client):
         assert path in doc["paths"], path
     assert doc["paths"]["/api/v1/observer-meetings/{case_id}/registrations"]["post"][
         "responses"]["201"]
+
+
+def test_o5_the_office_reaches_the_registrations_from_the_case_page(client, meeting, office,
+                                                                    engine, tree):
+    """O5: the case page's panel links the office to its registrations list (the URL is
+    not something to learn from the docs); nobody else gets the panel."""
+    login(client, office)
+    page = client.get(f"/cases/{meeting.id}").get_data(as_text=True)
+    assert 'id="observer-registrations"' in page
+    assert f'href="/observer-meetings/{meeting.id}/registrations"' in page
+    secretary = make_user(engine, "shu", "T", ("secretary",))
+    client.post("/logout")
+    login(client, secretary)
+    other = client.get(f"/cases/{meeting.id}")
+    assert other.status_code == 200
+    assert 'id="observer-registrations"' not in other.get_data(as_text=True)

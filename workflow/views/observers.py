@@ -179,12 +179,18 @@ def registrant(engine: Engine, case_id: int, number: str, code: str | None) -> R
 # -- the office --------------------------------------------------------------------------
 
 
+def is_office(case: CaseView, actor: Actor) -> bool:
+    """O5: whether ``actor`` is an officer of the meeting's organisation, who sees the
+    registrations (ID numbers masked)."""
+    return case.kind == KIND and actor.holds(OFFICE, case.org_path)
+
+
 def office_case(engine: Engine, case_id: int, actor: Actor) -> CaseView:
     """The case for an officer of its organisation (O5); 403 for anyone else in scope."""
     case = engine.get(case_id, actor)
     if case.kind != KIND:
         raise NotFound()
-    if not actor.holds(OFFICE, case.org_path):
+    if not is_office(case, actor):
         raise Forbidden()
     return case
 
