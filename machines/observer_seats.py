@@ -13,7 +13,8 @@ witnesses' secrets committed before) — and only then is the value entered or t
 revealed and the draw run. A draw is never redone silently: cancelling it needs the
 secretary and a reason, stays visible, and a new draw needs a new source. After the meeting:
 attendance (the waiting list fills a seat given up), observers' opinions answered (G8), and
-the case archives (G9).
+the case archives (G9). The meeting is a durable timer from the notice on (O2): a meeting
+whose time comes before a draw is held without observers, recorded as such, and archives.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ STATES = (
           rules=("O6", "O7")),
     State("attendance", T("会议已召开：出席与意见", "Meeting held: attendance and opinions"),
           role="office", rules=("G8",)),
+    State("held_without_draw", T("会议已召开，未经抽签，无人旁听",
+                                 "Meeting held before any draw: no observers"),
+          role="office", rules=("O2", "O6", "G9")),
     State("archived", T("已归档", "Archived"), final=True, rules=("G9",)),
 )
 
@@ -78,6 +82,8 @@ REGISTERING = ("registration",)
 VERIFYING = ("registration", "verification")
 BEFORE_POOL = ("approved", "registration", "verification")
 SEATED = ("drawn", "attendance")
+#: O2: the meeting's timer runs from the notice on, whatever became of the draw
+BEFORE_MEETING = ("registration", "verification", "committed", "drawn")
 
 # -- O1: the proposal --------------------------------------------------------------------------
 
@@ -493,6 +499,24 @@ def cancel_draw(ctx: Ctx) -> dict:
             "revealed": [], "short": None, "record_published": None, "drawn": None}
 
 
+# -- O2: the meeting's time comes ------------------------------------------------------------
+
+
+def meeting_not_drawn(ctx: Ctx) -> bool:
+    """O2, O6: the meeting came before a draw (registration still open, registrations being
+    verified, or the record published with no value yet): it is held without observers."""
+    return ctx.state != "drawn"
+
+
+def record_meeting_held(ctx: Ctx) -> dict:
+    """O2, O6: the meeting took place at its time; without a draw, the stage the seats were
+    at is kept (a published draw record stays, undrawn, as it was)."""
+    held = {"at": ctx.now.isoformat(), "drawn": ctx.state == "drawn"}
+    if ctx.state != "drawn":
+        held["without_draw"] = ctx.state
+    return {"meeting_held": held}
+
+
 # -- after the draw: seats given up, attendance, opinions (G8), archive (G9) -------------------
 
 SEAT = Schema((
@@ -631,8 +655,9 @@ TRIGGERS = (
             T("放弃席位（由候补递补）", "Seat given up (the waiting list fills it)"), SEAT,
             guards=(holds_a_seat,), effects=(waiting_list_fills_the_seat,), append_only=True,
             rules=("O7",), public=True),
-    Trigger("meeting_held", ("drawn",), "attendance", {"system"},
-            T("会议已召开", "Meeting held"), rules=("O6",)),
+    Trigger("meeting_held", BEFORE_MEETING, "attendance", {"system"},
+            T("会议已召开", "Meeting held"), effects=(record_meeting_held,),
+            routes=((meeting_not_drawn, "held_without_draw"),), rules=("O2", "O6")),
     Trigger("record_attendance", ("attendance",), None, OFFICERS,
             T("登记出席", "Record attendance"), ATTENDANCE, guards=(holds_a_seat,),
             effects=(record_attendance,), append_only=True, rules=("O6",)),
@@ -643,7 +668,8 @@ TRIGGERS = (
     Trigger("answer_opinion", ("attendance",), None, OFFICERS,
             T("答复旁听意见", "Answer an opinion"), ANSWER, guards=(opinion_open,),
             effects=(record_answer,), append_only=True, rules=("G8",)),
-    Trigger("archive", ("attendance",), "archived", OFFICERS, T("立卷归档", "Archive"), NOTE,
+    Trigger("archive", ("attendance", "held_without_draw"), "archived", OFFICERS,
+            T("立卷归档", "Archive"), NOTE,
             available=(all_opinions_answered,), effects=(record_archive,), rules=("G9",)),
 )
 
@@ -651,7 +677,7 @@ TIMERS = (
     Timer("registration_close", REGISTERING, "close_registration",
           AtField("registration_closes_at"), T("报名截止", "Registration closes"),
           sets_due=True),
-    Timer("meeting", ("drawn",), "meeting_held", AtField("meeting_at"),
+    Timer("meeting", BEFORE_MEETING, "meeting_held", AtField("meeting_at"),
           T("会议时间", "Meeting")),
 )
 
@@ -666,5 +692,6 @@ OBSERVER_SEATS = Process(
         "notice": T("旁听通知", "Notice"), "record": T("抽签记录", "Draw record"),
         "draw": T("抽签结果", "Draw"), "seating": T("席位", "Seats"),
         "cancelled_draws": T("已撤销的抽签", "Cancelled draws"),
+        "meeting_held": T("会议召开", "Meeting held"),
     },
 )

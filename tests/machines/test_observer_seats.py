@@ -126,6 +126,42 @@ def test_o2_registration_closes_and_the_meeting_comes_as_durable_timers(engine, 
     assert engine.get(case.id, who["office"]).state == "verification"
 
 
+def test_o2_the_meeting_timer_runs_from_the_notice_and_routes_an_undrawn_meeting(engine, who):
+    """O2, O6: the meeting is a durable timer from the notice on; at its time a meeting not
+    drawn is held without observers (routed, the stage kept), and the case archives (G9)."""
+    case = noticed(engine, who)
+    run_due(engine, at("2026-11-17", 1))
+    case = act(engine, engine.get(case.id, who["office"]), "commit_secret", who["office"],
+               {"witness": "甲", "sha256": lottery.commitment("s1")}, "2026-11-17")
+    assert engine.get(case.id, who["office"]).state == "verification"
+    run_due(engine, at("2026-11-20", 8))
+    assert engine.get(case.id, who["office"]).state == "verification"
+    run_due(engine, at("2026-11-20", 9))
+    case = engine.get(case.id, who["office"])
+    assert case.state == "held_without_draw"
+    assert case.data["meeting_held"]["drawn"] is False
+    assert case.data["meeting_held"]["without_draw"] == "verification"
+    assert not [a.name for a in engine.actions(case, who["office"]) if a.name == "verify"]
+    case = act(engine, case, "archive", who["office"], {}, "2026-11-21")
+    assert case.state == "archived"
+    assert verify(engine.db, engine.registry).ok
+
+
+def test_o2_a_published_record_not_drawn_by_the_meeting_stays_as_it_was(engine, who):
+    """O2, O7: the record published but no value entered by the meeting: held without
+    observers, the committed record kept on the case undrawn (never drawn afterwards)."""
+    case, _numbers = _ready(engine, who)
+    case = act(engine, case, "publish_record", who["office"],
+               {"source_kind": "public", "source_name": "福彩3D 2026305期",
+                "source_date": "2026-11-19"}, "2026-11-17")
+    run_due(engine, at("2026-11-20", 9))
+    case = engine.get(case.id, who["office"])
+    assert case.state == "held_without_draw"
+    assert case.data["meeting_held"]["without_draw"] == "committed"
+    assert case.data["record"] and not case.data.get("draw")
+    assert "draw" not in [a.name for a in engine.actions(case, who["office"])]
+
+
 def test_o3_o4_o5_a_member_registers_is_verified_and_sees_it_with_the_access_code(engine, who):
     case = noticed(engine, who)
     sent = register(engine, case, who["member"], form(ID_A))

@@ -25,7 +25,8 @@ from workflow.views import receipts
 
 KIND = "observer_seats"
 #: the states in which a meeting is on the board: from its notice on
-NOTICED = ("registration", "verification", "committed", "drawn", "attendance", "archived")
+NOTICED = ("registration", "verification", "committed", "drawn", "attendance",
+           "held_without_draw", "archived")
 DRAWN = ("drawn", "attendance", "archived")
 OFFICE = frozenset({"office", "handler"})
 STATUS_LABELS = {
