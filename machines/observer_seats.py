@@ -194,10 +194,55 @@ def notice_in_time(ctx: Ctx) -> T | None:
     return None
 
 
+def notice_text(data: Mapping[str, Any]) -> str:
+    """O2: what the notice states: time, place, topics, seats per category, conditions, how
+    and until when to register."""
+    at = dt.datetime.fromisoformat(data["meeting_at"].replace("Z", "+00:00")).astimezone(
+        SHANGHAI)
+    seats = "、".join(f"{q['category']} {q['seats']} 名" for q in data["quotas"])
+    how = data.get("how_to_register") or "在公开栏本通知页面在线报名，上传所在党支部介绍信"
+    return "\n".join([
+        f"会议时间：{at:%Y-%m-%d %H:%M}", f"会议地点：{data['place']}",
+        f"开放旁听的议题：{data['topics']}", f"旁听名额：共 {data['seats']} 名（{seats}）",
+        f"旁听条件：{data['conditions']}",
+        f"报名方式：{how}",
+        f"报名截止：{data['registration_until']}（含当日）"])
+
+
+def _release(ctx: Ctx, channels: list[str] | None = None) -> dict:
+    return {"on": ctx.today.isoformat(), "at": ctx.now.isoformat(),
+            "channels": channels if channels is not None else ctx.payload["channels"]}
+
+
 def record_notice(ctx: Ctx) -> dict:
-    """O2, G12: the notice, its channels and day; the board shows it from now on."""
-    return {"notice": {"on": ctx.today.isoformat(), "at": ctx.now.isoformat(),
-                       "channels": ctx.payload["channels"]}}
+    """O2, G1, G12: the notice released within the Party first (先党内): a board publication
+    (``Process.board``) of public scope whose public release follows; members register from
+    now on. ``on`` is the notice's day, the one O2 counts from."""
+    return {"notice": {"title": f"{ctx.data['title']}（党员旁听通知）",
+                       "content": notice_text(ctx.data), "category": "decisions",
+                       "scope": "public", "time_class": "", "period": "",
+                       "on": ctx.today.isoformat(), "published_internal": _release(ctx)}}
+
+
+def first_within_the_party(record: Mapping[str, Any] | None) -> T | None:
+    """G1: 先党内、后党外 — a public release follows the internal one, once."""
+    if not (record or {}).get("published_internal"):
+        return T("须先在党内公开，才能向党外公开",
+                 "Publish internally before publishing publicly")
+    if record.get("published_public"):
+        return T("已向党外公开", "Already published to the public")
+    return None
+
+
+def notice_released_internally(ctx: Ctx) -> T | None:
+    """G1: the notice goes to the public after its internal release."""
+    return first_within_the_party(ctx.data.get("notice"))
+
+
+def record_notice_public(ctx: Ctx) -> dict:
+    """G1, G12, O3: the notice released to the public (党外), on the channels named now;
+    from now on registration without an account is possible where allowed."""
+    return {"notice": ctx.data["notice"] | {"published_public": _release(ctx)}}
 
 
 # -- O3, O4: registration ----------------------------------------------------------------------
@@ -249,6 +294,15 @@ def registration_without_account_allowed(ctx: Ctx) -> T | None:
     return T("本组织不接受未登录报名：请以党员身份登录后报名（流动党员请勾选并填写活动证）",
              "This organisation takes registrations from logged-in members only (mobile "
              "members: tick the box and give the activity card)")
+
+
+def notice_reaches_the_public(ctx: Ctx) -> T | None:
+    """G1, O3: someone without an account registers only once the notice is released to
+    the public; before that it is a Party-internal notice, for members signed in."""
+    if ctx.actor.startswith("public") and not ctx.data["notice"].get("published_public"):
+        return T("旁听通知尚未向党外公开：请以党员身份登录后报名",
+                 "The notice is not yet public: sign in as a member to register")
+    return None
 
 
 def category_offered(ctx: Ctx) -> T | None:
@@ -475,13 +529,41 @@ def value_is_known(ctx: Ctx) -> T | None:
     return None
 
 
+def result_text(data: Mapping[str, Any], result: Mapping[str, Any]) -> str:
+    """O7: the result notice: seats by registration number and category, the waiting list,
+    the inputs (the bundle holds every intermediate value)."""
+    seats = "；".join(f"{s['id']}（{s['category']}）" for s in result["seats"]) or "无"
+    return "\n".join([f"旁听席位：{seats}",
+                      f"候补名单（按顺序）：{'、'.join(result['waiting_list']) or '无'}",
+                      f"抽签记录承诺值（SHA-256）：{data['commitment']}",
+                      f"算法：{data['record']['algorithm']}"])
+
+
 def run_draw(ctx: Ctx) -> dict:
-    """O6, O7: the draw on the committed record and the value; its bundle is published."""
+    """O6, O7, G1: the draw on the committed record and the value; its result and bundle are
+    released within the Party first, on the notice's channels (``result``, a board
+    publication whose public release follows)."""
     bundle = lottery.draw(ctx.data["record"], sources_of(ctx))
     result = bundle["result"]
-    return {"draw": bundle, "drawn": {"on": ctx.today.isoformat(), "at": ctx.now.isoformat()},
+    channels = ctx.data["notice"]["published_internal"]["channels"]
+    publication = {"title": f"{ctx.data['title']}（党员旁听抽签结果）",
+                   "content": result_text(ctx.data, result), "category": "decisions",
+                   "scope": "public", "time_class": "", "period": "",
+                   "published_internal": _release(ctx, channels)}
+    return {"draw": bundle, "result": publication,
+            "drawn": {"on": ctx.today.isoformat(), "at": ctx.now.isoformat()},
             "seating": {"seats": [dict(s) for s in result["seats"]],
                         "waiting": list(result["waiting_list"]), "changes": []}}
+
+
+def result_released_internally(ctx: Ctx) -> T | None:
+    """G1: the result goes to the public after its internal release."""
+    return first_within_the_party(ctx.data.get("result"))
+
+
+def record_result_public(ctx: Ctx) -> dict:
+    """G1, G12, O7: the result released to the public (党外), so anyone can re-check it."""
+    return {"result": ctx.data["result"] | {"published_public": _release(ctx)}}
 
 
 def cancel_draw(ctx: Ctx) -> dict:
@@ -495,7 +577,7 @@ def cancel_draw(ctx: Ctx) -> dict:
              "reason": ctx.payload["reason"], "by": ctx.actor, "on": ctx.today.isoformat()}
     return {"cancelled_draws": [*ctx.data["cancelled_draws"], entry],
             "sources_used": [*ctx.data["sources_used"], *used], "witnesses": [],
-            "record": None, "commitment": None, "draw": None, "seating": None,
+            "record": None, "commitment": None, "draw": None, "seating": None, "result": None,
             "revealed": [], "short": None, "record_published": None, "drawn": None}
 
 
@@ -619,10 +701,16 @@ TRIGGERS = (
     Trigger("revise", ("drafting",), "proposed", OFFICERS, T("修改后重新提交", "Revise"),
             PROPOSAL, effects=(record_proposal,), rules=("O1",)),
     Trigger("publish_notice", ("approved",), "registration", OFFICERS,
-            T("发布旁听通知", "Publish the notice"), RELEASE, available=(notice_in_time,),
-            effects=(record_notice,), rules=("O2", "G1", "G2", "G12"), public=True),
+            T("在党内发布旁听通知", "Publish the notice within the Party"), RELEASE,
+            available=(notice_in_time,), effects=(record_notice,),
+            rules=("O2", "G1", "G2", "G12"), public=True),
+    Trigger("publish_notice_public", REGISTERING, None, OFFICERS,
+            T("旁听通知向党外公开", "Publish the notice to the public"), RELEASE,
+            guards=(notice_released_internally,), effects=(record_notice_public,),
+            append_only=True, rules=("O2", "G1", "G12"), public=True),
     Trigger("register", REGISTERING, None, {"member", "public"}, T("报名旁听", "Register"),
-            REGISTRATION, guards=(registration_without_account_allowed, category_offered,
+            REGISTRATION, guards=(registration_without_account_allowed,
+                                  notice_reaches_the_public, category_offered,
                                   not_registered_twice),
             effects=(record_registration,), append_only=True, rules=("O3", "O4"),
             receipt="BM"),
@@ -645,9 +733,14 @@ TRIGGERS = (
             T("见证人揭示秘密", "A witness reveals the secret"), REVEAL,
             guards=(secret_matches_commitment,), effects=(record_reveal,), append_only=True,
             rules=("O7",), public=True),
-    Trigger("draw", ("committed",), "drawn", OFFICERS, T("抽签并公布结果", "Draw and publish"),
-            DRAW, guards=(value_is_known,), effects=(run_draw,), rules=("O6", "O7"),
+    Trigger("draw", ("committed",), "drawn", OFFICERS,
+            T("抽签并在党内公布结果", "Draw and publish the result within the Party"),
+            DRAW, guards=(value_is_known,), effects=(run_draw,), rules=("O6", "O7", "G1"),
             public=True),
+    Trigger("publish_result", SEATED, None, OFFICERS,
+            T("抽签结果向党外公开", "Publish the result to the public"), RELEASE,
+            guards=(result_released_internally,), effects=(record_result_public,),
+            append_only=True, rules=("O7", "G1", "G12"), public=True),
     Trigger("cancel_draw", ("drawn",), "verification", SECRETARY,
             T("撤销抽签（须说明理由）", "Cancel the draw (with a reason)"), REASON,
             effects=(cancel_draw,), rules=("O7",), public=True),
@@ -685,12 +778,13 @@ OBSERVER_SEATS = Process(
     kind="observer_seats", version=1, label=T("党员旁听", "Observer seats"),
     states=STATES, initial="proposed", triggers=TRIGGERS, timers=TIMERS,
     start_roles=OFFICERS, start_schema=PROPOSAL, start_effects=(start_case,),
-    settings=SETTINGS, code_prefix="PT", title_field="title",
+    settings=SETTINGS, code_prefix="PT", title_field="title", board=("notice", "result"),
     rules=("O1", "O2", "O3", "O4", "O5", "O6", "O7", "G1", "G2", "G8", "G9", "G12"),
     demo=demo.OBSERVER_SEATS,
     labels=RECORD_LABELS | {
         "notice": T("旁听通知", "Notice"), "record": T("抽签记录", "Draw record"),
-        "draw": T("抽签结果", "Draw"), "seating": T("席位", "Seats"),
+        "draw": T("抽签包", "Draw bundle"), "result": T("抽签结果", "Result"),
+        "seating": T("席位", "Seats"),
         "cancelled_draws": T("已撤销的抽签", "Cancelled draws"),
         "meeting_held": T("会议召开", "Meeting held"),
     },

@@ -66,10 +66,16 @@ def act(engine, case, trigger, actor, payload=None, when="2026-11-02"):
     return engine.fire(case.id, trigger, actor, payload or {}, case.version, at(when))
 
 
-def noticed(engine, who, when="2026-11-02", **change):
+def noticed(engine, who, when="2026-11-02", public=True, **change):
+    """The meeting's notice released within the Party on ``when``, and (``public``) to the
+    public after it (G1)."""
     case = engine.start("observer_seats", "T", who["office"], MEETING | change, at("2026-11-01"))
     case = act(engine, case, "approve", who["secretary"], when="2026-11-01")
-    return act(engine, case, "publish_notice", who["office"], {"channels": ["board"]}, when)
+    case = act(engine, case, "publish_notice", who["office"], {"channels": ["board"]}, when)
+    if public:
+        case = act(engine, case, "publish_notice_public", who["office"],
+                   {"channels": ["board", "website"]}, when)
+    return case
 
 
 def register(engine, case, actor, payload, when="2026-11-03"):
@@ -106,6 +112,30 @@ def test_o2_nine_days_before_the_meeting_is_refused_ten_accepted(engine, who):
     assert "2026-11-10" in late.value.message.zh and "2026-11-10" in late.value.message.en
     case = noticed(engine, who, when="2026-11-10")
     assert case.state == "registration" and case.data["notice"]["on"] == "2026-11-10"
+
+
+def test_g1_o2_the_notice_goes_within_the_party_first_then_to_the_public(engine, who):
+    """G1 先党内、后党外, O2, O3: the notice is released within the Party (members register
+    from then on), then to the public on its own step, never before and only once; without
+    an account nobody registers on a notice that is still internal."""
+    case = noticed(engine, who, public=False)
+    notice = case.data["notice"]
+    assert notice["published_internal"]["channels"] == ["board"]
+    assert not notice.get("published_public") and notice["scope"] == "public"
+    assert "2026-11-20 09:00" in notice["content"] and "机关 1 名" in notice["content"]
+    assert register(engine, case, who["member"], form(ID_A)).number.startswith("BM-")
+    with pytest.raises(NotAllowed) as internal:
+        register(engine, case, PUBLIC, form(ID_B, mobile=True, card_number="LD-1",
+                                            place="工业园"))
+    assert "尚未向党外公开" in internal.value.message.zh
+    case = act(engine, engine.get(case.id, who["office"]), "publish_notice_public",
+               who["office"], {"channels": ["website"]}, "2026-11-03")
+    assert case.data["notice"]["published_public"]["on"] == "2026-11-03"
+    with pytest.raises(NotAllowed):
+        act(engine, case, "publish_notice_public", who["office"], {"channels": ["board"]},
+            "2026-11-03")
+    assert register(engine, case, PUBLIC, form(ID_B, mobile=True, card_number="LD-1",
+                                               place="工业园")).number
 
 
 def test_o2_the_notice_period_is_an_organisations_setting(engine, who):
@@ -310,6 +340,33 @@ def test_o7_a_cancelled_draw_stays_visible_and_a_new_draw_needs_a_new_source(eng
                 source | {"source_name": "福彩3D 第2026303期", "source_date": "2026-11-19"},
                 "2026-11-18")
     assert again.state == "committed"
+
+
+def test_g1_o7_the_result_goes_within_the_party_first_then_to_the_public(engine, who):
+    """G1 先党内、后党外, O7: the draw releases its result within the Party (a board
+    publication on the notice's channels); its public release is a step of its own that
+    follows, once; a cancelled draw takes its result off (the cancellation stays)."""
+    case, numbers = _ready(engine, who)
+    case = act(engine, case, "publish_record", who["office"],
+               {"source_kind": "public", "source_name": "福彩3D 第2026302期",
+                "source_date": "2026-11-18"}, "2026-11-17")
+    case = act(engine, case, "draw", who["office"], {"value": "3 0 7"}, "2026-11-18")
+    result = case.data["result"]
+    assert result["published_internal"]["channels"] == ["board"]
+    assert not result.get("published_public")
+    assert all(s["id"] in result["content"] for s in case.data["draw"]["result"]["seats"])
+    assert case.data["commitment"] in result["content"]
+    case = act(engine, case, "publish_result", who["office"], {"channels": ["website"]},
+               "2026-11-18")
+    assert case.data["result"]["published_public"]["channels"] == ["website"]
+    with pytest.raises(NotAllowed):
+        act(engine, case, "publish_result", who["office"], {"channels": ["board"]},
+            "2026-11-18")
+    case = act(engine, case, "cancel_draw", who["secretary"], {"reason": "核验有误"},
+               "2026-11-18")
+    assert case.data["result"] is None and case.data["cancelled_draws"]
+    assert "publish_result" not in [a.name for a in engine.actions(case, who["office"])]
+    assert verify(engine.db, engine.registry).ok
 
 
 def test_o7_g8_g9_given_up_seat_attendance_opinions_and_archive(engine, who):
