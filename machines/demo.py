@@ -189,12 +189,14 @@ def _verified(n: int) -> DemoStep:
                     from_case=lambda data: {"receipt": data["registrations"][n]["no"]})
 
 
+#: the notice within the Party first, then to the public (G1)
 _NOTICE = (DemoStep("approve", "secretary"),
-           DemoStep("publish_notice", "office", {"channels": ["board", "website"]}))
+           DemoStep("publish_notice", "office", {"channels": ["board", "broadcast"]}),
+           DemoStep("publish_notice_public", "office", {"channels": ["board", "website"]}))
 
 #: laid around the day the demo is loaded: a meeting open for registration; one whose pool
 #: is verified and committed with a public value announced today (ready to draw); one drawn
-#: with witnesses' secrets, its bundle published
+#: with witnesses' secrets, its result and bundle published (within the Party, then to all)
 OBSERVER_SEATS = (
     DemoCase("XW-QS", lambda today: _meeting(today, "镇党委第 13 次全体会议", 20, 10),
              (*_NOTICE, _registration(0), _registration(4)), role="office", days_ago=1),
@@ -215,7 +217,8 @@ OBSERVER_SEATS = (
                        after_days=14),
               *(DemoStep("reveal_secret", "office", {"witness": n, "secret": secret})
                 for n, (_name, secret) in enumerate(WITNESS_SECRETS, start=1)),
-              DemoStep("draw", "office")),
+              DemoStep("draw", "office"),
+              DemoStep("publish_result", "office", {"channels": ["board", "website"]})),
              role="office", days_ago=20),
 )
 

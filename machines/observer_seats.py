@@ -13,7 +13,8 @@ witnesses' secrets committed before) — and only then is the value entered or t
 revealed and the draw run. A draw is never redone silently: cancelling it needs the
 secretary and a reason, stays visible, and a new draw needs a new source. After the meeting:
 attendance (the waiting list fills a seat given up), observers' opinions answered (G8), and
-the case archives (G9).
+the case archives (G9). The meeting is a durable timer from the notice on (O2): a meeting
+whose time comes before a draw is held without observers, recorded as such, and archives.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ STATES = (
           rules=("O6", "O7")),
     State("attendance", T("会议已召开：出席与意见", "Meeting held: attendance and opinions"),
           role="office", rules=("G8",)),
+    State("held_without_draw", T("会议已召开，未经抽签，无人旁听",
+                                 "Meeting held before any draw: no observers"),
+          role="office", rules=("O2", "O6", "G9")),
     State("archived", T("已归档", "Archived"), final=True, rules=("G9",)),
 )
 
@@ -78,6 +82,8 @@ REGISTERING = ("registration",)
 VERIFYING = ("registration", "verification")
 BEFORE_POOL = ("approved", "registration", "verification")
 SEATED = ("drawn", "attendance")
+#: O2: the meeting's timer runs from the notice on, whatever became of the draw
+BEFORE_MEETING = ("registration", "verification", "committed", "drawn")
 
 # -- O1: the proposal --------------------------------------------------------------------------
 
@@ -188,10 +194,55 @@ def notice_in_time(ctx: Ctx) -> T | None:
     return None
 
 
+def notice_text(data: Mapping[str, Any]) -> str:
+    """O2: what the notice states: time, place, topics, seats per category, conditions, how
+    and until when to register."""
+    at = dt.datetime.fromisoformat(data["meeting_at"].replace("Z", "+00:00")).astimezone(
+        SHANGHAI)
+    seats = "、".join(f"{q['category']} {q['seats']} 名" for q in data["quotas"])
+    how = data.get("how_to_register") or "在公开栏本通知页面在线报名，上传所在党支部介绍信"
+    return "\n".join([
+        f"会议时间：{at:%Y-%m-%d %H:%M}", f"会议地点：{data['place']}",
+        f"开放旁听的议题：{data['topics']}", f"旁听名额：共 {data['seats']} 名（{seats}）",
+        f"旁听条件：{data['conditions']}",
+        f"报名方式：{how}",
+        f"报名截止：{data['registration_until']}（含当日）"])
+
+
+def _release(ctx: Ctx, channels: list[str] | None = None) -> dict:
+    return {"on": ctx.today.isoformat(), "at": ctx.now.isoformat(),
+            "channels": channels if channels is not None else ctx.payload["channels"]}
+
+
 def record_notice(ctx: Ctx) -> dict:
-    """O2, G12: the notice, its channels and day; the board shows it from now on."""
-    return {"notice": {"on": ctx.today.isoformat(), "at": ctx.now.isoformat(),
-                       "channels": ctx.payload["channels"]}}
+    """O2, G1, G12: the notice released within the Party first (先党内): a board publication
+    (``Process.board``) of public scope whose public release follows; members register from
+    now on. ``on`` is the notice's day, the one O2 counts from."""
+    return {"notice": {"title": f"{ctx.data['title']}（党员旁听通知）",
+                       "content": notice_text(ctx.data), "category": "decisions",
+                       "scope": "public", "time_class": "", "period": "",
+                       "on": ctx.today.isoformat(), "published_internal": _release(ctx)}}
+
+
+def first_within_the_party(record: Mapping[str, Any] | None) -> T | None:
+    """G1: 先党内、后党外 — a public release follows the internal one, once."""
+    if not (record or {}).get("published_internal"):
+        return T("须先在党内公开，才能向党外公开",
+                 "Publish internally before publishing publicly")
+    if record.get("published_public"):
+        return T("已向党外公开", "Already published to the public")
+    return None
+
+
+def notice_released_internally(ctx: Ctx) -> T | None:
+    """G1: the notice goes to the public after its internal release."""
+    return first_within_the_party(ctx.data.get("notice"))
+
+
+def record_notice_public(ctx: Ctx) -> dict:
+    """G1, G12, O3: the notice released to the public (党外), on the channels named now;
+    from now on registration without an account is possible where allowed."""
+    return {"notice": ctx.data["notice"] | {"published_public": _release(ctx)}}
 
 
 # -- O3, O4: registration ----------------------------------------------------------------------
@@ -243,6 +294,15 @@ def registration_without_account_allowed(ctx: Ctx) -> T | None:
     return T("本组织不接受未登录报名：请以党员身份登录后报名（流动党员请勾选并填写活动证）",
              "This organisation takes registrations from logged-in members only (mobile "
              "members: tick the box and give the activity card)")
+
+
+def notice_reaches_the_public(ctx: Ctx) -> T | None:
+    """G1, O3: someone without an account registers only once the notice is released to
+    the public; before that it is a Party-internal notice, for members signed in."""
+    if ctx.actor.startswith("public") and not ctx.data["notice"].get("published_public"):
+        return T("旁听通知尚未向党外公开：请以党员身份登录后报名",
+                 "The notice is not yet public: sign in as a member to register")
+    return None
 
 
 def category_offered(ctx: Ctx) -> T | None:
@@ -469,13 +529,41 @@ def value_is_known(ctx: Ctx) -> T | None:
     return None
 
 
+def result_text(data: Mapping[str, Any], result: Mapping[str, Any]) -> str:
+    """O7: the result notice: seats by registration number and category, the waiting list,
+    the inputs (the bundle holds every intermediate value)."""
+    seats = "；".join(f"{s['id']}（{s['category']}）" for s in result["seats"]) or "无"
+    return "\n".join([f"旁听席位：{seats}",
+                      f"候补名单（按顺序）：{'、'.join(result['waiting_list']) or '无'}",
+                      f"抽签记录承诺值（SHA-256）：{data['commitment']}",
+                      f"算法：{data['record']['algorithm']}"])
+
+
 def run_draw(ctx: Ctx) -> dict:
-    """O6, O7: the draw on the committed record and the value; its bundle is published."""
+    """O6, O7, G1: the draw on the committed record and the value; its result and bundle are
+    released within the Party first, on the notice's channels (``result``, a board
+    publication whose public release follows)."""
     bundle = lottery.draw(ctx.data["record"], sources_of(ctx))
     result = bundle["result"]
-    return {"draw": bundle, "drawn": {"on": ctx.today.isoformat(), "at": ctx.now.isoformat()},
+    channels = ctx.data["notice"]["published_internal"]["channels"]
+    publication = {"title": f"{ctx.data['title']}（党员旁听抽签结果）",
+                   "content": result_text(ctx.data, result), "category": "decisions",
+                   "scope": "public", "time_class": "", "period": "",
+                   "published_internal": _release(ctx, channels)}
+    return {"draw": bundle, "result": publication,
+            "drawn": {"on": ctx.today.isoformat(), "at": ctx.now.isoformat()},
             "seating": {"seats": [dict(s) for s in result["seats"]],
                         "waiting": list(result["waiting_list"]), "changes": []}}
+
+
+def result_released_internally(ctx: Ctx) -> T | None:
+    """G1: the result goes to the public after its internal release."""
+    return first_within_the_party(ctx.data.get("result"))
+
+
+def record_result_public(ctx: Ctx) -> dict:
+    """G1, G12, O7: the result released to the public (党外), so anyone can re-check it."""
+    return {"result": ctx.data["result"] | {"published_public": _release(ctx)}}
 
 
 def cancel_draw(ctx: Ctx) -> dict:
@@ -489,8 +577,26 @@ def cancel_draw(ctx: Ctx) -> dict:
              "reason": ctx.payload["reason"], "by": ctx.actor, "on": ctx.today.isoformat()}
     return {"cancelled_draws": [*ctx.data["cancelled_draws"], entry],
             "sources_used": [*ctx.data["sources_used"], *used], "witnesses": [],
-            "record": None, "commitment": None, "draw": None, "seating": None,
+            "record": None, "commitment": None, "draw": None, "seating": None, "result": None,
             "revealed": [], "short": None, "record_published": None, "drawn": None}
+
+
+# -- O2: the meeting's time comes ------------------------------------------------------------
+
+
+def meeting_not_drawn(ctx: Ctx) -> bool:
+    """O2, O6: the meeting came before a draw (registration still open, registrations being
+    verified, or the record published with no value yet): it is held without observers."""
+    return ctx.state != "drawn"
+
+
+def record_meeting_held(ctx: Ctx) -> dict:
+    """O2, O6: the meeting took place at its time; without a draw, the stage the seats were
+    at is kept (a published draw record stays, undrawn, as it was)."""
+    held = {"at": ctx.now.isoformat(), "drawn": ctx.state == "drawn"}
+    if ctx.state != "drawn":
+        held["without_draw"] = ctx.state
+    return {"meeting_held": held}
 
 
 # -- after the draw: seats given up, attendance, opinions (G8), archive (G9) -------------------
@@ -595,10 +701,16 @@ TRIGGERS = (
     Trigger("revise", ("drafting",), "proposed", OFFICERS, T("修改后重新提交", "Revise"),
             PROPOSAL, effects=(record_proposal,), rules=("O1",)),
     Trigger("publish_notice", ("approved",), "registration", OFFICERS,
-            T("发布旁听通知", "Publish the notice"), RELEASE, available=(notice_in_time,),
-            effects=(record_notice,), rules=("O2", "G1", "G2", "G12"), public=True),
+            T("在党内发布旁听通知", "Publish the notice within the Party"), RELEASE,
+            available=(notice_in_time,), effects=(record_notice,),
+            rules=("O2", "G1", "G2", "G12"), public=True),
+    Trigger("publish_notice_public", REGISTERING, None, OFFICERS,
+            T("旁听通知向党外公开", "Publish the notice to the public"), RELEASE,
+            guards=(notice_released_internally,), effects=(record_notice_public,),
+            append_only=True, rules=("O2", "G1", "G12"), public=True),
     Trigger("register", REGISTERING, None, {"member", "public"}, T("报名旁听", "Register"),
-            REGISTRATION, guards=(registration_without_account_allowed, category_offered,
+            REGISTRATION, guards=(registration_without_account_allowed,
+                                  notice_reaches_the_public, category_offered,
                                   not_registered_twice),
             effects=(record_registration,), append_only=True, rules=("O3", "O4"),
             receipt="BM"),
@@ -621,9 +733,14 @@ TRIGGERS = (
             T("见证人揭示秘密", "A witness reveals the secret"), REVEAL,
             guards=(secret_matches_commitment,), effects=(record_reveal,), append_only=True,
             rules=("O7",), public=True),
-    Trigger("draw", ("committed",), "drawn", OFFICERS, T("抽签并公布结果", "Draw and publish"),
-            DRAW, guards=(value_is_known,), effects=(run_draw,), rules=("O6", "O7"),
+    Trigger("draw", ("committed",), "drawn", OFFICERS,
+            T("抽签并在党内公布结果", "Draw and publish the result within the Party"),
+            DRAW, guards=(value_is_known,), effects=(run_draw,), rules=("O6", "O7", "G1"),
             public=True),
+    Trigger("publish_result", SEATED, None, OFFICERS,
+            T("抽签结果向党外公开", "Publish the result to the public"), RELEASE,
+            guards=(result_released_internally,), effects=(record_result_public,),
+            append_only=True, rules=("O7", "G1", "G12"), public=True),
     Trigger("cancel_draw", ("drawn",), "verification", SECRETARY,
             T("撤销抽签（须说明理由）", "Cancel the draw (with a reason)"), REASON,
             effects=(cancel_draw,), rules=("O7",), public=True),
@@ -631,8 +748,9 @@ TRIGGERS = (
             T("放弃席位（由候补递补）", "Seat given up (the waiting list fills it)"), SEAT,
             guards=(holds_a_seat,), effects=(waiting_list_fills_the_seat,), append_only=True,
             rules=("O7",), public=True),
-    Trigger("meeting_held", ("drawn",), "attendance", {"system"},
-            T("会议已召开", "Meeting held"), rules=("O6",)),
+    Trigger("meeting_held", BEFORE_MEETING, "attendance", {"system"},
+            T("会议已召开", "Meeting held"), effects=(record_meeting_held,),
+            routes=((meeting_not_drawn, "held_without_draw"),), rules=("O2", "O6")),
     Trigger("record_attendance", ("attendance",), None, OFFICERS,
             T("登记出席", "Record attendance"), ATTENDANCE, guards=(holds_a_seat,),
             effects=(record_attendance,), append_only=True, rules=("O6",)),
@@ -643,7 +761,8 @@ TRIGGERS = (
     Trigger("answer_opinion", ("attendance",), None, OFFICERS,
             T("答复旁听意见", "Answer an opinion"), ANSWER, guards=(opinion_open,),
             effects=(record_answer,), append_only=True, rules=("G8",)),
-    Trigger("archive", ("attendance",), "archived", OFFICERS, T("立卷归档", "Archive"), NOTE,
+    Trigger("archive", ("attendance", "held_without_draw"), "archived", OFFICERS,
+            T("立卷归档", "Archive"), NOTE,
             available=(all_opinions_answered,), effects=(record_archive,), rules=("G9",)),
 )
 
@@ -651,7 +770,7 @@ TIMERS = (
     Timer("registration_close", REGISTERING, "close_registration",
           AtField("registration_closes_at"), T("报名截止", "Registration closes"),
           sets_due=True),
-    Timer("meeting", ("drawn",), "meeting_held", AtField("meeting_at"),
+    Timer("meeting", BEFORE_MEETING, "meeting_held", AtField("meeting_at"),
           T("会议时间", "Meeting")),
 )
 
@@ -659,12 +778,14 @@ OBSERVER_SEATS = Process(
     kind="observer_seats", version=1, label=T("党员旁听", "Observer seats"),
     states=STATES, initial="proposed", triggers=TRIGGERS, timers=TIMERS,
     start_roles=OFFICERS, start_schema=PROPOSAL, start_effects=(start_case,),
-    settings=SETTINGS, code_prefix="PT", title_field="title",
+    settings=SETTINGS, code_prefix="PT", title_field="title", board=("notice", "result"),
     rules=("O1", "O2", "O3", "O4", "O5", "O6", "O7", "G1", "G2", "G8", "G9", "G12"),
     demo=demo.OBSERVER_SEATS,
     labels=RECORD_LABELS | {
         "notice": T("旁听通知", "Notice"), "record": T("抽签记录", "Draw record"),
-        "draw": T("抽签结果", "Draw"), "seating": T("席位", "Seats"),
+        "draw": T("抽签包", "Draw bundle"), "result": T("抽签结果", "Result"),
+        "seating": T("席位", "Seats"),
         "cancelled_draws": T("已撤销的抽签", "Cancelled draws"),
+        "meeting_held": T("会议召开", "Meeting held"),
     },
 )

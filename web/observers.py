@@ -5,7 +5,8 @@ registrant's status, the committed record and the result with its in-browser re-
 Routes only translate: parse, one call (``workflow.views.observers`` or the engine's door),
 map typed errors. The API paths are documented in the OpenAPI document:
 
-* ``GET /api/v1/observer-meetings[?org=CODE]`` — the noticed meetings;
+* ``GET /api/v1/observer-meetings[?org=CODE]`` — the noticed meetings the caller may see
+  (G1: a member's bearer token also sees notices released within the Party);
 * ``GET /api/v1/observer-meetings/{id}`` — one meeting (notice, record, result);
 * ``POST /api/v1/observer-meetings/{id}/registrations`` — 201 ``{"registration",
   "access_code"}``: JSON with the letter as ``{"name", "content_base64"}``, or a
@@ -31,12 +32,13 @@ from flask import (
     render_template,
     request,
     session,
+    url_for,
 )
 from flask_login import current_user, login_required
 
 from web.extensions import csrf, limiter
 from web.i18n import pick
-from web.inbox import form_payload
+from web.inbox import form_payload, panels
 from web.openapi import Param, Routes, payload_component, register
 from web.views import engine, lang
 from workflow.base.errors import Invalid, WorkflowError
@@ -44,7 +46,7 @@ from workflow.base.text import Text
 from workflow.core.schema import Upload
 from workflow.people import accounts
 from workflow.people.actors import PUBLIC, Actor
-from workflow.views import attachments, observers
+from workflow.views import attachments, observers, publications
 
 bp = Blueprint("observers", __name__, url_prefix="/observer-meetings")
 
@@ -63,6 +65,13 @@ def _actor() -> Actor:
     return PUBLIC
 
 
+def _members() -> tuple[str, ...]:
+    """Where the signed-in person is a Party member: what internal releases reach (G1)."""
+    if current_user.is_authenticated:
+        return publications.member_paths(current_user.account.actor.grants)
+    return ()
+
+
 def _schema():
     return engine().registry.get(KIND).first(REGISTER).schema
 
@@ -73,20 +82,20 @@ def _schema():
 @bp.get("")
 def index():
     org = request.args.get("org") or None
-    return render_template("observers_list.html", meetings=observers.meetings(engine(), org),
-                           org=org)
+    return render_template("observers_list.html",
+                           meetings=observers.meetings(engine(), org, _members()), org=org)
 
 
 @bp.get("/<int:case_id>")
 def meeting(case_id: int):
-    found = observers.meeting(engine(), case_id)
+    found = observers.meeting(engine(), case_id, _members())
     return render_template("observers_meeting.html", m=found, data=found.data)
 
 
 @bp.route("/<int:case_id>/register", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
 def register_page(case_id: int):
-    found = observers.meeting(engine(), case_id)
+    found = observers.meeting(engine(), case_id, _members())
     errors: dict[str, Text] = {}
     values: dict[str, Any] = {}
     status = 200
@@ -118,7 +127,7 @@ def register_page(case_id: int):
 @bp.route("/<int:case_id>/status", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
 def status_page(case_id: int):
-    found = observers.meeting(engine(), case_id)
+    found = observers.meeting(engine(), case_id, _members())
     shown, error = None, None
     if request.method == "POST":
         try:
@@ -132,7 +141,7 @@ def status_page(case_id: int):
 
 @bp.get("/<int:case_id>/draw.json")
 def draw_file(case_id: int):
-    found = observers.bundle(engine(), case_id)
+    found = observers.bundle(engine(), case_id, _members())
     body = json.dumps(found, ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="draw-{case_id}.json"'})
@@ -152,6 +161,14 @@ def office_page(case_id: int):
     return render_template("observers_office.html", case=case,
                            registrations=case.data["registrations"], revealed=revealed,
                            labels=observers.STATUS_LABELS), 200, {"Cache-Control": "no-store"}
+
+
+def registrations_panel(case) -> dict[str, Any] | None:
+    """O5: the case page's way to the office's list of registrations, for the office."""
+    if not observers.is_office(case, current_user.account.actor):
+        return None
+    return {"template": "observers_case_panel.html", "count": len(case.data["registrations"]),
+            "url": url_for("observers.office_page", case_id=case.id)}
 
 
 # -- the API --------------------------------------------------------------------------------
@@ -222,14 +239,19 @@ def _error(exc: WorkflowError):
     return exc.as_json(lang()), exc.status
 
 
+def _api_members() -> tuple[str, ...]:
+    """A member's bearer token sees the notices released within the Party (G1)."""
+    return publications.member_paths(_api_actor().grants)
+
+
 def list_meetings():
-    """O2: the noticed meetings, newest first."""
-    found = observers.meetings(engine(), request.args.get("org") or None)
+    """O2: the noticed meetings this caller may see, newest first."""
+    found = observers.meetings(engine(), request.args.get("org") or None, _api_members())
     return {"meetings": [m.as_json(lang()) for m in found]}
 
 
 def get_meeting(case_id: int):
-    return observers.meeting(engine(), case_id).as_json(lang())
+    return observers.meeting(engine(), case_id, _api_members()).as_json(lang())
 
 
 def _api_payload() -> dict[str, Any]:
@@ -264,8 +286,10 @@ def _api_actor() -> Actor:
 
 def api_register(case_id: int):
     """O3, O4: 201 with the registration number and the access code, shown once."""
-    observers.meeting(engine(), case_id)  # 404 for any case that is not a noticed meeting
-    sent = engine().submit(case_id, REGISTER, _api_actor(), _api_payload())
+    actor = _api_actor()
+    # 404 for any case that is not a meeting whose notice reaches this caller (G1)
+    observers.meeting(engine(), case_id, publications.member_paths(actor.grants))
+    sent = engine().submit(case_id, REGISTER, actor, _api_payload())
     return {"registration": sent.number, "access_code": sent.access_code}, 201
 
 
@@ -277,8 +301,8 @@ def api_registration(case_id: int, registration: str):
 
 
 def api_draw(case_id: int):
-    """O7: the bundle, once drawn."""
-    return observers.bundle(engine(), case_id)
+    """O7: the bundle, once drawn and its result released to this caller (G1)."""
+    return observers.bundle(engine(), case_id, _api_members())
 
 
 def _api(app: Flask) -> None:
@@ -290,8 +314,12 @@ def _api(app: Flask) -> None:
     routes.route("", "GET", auth=False, tag="observers", response="ObserverMeetings",
                  params=(ORG,), errors=("not_found",),
                  summary=Text("旁听会议通知列表", "Observer meetings"),
-                 description=Text("已发布通知的会议，最新在前。",
-                                  "Meetings with a published notice, newest first."))(
+                 description=Text(
+                     "通知已向党外公开的会议，最新在前；带党员的访问令牌时，另含本组织及上级"
+                     "已在党内发布通知的会议（先党内、后党外）。",
+                     "Meetings whose notice is public, newest first; with a member's bearer "
+                     "token, also those whose notice was released within the Party of the "
+                     "member's organisation or above (internal release first, G1)."))(
         list_meetings)
     routes.route("/<int:case_id>", "GET", auth=False, tag="observers",
                  response="ObserverMeeting", errors=("not_found",),
@@ -334,8 +362,9 @@ def engine_of(app: Flask):
 
 
 def init_app(app: Flask) -> None:
-    """The pages, and the API where the app runs the process."""
+    """The pages, the case page's panel, and the API where the app runs the process."""
     app.register_blueprint(bp)
+    panels(app)[KIND] = registrations_panel
     if KIND in engine_of(app).registry.kinds():
         _api(app)
 

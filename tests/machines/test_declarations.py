@@ -21,7 +21,7 @@ PINNED = {
     ("routine", 1): "5ce69c5af38559e12cfe3d1962cc79817171aee1ef73645f6c0dd3d1ebb81e95",
     ("routine", 2): "bc818eca79dc0f24800dde69ebb84a3451cd8cfad678134c00626b8f29c85d03",
     ("catalogue", 1): "338298e4f6194e05b8308731fd5f8d50a5c9848fcf6dc2bc3722d51ff369c03a",
-    ("observer_seats", 1): "77ac6eb4e0ca3ddc91522c89e71d6239ddf208eab5480191cc5ea0f3c6682a9c",
+    ("observer_seats", 1): "cbb776975146b0514cdfbf41250ba598f7a26daaca7d3f06ead1a0207f753a74",
     ("village_decision", 1): "2acef2d3a04c87cc037bdfbb6d582ba91bf958353b626ffa69b9882636b1b004",
     ("pre_disclosure", 1): "cdea1ddaf268b13f75d39900785658cae7ceaedfff0fcd1ee3c06a141c159928",
 }

@@ -66,10 +66,16 @@ def act(engine, case, trigger, actor, payload=None, when="2026-11-02"):
     return engine.fire(case.id, trigger, actor, payload or {}, case.version, at(when))
 
 
-def noticed(engine, who, when="2026-11-02", **change):
+def noticed(engine, who, when="2026-11-02", public=True, **change):
+    """The meeting's notice released within the Party on ``when``, and (``public``) to the
+    public after it (G1)."""
     case = engine.start("observer_seats", "T", who["office"], MEETING | change, at("2026-11-01"))
     case = act(engine, case, "approve", who["secretary"], when="2026-11-01")
-    return act(engine, case, "publish_notice", who["office"], {"channels": ["board"]}, when)
+    case = act(engine, case, "publish_notice", who["office"], {"channels": ["board"]}, when)
+    if public:
+        case = act(engine, case, "publish_notice_public", who["office"],
+                   {"channels": ["board", "website"]}, when)
+    return case
 
 
 def register(engine, case, actor, payload, when="2026-11-03"):
@@ -108,6 +114,30 @@ def test_o2_nine_days_before_the_meeting_is_refused_ten_accepted(engine, who):
     assert case.state == "registration" and case.data["notice"]["on"] == "2026-11-10"
 
 
+def test_g1_o2_the_notice_goes_within_the_party_first_then_to_the_public(engine, who):
+    """G1 先党内、后党外, O2, O3: the notice is released within the Party (members register
+    from then on), then to the public on its own step, never before and only once; without
+    an account nobody registers on a notice that is still internal."""
+    case = noticed(engine, who, public=False)
+    notice = case.data["notice"]
+    assert notice["published_internal"]["channels"] == ["board"]
+    assert not notice.get("published_public") and notice["scope"] == "public"
+    assert "2026-11-20 09:00" in notice["content"] and "机关 1 名" in notice["content"]
+    assert register(engine, case, who["member"], form(ID_A)).number.startswith("BM-")
+    with pytest.raises(NotAllowed) as internal:
+        register(engine, case, PUBLIC, form(ID_B, mobile=True, card_number="LD-1",
+                                            place="工业园"))
+    assert "尚未向党外公开" in internal.value.message.zh
+    case = act(engine, engine.get(case.id, who["office"]), "publish_notice_public",
+               who["office"], {"channels": ["website"]}, "2026-11-03")
+    assert case.data["notice"]["published_public"]["on"] == "2026-11-03"
+    with pytest.raises(NotAllowed):
+        act(engine, case, "publish_notice_public", who["office"], {"channels": ["board"]},
+            "2026-11-03")
+    assert register(engine, case, PUBLIC, form(ID_B, mobile=True, card_number="LD-1",
+                                               place="工业园")).number
+
+
 def test_o2_the_notice_period_is_an_organisations_setting(engine, who):
     with engine.db.write() as conn:
         conn.execute(sa.text("UPDATE orgs SET settings = :s WHERE code = 'T'"),
@@ -124,6 +154,42 @@ def test_o2_registration_closes_and_the_meeting_comes_as_durable_timers(engine, 
     assert engine.get(case.id, who["office"]).state == "registration"
     run_due(engine, at("2026-11-17", 0))
     assert engine.get(case.id, who["office"]).state == "verification"
+
+
+def test_o2_the_meeting_timer_runs_from_the_notice_and_routes_an_undrawn_meeting(engine, who):
+    """O2, O6: the meeting is a durable timer from the notice on; at its time a meeting not
+    drawn is held without observers (routed, the stage kept), and the case archives (G9)."""
+    case = noticed(engine, who)
+    run_due(engine, at("2026-11-17", 1))
+    case = act(engine, engine.get(case.id, who["office"]), "commit_secret", who["office"],
+               {"witness": "甲", "sha256": lottery.commitment("s1")}, "2026-11-17")
+    assert engine.get(case.id, who["office"]).state == "verification"
+    run_due(engine, at("2026-11-20", 8))
+    assert engine.get(case.id, who["office"]).state == "verification"
+    run_due(engine, at("2026-11-20", 9))
+    case = engine.get(case.id, who["office"])
+    assert case.state == "held_without_draw"
+    assert case.data["meeting_held"]["drawn"] is False
+    assert case.data["meeting_held"]["without_draw"] == "verification"
+    assert not [a.name for a in engine.actions(case, who["office"]) if a.name == "verify"]
+    case = act(engine, case, "archive", who["office"], {}, "2026-11-21")
+    assert case.state == "archived"
+    assert verify(engine.db, engine.registry).ok
+
+
+def test_o2_a_published_record_not_drawn_by_the_meeting_stays_as_it_was(engine, who):
+    """O2, O7: the record published but no value entered by the meeting: held without
+    observers, the committed record kept on the case undrawn (never drawn afterwards)."""
+    case, _numbers = _ready(engine, who)
+    case = act(engine, case, "publish_record", who["office"],
+               {"source_kind": "public", "source_name": "福彩3D 2026305期",
+                "source_date": "2026-11-19"}, "2026-11-17")
+    run_due(engine, at("2026-11-20", 9))
+    case = engine.get(case.id, who["office"])
+    assert case.state == "held_without_draw"
+    assert case.data["meeting_held"]["without_draw"] == "committed"
+    assert case.data["record"] and not case.data.get("draw")
+    assert "draw" not in [a.name for a in engine.actions(case, who["office"])]
 
 
 def test_o3_o4_o5_a_member_registers_is_verified_and_sees_it_with_the_access_code(engine, who):
@@ -276,6 +342,33 @@ def test_o7_a_cancelled_draw_stays_visible_and_a_new_draw_needs_a_new_source(eng
     assert again.state == "committed"
 
 
+def test_g1_o7_the_result_goes_within_the_party_first_then_to_the_public(engine, who):
+    """G1 先党内、后党外, O7: the draw releases its result within the Party (a board
+    publication on the notice's channels); its public release is a step of its own that
+    follows, once; a cancelled draw takes its result off (the cancellation stays)."""
+    case, numbers = _ready(engine, who)
+    case = act(engine, case, "publish_record", who["office"],
+               {"source_kind": "public", "source_name": "福彩3D 第2026302期",
+                "source_date": "2026-11-18"}, "2026-11-17")
+    case = act(engine, case, "draw", who["office"], {"value": "3 0 7"}, "2026-11-18")
+    result = case.data["result"]
+    assert result["published_internal"]["channels"] == ["board"]
+    assert not result.get("published_public")
+    assert all(s["id"] in result["content"] for s in case.data["draw"]["result"]["seats"])
+    assert case.data["commitment"] in result["content"]
+    case = act(engine, case, "publish_result", who["office"], {"channels": ["website"]},
+               "2026-11-18")
+    assert case.data["result"]["published_public"]["channels"] == ["website"]
+    with pytest.raises(NotAllowed):
+        act(engine, case, "publish_result", who["office"], {"channels": ["board"]},
+            "2026-11-18")
+    case = act(engine, case, "cancel_draw", who["secretary"], {"reason": "核验有误"},
+               "2026-11-18")
+    assert case.data["result"] is None and case.data["cancelled_draws"]
+    assert "publish_result" not in [a.name for a in engine.actions(case, who["office"])]
+    assert verify(engine.db, engine.registry).ok
+
+
 def test_o7_g8_g9_given_up_seat_attendance_opinions_and_archive(engine, who):
     case, _numbers = _ready(engine, who, kinds=("农村",) * 3, categories=["农村:2"])
     case = act(engine, case, "publish_record", who["office"],
@@ -332,3 +425,26 @@ def test_o4_g2_the_id_number_is_absent_from_every_event_export_and_log(engine, w
     assert "3201**********1234" in (tmp_path / "bundle-False.json").read_text(encoding="utf-8")
     assert all(i not in caplog.text for i in (ID_A, ID_B, ID_C))
     assert verify(engine.db, engine.registry).ok, "replay rebuilds the case from the events"
+
+
+def test_o5_g2_showing_the_id_number_is_its_own_reveal_event(engine, who, tree):
+    """O5, G2, AU1: the office's reading of a clear ID number is the engine's append-only
+    ``reveal`` (labelled as what it is, not an attachment read), its payload masked only;
+    replay keeps the state and the chain verifies."""
+    from workflow.core.engine import event_label
+    from workflow.views import observers
+
+    case, numbers = _ready(engine, who)
+    office = user("ban", {(tree["T"], "office")})
+    assert observers.reveal_id_number(engine, case.id, office, numbers[0]) == ID_A
+    after = engine.get(case.id, office)
+    assert (after.state, after.version) == (case.state, case.version)
+    with engine.db.read() as conn:
+        last = conn.execute(sa.select(events.c.trigger, events.c.payload, events.c.actor)
+                            .where(events.c.case_id == case.id)
+                            .order_by(events.c.seq.desc())).first()
+    assert (last.trigger, last.actor) == ("reveal", "user:ban")
+    assert ID_A not in last.payload and "3201**********1234" in last.payload
+    compiled = engine.registry.get("observer_seats")
+    assert event_label(compiled, "reveal").zh == "查看个人信息原文"
+    assert verify(engine.db, engine.registry).ok

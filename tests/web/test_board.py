@@ -520,8 +520,13 @@ def test_the_demo_data_shows_its_published_public_item(client, engine):
     assert [(i["org"], i["scope"]) for i in routine] == [("XW-QS-XBQ", "public")]
     # V2: the village decisions' publications (machines/demo.py): one decision in full, the
     # resolution of the one whose result is overdue
-    assert sorted(i["title"].split("：")[0] for i in listed if i not in routine) == [
+    others = [i["title"] for i in listed if i not in routine]
+    assert sorted(t.split("：")[0] for t in others if "党员旁听" not in t) == [
         "决议公开", "决议公开", "实施结果公开"]
+    # G1: the observer meetings' notices (3) and the drawn one's result, released within the
+    # Party and then to the public (machines/demo.py)
+    assert sorted(t.split("（")[1] for t in others if "党员旁听" in t) == [
+        "党员旁听抽签结果）", "党员旁听通知）", "党员旁听通知）", "党员旁听通知）"]
 
 
 def test_g11_a_lower_organisation_republishes_within_the_upper_scope(client, engine, tree):

@@ -58,7 +58,15 @@ def member(engine, tree, fast_passwords):
 
 @pytest.fixture
 def meeting(engine, tree):
-    """A meeting at T with its notice published on 2 November 2026."""
+    """A meeting at T with its notice published on 2 November 2026, within the Party and
+    then to the public (G1)."""
+    case = internal_notice(engine, tree)
+    return engine.fire(case.id, "publish_notice_public", user("ban0", {(tree["T"], "office")}),
+                       {"channels": ["website"]}, case.version, at("2026-11-02"))
+
+
+def internal_notice(engine, tree):
+    """A meeting at T whose notice is released within the Party only (G1)."""
     office_actor = user("ban0", {(tree["T"], "office")})
     case = engine.start("observer_seats", "T", office_actor, MEETING, at("2026-11-01"))
     case = engine.fire(case.id, "approve", user("shu", {(tree["T"], "secretary")}), {},
@@ -170,8 +178,16 @@ def test_o7_the_result_page_and_the_bundle_once_drawn(client, meeting, member, e
                         "source_date": "2026-11-18"}, case.version, at("2026-11-17"))
     committed = client.get(f"/observer-meetings/{meeting.id}").get_data(as_text=True)
     assert case.data["commitment"] in committed and numbers[0] in committed
-    engine.fire(case.id, "draw", office_actor, {"value": "3 0 7"}, case.version,
-                at("2026-11-18"))
+    case = engine.fire(case.id, "draw", office_actor, {"value": "3 0 7"}, case.version,
+                       at("2026-11-18"))
+    # G1: the result within the Party first: members see it, the public not yet
+    assert client.get(f"/api/v1/observer-meetings/{meeting.id}/draw").status_code == 404
+    assert client.get(f"/api/v1/observer-meetings/{meeting.id}/draw",
+                      headers=member.headers).status_code == 200
+    assert 'id="recheck"' not in client.get(f"/observer-meetings/{meeting.id}").get_data(
+        as_text=True)
+    engine.fire(case.id, "publish_result", office_actor, {"channels": ["board"]},
+                case.version, at("2026-11-18"))
     bundle = client.get(f"/api/v1/observer-meetings/{meeting.id}/draw").get_json()
     assert lottery.verify(bundle) == []
     assert client.get(f"/observer-meetings/{meeting.id}/draw.json").get_json() == bundle
@@ -182,6 +198,31 @@ def test_o7_the_result_page_and_the_bundle_once_drawn(client, meeting, member, e
         assert ID_A not in text and ID_B not in text and "张三" not in text
 
 
+def test_g1_an_internal_notice_reaches_members_only_then_everyone(client, member, engine,
+                                                                 tree):
+    """G1 先党内、后党外: a notice released within the Party is listed and open to the
+    organisation's members (page and API with a member's token) and to nobody else; after
+    its public release, to everyone; the board lists it as a publication too."""
+    case = internal_notice(engine, tree)
+    api = "/api/v1/observer-meetings"
+    assert [m["id"] for m in client.get(api).get_json()["meetings"]] == []
+    assert client.get(f"/observer-meetings/{case.id}").status_code == 404
+    assert client.post(f"{api}/{case.id}/registrations",
+                       json=registration(ID_B, mobile=True, card_number="LD-9",
+                                         place="工业园")).status_code == 404
+    mine = client.get(api, headers=member.headers).get_json()["meetings"]
+    assert [m["id"] for m in mine] == [case.id]
+    login(client, member)
+    assert client.get(f"/observer-meetings/{case.id}").status_code == 200
+    assert "党员旁听通知" in client.get("/board").get_data(as_text=True)
+    client.post("/logout")
+    assert "党员旁听通知" not in client.get("/board").get_data(as_text=True)
+    engine.fire(case.id, "publish_notice_public", user("ban0", {(tree["T"], "office")}),
+                {"channels": ["website"]}, case.version, at("2026-11-03"))
+    assert [m["id"] for m in client.get(api).get_json()["meetings"]] == [case.id]
+    assert "党员旁听通知" in client.get("/board").get_data(as_text=True)
+
+
 def test_the_openapi_document_has_the_observer_paths(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     for path in ("/api/v1/observer-meetings", "/api/v1/observer-meetings/{case_id}/draw",
@@ -190,3 +231,19 @@ def test_the_openapi_document_has_the_observer_paths(client):
         assert path in doc["paths"], path
     assert doc["paths"]["/api/v1/observer-meetings/{case_id}/registrations"]["post"][
         "responses"]["201"]
+
+
+def test_o5_the_office_reaches_the_registrations_from_the_case_page(client, meeting, office,
+                                                                    engine, tree):
+    """O5: the case page's panel links the office to its registrations list (the URL is
+    not something to learn from the docs); nobody else gets the panel."""
+    login(client, office)
+    page = client.get(f"/cases/{meeting.id}").get_data(as_text=True)
+    assert 'id="observer-registrations"' in page
+    assert f'href="/observer-meetings/{meeting.id}/registrations"' in page
+    secretary = make_user(engine, "shu", "T", ("secretary",))
+    client.post("/logout")
+    login(client, secretary)
+    other = client.get(f"/cases/{meeting.id}")
+    assert other.status_code == 200
+    assert 'id="observer-registrations"' not in other.get_data(as_text=True)

@@ -1,7 +1,8 @@
 """党员旁听 in the browser, on the demo data (O3–O7): a member registers on the open
 meeting with the branch's letter, the office verifies the registration and draws the meeting
-that is ready (its pool committed, the public value announced today), and a visitor sees the
-result page re-run the draw and say that it matches."""
+that is ready (its pool committed, the public value announced today) and releases the result
+to the public after its internal release (G1), and a visitor sees the result page re-run the
+draw and say that it matches."""
 
 from __future__ import annotations
 
@@ -73,7 +74,12 @@ def test_o3_o7_a_member_registers_the_office_verifies_and_draws_a_visitor_sees_m
     draw = action(page, "#action-draw")
     draw.locator("#draw-value").fill("3 9 1")
     draw.locator("button[type=submit]").click()
-    expect(page.locator("#timeline")).to_contain_text("抽签并公布结果")
+    expect(page.locator("#timeline")).to_contain_text("抽签并在党内公布结果")
+    # G1: the result within the Party first, then to the public
+    publish = action(page, "#action-publish_result")
+    publish.locator("#publish_result-channels").fill("board\nwebsite")
+    publish.locator("button[type=submit]").click()
+    expect(page.locator("#timeline")).to_contain_text("抽签结果向党外公开")
 
     # the member sees the verification with the access code
     visitor = browser.new_context(locale="zh-CN", base_url=live.url)

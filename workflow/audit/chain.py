@@ -36,7 +36,14 @@ from workflow.base.text import Text
 from workflow.base.timeutil import iso_utc, parse_iso, utcnow
 from workflow.core.attachments import records_in
 from workflow.core.declare import Ctx
-from workflow.core.engine import ASSIGN, DOWNLOAD, START, apply_effects, start_data, title_of
+from workflow.core.engine import (
+    ASSIGN,
+    READINGS,
+    START,
+    apply_effects,
+    start_data,
+    title_of,
+)
 from workflow.core.registry import Registry, refusal_text
 from workflow.store.db import Database
 from workflow.store.files import FileStore, sha256_of
@@ -175,7 +182,7 @@ def replay(rows: Iterable[Mapping[str, Any]], registry: Registry) -> Rebuilt:
         if ev["from_state"] != case.state:
             raise ReplayError(ev["seq"], Text(f"起始状态应为 {case.state}",
                                               f"from-state should be {case.state}"))
-        if ev["trigger"] in (ASSIGN, DOWNLOAD):
+        if ev["trigger"] == ASSIGN or ev["trigger"] in READINGS:
             if ev["to_state"] != case.state:
                 raise ReplayError(ev["seq"], Text("分派和查阅不改变状态",
                                                   "assigning and reading keep the state"))

@@ -49,8 +49,14 @@ START = "start"
 ASSIGN = "assign"
 #: the engine's own append-only trigger: an officer read a personal-data attachment
 DOWNLOAD = "download"
+#: the engine's own append-only trigger: an officer had sealed personal data (an ID number)
+#: shown in clear
+REVEAL = "reveal"
+#: the engine's own append-only triggers that only note a reading: state and data kept
+READINGS = (DOWNLOAD, REVEAL)
 EVENT_LABELS = {START: Text("立案", "Opened"), ASSIGN: Text("分派", "Assigned"),
-                DOWNLOAD: Text("查阅附件", "Attachment read")}
+                DOWNLOAD: Text("查阅附件", "Attachment read"),
+                REVEAL: Text("查看个人信息原文", "Personal data shown in clear")}
 
 
 def event_label(compiled: Compiled, trigger: str) -> Text:
@@ -468,6 +474,13 @@ class Engine:
         """An officer read a personal-data attachment: the engine's append-only trigger
         ``download``, so the auditor sees who read it (issue: attachments)."""
         return self._note(case_id, actor, DOWNLOAD, {"attachment": dict(record)}, now)
+
+    def note_reveal(self, case_id: int, actor: Actor, record: Mapping[str, Any],
+                    now: dt.datetime | None = None) -> CaseView:
+        """An officer had sealed personal data shown in clear: the engine's append-only
+        trigger ``reveal``, its ``record`` saying which (masked, never the clear value), so
+        the auditor sees who saw whose."""
+        return self._note(case_id, actor, REVEAL, {"revealed": dict(record)}, now)
 
     def upload(self, case_id: int, actor: Actor, upload: Upload,
                now: dt.datetime | None = None) -> dict[str, Any]:

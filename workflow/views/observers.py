@@ -2,14 +2,19 @@
 record and draw, a registrant's status, and the office's list with the ID numbers masked.
 
 What anyone sees holds no personal data: the notice, the quotas, the pool as registration
-numbers by category, the source, the result and the bundle (G2, O7). The office sees each
+numbers by category, the source, the result and the bundle (G2, O7). The notice and the
+result are board publications (``Process.board``) released within the Party first (G1
+先党内、后党外): who sees each is the board's one rule, ``publications.visible`` — a Party
+member of the organisation (or above) from the internal release, everyone from the public
+one. The office sees each
 registration with its ID number masked; the clear number comes back only through
-:func:`reveal_id_number`, and that reading is an event (the engine's ``download``).
+:func:`reveal_id_number`, and that reading is an event (the engine's ``reveal``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +27,12 @@ from workflow.people import sealed
 from workflow.people.actors import PUBLIC, Actor
 from workflow.store.models import cases, orgs
 from workflow.views import receipts
+from workflow.views.publications import visible
 
 KIND = "observer_seats"
 #: the states in which a meeting is on the board: from its notice on
-NOTICED = ("registration", "verification", "committed", "drawn", "attendance", "archived")
+NOTICED = ("registration", "verification", "committed", "drawn", "attendance",
+           "held_without_draw", "archived")
 DRAWN = ("drawn", "attendance", "archived")
 OFFICE = frozenset({"office", "handler"})
 STATUS_LABELS = {
@@ -47,6 +54,7 @@ class Meeting:
     state: str
     state_label: Text
     data: dict[str, Any]
+    result_shown: bool = False  # the result is released to this viewer (G1)
 
     @property
     def registration_open(self) -> bool:
@@ -54,7 +62,7 @@ class Meeting:
 
     @property
     def drawn(self) -> bool:
-        return self.state in DRAWN and bool(self.data.get("draw"))
+        return self.state in DRAWN and bool(self.data.get("draw")) and self.result_shown
 
     def as_json(self, lang: str = "zh") -> dict[str, Any]:
         d = self.data
@@ -79,11 +87,16 @@ class Meeting:
         }
 
 
-def _meeting(engine: Engine, row: Any) -> Meeting:
-    compiled = engine.registry.get(row.kind, row.def_version)
+def _meeting(engine: Engine, row: Any, members: tuple[str, ...]) -> Meeting | None:
+    """The meeting as this viewer (a Party member at ``members``, none for the public) may
+    see it: nothing before the notice reaches them (G1), the result once it does."""
     data = json.loads(row.data)
+    if not visible(row.org_path, data.get("notice") or {}, members):
+        return None
+    compiled = engine.registry.get(row.kind, row.def_version)
     return Meeting(row.id, row.code, row.org_code, row.org_name, row.title, row.state,
-                   compiled.state(row.state).label, data)
+                   compiled.state(row.state).label, data,
+                   visible(row.org_path, data.get("result") or {}, members))
 
 
 def _rows(engine: Engine, *where: Any) -> list[Any]:
@@ -91,15 +104,18 @@ def _rows(engine: Engine, *where: Any) -> list[Any]:
         return conn.execute(
             sa.select(cases.c.id, cases.c.code, cases.c.kind, cases.c.def_version,
                       cases.c.title, cases.c.state, cases.c.data,
-                      orgs.c.code.label("org_code"), orgs.c.name.label("org_name"))
+                      orgs.c.code.label("org_code"), orgs.c.name.label("org_name"),
+                      orgs.c.path.label("org_path"))
             .join(orgs, orgs.c.id == cases.c.org_id)
             .where(cases.c.kind == KIND, cases.c.state.in_(NOTICED), *where)
             .order_by(cases.c.id.desc())).all()
 
 
-def meetings(engine: Engine, org: str | None = None) -> list[Meeting]:
-    """O2: every noticed meeting, newest first; with ``org``, that organisation's and those
-    below it. An unknown organisation is ``NotFound``."""
+def meetings(engine: Engine, org: str | None = None,
+             members: Iterable[str] = ()) -> list[Meeting]:
+    """O2, G1: every meeting whose notice reaches this viewer (``members``: where they are
+    a Party member), newest first; with ``org``, that organisation's and those below it.
+    An unknown organisation is ``NotFound``."""
     where = []
     if org:
         with engine.db.read() as conn:
@@ -107,20 +123,24 @@ def meetings(engine: Engine, org: str | None = None) -> list[Meeting]:
         if path is None:
             raise NotFound(Text("找不到该组织", "No such organisation"))
         where.append(orgs.c.path.startswith(path))
-    return [_meeting(engine, row) for row in _rows(engine, *where)]
+    members = tuple(members)
+    found = (_meeting(engine, row, members) for row in _rows(engine, *where))
+    return [m for m in found if m is not None]
 
 
-def meeting(engine: Engine, case_id: int) -> Meeting:
-    """One noticed meeting (``NotFound`` before its notice: a proposal is internal, O1)."""
-    found = _rows(engine, cases.c.id == case_id)
-    if not found:
+def meeting(engine: Engine, case_id: int, members: Iterable[str] = ()) -> Meeting:
+    """One meeting whose notice reaches this viewer (``NotFound`` before: a proposal is
+    internal, O1, and an internal notice only for members, G1)."""
+    rows = _rows(engine, cases.c.id == case_id)
+    found = _meeting(engine, rows[0], tuple(members)) if rows else None
+    if found is None:
         raise NotFound()
-    return _meeting(engine, found[0])
+    return found
 
 
-def bundle(engine: Engine, case_id: int) -> dict[str, Any]:
-    """O7: the draw bundle, once drawn (``NotFound`` before)."""
-    found = meeting(engine, case_id)
+def bundle(engine: Engine, case_id: int, members: Iterable[str] = ()) -> dict[str, Any]:
+    """O7: the draw bundle, once drawn and its result released to this viewer (G1)."""
+    found = meeting(engine, case_id, members)
     if not found.drawn:
         raise NotFound(Text("尚未抽签", "Not drawn yet"))
     return found.data["draw"]
@@ -179,19 +199,25 @@ def registrant(engine: Engine, case_id: int, number: str, code: str | None) -> R
 # -- the office --------------------------------------------------------------------------
 
 
+def is_office(case: CaseView, actor: Actor) -> bool:
+    """O5: whether ``actor`` is an officer of the meeting's organisation, who sees the
+    registrations (ID numbers masked)."""
+    return case.kind == KIND and actor.holds(OFFICE, case.org_path)
+
+
 def office_case(engine: Engine, case_id: int, actor: Actor) -> CaseView:
     """The case for an officer of its organisation (O5); 403 for anyone else in scope."""
     case = engine.get(case_id, actor)
     if case.kind != KIND:
         raise NotFound()
-    if not actor.holds(OFFICE, case.org_path):
+    if not is_office(case, actor):
         raise Forbidden()
     return case
 
 
 def reveal_id_number(engine: Engine, case_id: int, actor: Actor, number: str) -> str:
     """O5: the clear ID number of one registration, for the office checking it against the
-    ID card; the reading is recorded as the engine's ``download`` event (who read whose)."""
+    ID card; the reading is recorded as the engine's ``reveal`` event (who saw whose)."""
     case = office_case(engine, case_id, actor)
     entry = next((r for r in case.data["registrations"] if r["no"] == number), None)
     if entry is None:
@@ -201,6 +227,6 @@ def reveal_id_number(engine: Engine, case_id: int, actor: Actor, number: str) ->
     if clear is None:
         raise NotFound(Text("无法解密：密钥不是登记时的密钥",
                             "Cannot unseal: the key is not the one it was sealed with"))
-    engine.note_download(case.id, actor, {"field": "id_number", "registration": number,
-                                          "masked": entry["id_number"]["masked"]})
+    engine.note_reveal(case.id, actor, {"field": "id_number", "registration": number,
+                                        "masked": entry["id_number"]["masked"]})
     return clear
