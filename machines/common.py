@@ -98,13 +98,16 @@ CHANNELS = {
     "broadcast": T("广播", "Broadcast"),
 }
 
+#: the API document lists the channels (its ``enum``); ``channels_known`` refuses others
 CHANNELS_FIELD = Field("channels", "list", T("公开渠道（可多选）", "Channels"),
                        help=T("公开栏、网站、会议、文件、电子屏、公众号、广播",
-                              "board, website, meeting, document, screen, account, broadcast"))
+                              "board, website, meeting, document, screen, account, broadcast"),
+                       values=CHANNELS)
 
 
 def channels_known(payload: Mapping[str, Any]) -> dict[str, T]:
-    """G12: each publication names its channels, from the known list."""
+    """G12: each publication names its channels, from the known list (``CHANNELS``, which
+    ``CHANNELS_FIELD`` declares as its values for the API document)."""
     unknown = [c for c in payload.get("channels", []) if c not in CHANNELS]
     if unknown:
         allowed = "、".join(f"{k}（{v.zh}）" for k, v in CHANNELS.items())

@@ -52,6 +52,7 @@ from workflow.audit import chain as audit
 from workflow.base.errors import Invalid, WorkflowError
 from workflow.base.text import Text
 from workflow.base.timeutil import iso_utc
+from workflow.core.attachments import MEDIA_TYPES
 from workflow.core.deadlines import explain_due
 from workflow.core.engine import CaseView, event_label
 from workflow.core.registry import Compiled
@@ -371,14 +372,7 @@ def _filters() -> queries.Filters:
     sort = args.get("sort") or "new"
     if sort not in queries.SORTS:
         fields["sort"] = ONE_OF.format(c="、".join(queries.SORTS))
-    limit = queries.PAGE
-    if args.get("limit"):
-        try:
-            limit = int(args["limit"])
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= MAX_LIMIT:
-            fields["limit"] = LIMIT_RANGE.format(n=MAX_LIMIT)
+    limit = page_limit(args, queries.PAGE, fields)
     after = args.get("after") or None
     if after and not _cursor_ok(after, sort == "due" or view in ("due", "overdue")):
         fields["after"] = BAD_CURSOR
@@ -388,6 +382,20 @@ def _filters() -> queries.Filters:
                            state=args.get("state") or None, org=args.get("org") or None,
                            q=args.get("q") or None, sort=sort, after=after, limit=limit,
                            assignee=args.get("assignee") or None)
+
+
+def page_limit(args: Mapping[str, str], default: int, fields: dict[str, Text]) -> int:
+    """``?limit=``: a whole number from 1 to ``MAX_LIMIT`` (else a field error in
+    ``fields``), ``default`` when not given."""
+    if not args.get("limit"):
+        return default
+    try:
+        limit = int(args["limit"])
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_LIMIT:
+        fields["limit"] = LIMIT_RANGE.format(n=MAX_LIMIT)
+    return limit
 
 
 def _cursor_ok(after: str, by_due: bool) -> bool:
@@ -479,7 +487,7 @@ def fire(case_id: int, trigger: str):
               description=Text("`assignee` 为用户名（认领或分派）或 null（释放）；不改变版本",
                                "`assignee` is a username (claim or assign) or null (release); "
                                "the version does not change"),
-              body="Assign", response="Case", errors=("not_found", "invalid"))
+              body="Assign", response="Case", errors=("forbidden", "not_found", "invalid"))
 def assign(case_id: int):
     body = json_body(("assignee",))
     if "assignee" not in body:
@@ -542,7 +550,7 @@ def upload(case_id: int):
                   "item, only Party members of the organisation's subtree for an internal "
                   "one (G1). Anything else is a 404, as if it did not exist. An officer's "
                   "download of a personal-data attachment is recorded (a `download` event)."),
-              media=BINARY, auth=OPTIONAL,
+              media=(BINARY, *MEDIA_TYPES.values()), auth=OPTIONAL,
               errors=("unauthenticated", "not_found", "not_allowed"))
 @token_optional
 def download(attachment_id: int):

@@ -34,7 +34,7 @@ from flask import (
 )
 from flask_login import login_required
 
-from web.api import BAD_CURSOR, LIMIT_RANGE, MAX_LIMIT
+from web.api import BAD_CURSOR, MAX_LIMIT, page_limit
 from web.auth import current_account
 from web.extensions import csrf, limiter
 from web.i18n import pick
@@ -85,11 +85,7 @@ def event_filters(args: Mapping[str, str]) -> EventFilters:
     after = args.get("after") or None
     if after is not None and as_id(after) is None:
         fields["after"] = BAD_CURSOR
-    limit = PAGE
-    if args.get("limit"):
-        limit = int(args["limit"]) if args["limit"].isdigit() else 0
-        if not 1 <= limit <= MAX_LIMIT:
-            fields["limit"] = LIMIT_RANGE.format(n=MAX_LIMIT)
+    limit = page_limit(args, PAGE, fields)
     since = until = None
     try:
         since = _time(args.get("since"))

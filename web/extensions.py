@@ -32,6 +32,8 @@ def limiter_settings() -> dict[str, object]:
         "RATELIMIT_STORAGE_URI": os.environ.get("GONGKAI_RATELIMIT_STORAGE") or MEMORY,
         "RATELIMIT_ENABLED": os.environ.get("GONGKAI_RATELIMIT_ENABLED", "1") != "0",
         "LOGIN_RATE_LIMIT": os.environ.get("GONGKAI_LOGIN_RATE_LIMIT", "10 per minute"),
+        # a 429 says when to come back (Retry-After), as the OpenAPI document promises
+        "RATELIMIT_HEADERS_ENABLED": True,
     }
     if os.environ.get("GONGKAI_API_RATE_LIMIT"):
         settings["API_RATE_LIMIT"] = os.environ["GONGKAI_API_RATE_LIMIT"]

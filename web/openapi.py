@@ -49,8 +49,19 @@ ERRORS: dict[str, tuple[int, Text]] = {
     "too_large": (413, Text("请求体超过服务器允许的大小（上传的文件过大）",
                             "The request body is larger than the server accepts (the upload "
                             "is too large)")),
-    "rate_limited": (429, Text("请求过于频繁", "Too many requests")),
+    "rate_limited": (429, Text("请求过于频繁，`Retry-After` 为需等待的秒数（若给出）",
+                               "Too many requests; `Retry-After` gives the seconds to wait "
+                               "(when sent)")),
+    "unavailable": (503, Text("数据库繁忙，未保存任何内容；按 `Retry-After` 秒后重试",
+                              "The database is busy and nothing was saved; retry after "
+                              "`Retry-After` seconds")),
 }
+#: what every operation may answer, whatever it declares
+ALWAYS = ("rate_limited", "unavailable")
+#: the headers an error answer carries
+RETRY_AFTER = {"Retry-After": {
+    "description": Text("重试前需等待的秒数", "Seconds to wait before retrying"),
+    "required": False, "schema": {"type": "integer", "minimum": 0}}}
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -105,7 +116,7 @@ class Operation:
     body_media: str
     status: int
     response: str | None  # a schema name in components; None for a non-JSON response
-    media: str
+    media: str | tuple[str, ...]  # several: the response is one of them (a download)
     errors: tuple[str, ...]
     auth: bool | str  # True, False or OPTIONAL
 
@@ -136,13 +147,15 @@ class Routes:
               description: Text | None = None, tag: str = "cases",
               params: Iterable[Param] = (), body: str | None = None,
               body_media: str = JSON, status: int = 200, response: str | None = None,
-              media: str = JSON, errors: Iterable[str] = (), auth: bool | str = True,
+              media: str | tuple[str, ...] = JSON, errors: Iterable[str] = (),
+              auth: bool | str = True,
               endpoint: str | None = None):
         """Register ``view`` for ``method rule`` on the blueprint and document it.
 
         ``body`` and ``response`` name schemas in the document's components (``body_media``
         and ``media`` their media types); ``errors`` are the error codes (``ERRORS``) it
-        may answer besides 401 (added when ``auth``) and 429 (always). ``auth=OPTIONAL``:
+        may answer besides 401 (added when ``auth``), 413 (added with a ``body``: the
+        server limits every body) and 429 and 503 (always). ``auth=OPTIONAL``:
         the view itself checks a token when one is sent (the guard is not applied).
         ``endpoint`` defaults to the view's name.
         """
@@ -155,6 +168,8 @@ class Routes:
                 raise ValueError(f"{name}: unknown error codes {sorted(unknown)}")
             if auth and "unauthenticated" not in codes:
                 codes = ("unauthenticated", *codes)
+            if body is not None and "too_large" not in codes:
+                codes = (*codes, "too_large")
             self.operations.append(Operation(
                 method=method.upper(), rule=(self.bp.url_prefix or "") + rule,
                 endpoint=f"{self.bp.name}.{name}", summary=summary,
@@ -239,26 +254,29 @@ def _operation(op: Operation, routes: Routes) -> dict[str, Any]:
         base = {"type": "integer"} if conv == "int" else {"type": "string"}
         params.append(_param(name, "path", base | dict(schema), text, True))
     params += [_param(p.name, p.where, p.schema, p.description, p.required) for p in op.params]
+    medias = (op.media,) if isinstance(op.media, str) else op.media
     if op.response is None:
-        content = {op.media: {"schema": {"type": "string", "format": "binary"}
-                              if op.media == BINARY else
-                              {"type": "string" if op.media == HTML else "object"}}}
+        content = {media: {"schema": {"type": "string" if media == HTML else "object"}
+                           if media in (HTML, JSON) else {"type": "string", "format": "binary"}}
+                   for media in medias}
     else:
-        content = {op.media: {"schema": _ref(op.response)}}
+        content = {media: {"schema": _ref(op.response)} for media in medias}
     responses: dict[str, Any] = {
         str(op.status): {"description": Text("成功", "Success"), "content": content}}
     by_status: dict[int, list[str]] = {}
-    for code in (*op.errors, "rate_limited"):
+    for code in (*op.errors, *ALWAYS):
         by_status.setdefault(ERRORS[code][0], []).append(code)
     for status, codes in sorted(by_status.items()):
-        responses[str(status)] = {
+        if status in (429, 503):
+            responses[str(status)] = {"headers": RETRY_AFTER}
+        responses.setdefault(str(status), {}).update({
             "description": Text("；".join(f"{c}：{ERRORS[c][1].zh}" for c in codes),
                                 "; ".join(f"{c}: {ERRORS[c][1].en}" for c in codes)),
             "content": {JSON: {"schema": _ref("Error"), "examples": {
                 c: {"value": {"error": c, "message": ERRORS[c][1], "fields": {}}}
                 for c in codes}}},
             "x-error-codes": codes,
-        }
+        })
     doc: dict[str, Any] = {
         "operationId": op.endpoint.replace(".", "_"),
         "summary": op.summary,
@@ -467,30 +485,63 @@ ATTACHMENT_UPLOAD = _obj({
 })
 
 
+def _fire_bodies(registry: Registry) -> dict[str, Any]:
+    """``FireAction``: a state-changing trigger's body needs ``expected_version``, an
+    append-only one's not (the engine's ``version_of``); the payload is the trigger's."""
+    groups: dict[bool, list[dict[str, str]]] = {False: [], True: []}
+    for c in registry.all():
+        for name in trigger_names(c):
+            groups[c.first(name).append_only].append(
+                _ref(payload_component(c.kind, c.version, name)))
+    version = {
+        False: _d(INT, "事项当前的 version", "The case's current version"),
+        True: _d(INT, "可不带；带了也不检查", "Not needed; ignored when sent"),
+    }
+    bodies = {
+        "FireChange": _obj({
+            "payload": {"anyOf": groups[False] or [{"type": "object"}], "description": Text(
+                "该操作的内容（缺省为 {}）", "The trigger's payload (default {})")},
+            "expected_version": version[False],
+        }, required=("expected_version",), description=Text(
+            "改变状态的操作", "A trigger that changes the state")),
+        "FireAppendOnly": _obj({
+            "payload": {"anyOf": groups[True] or [{"type": "object"}], "description": Text(
+                "该操作的内容（缺省为 {}）", "The trigger's payload (default {})")},
+            "expected_version": version[True],
+        }, required=(), description=Text("只追加记录的操作（`append_only`）",
+                                         "An append-only trigger (`append_only`)")),
+    }
+    return {"FireAction": {"anyOf": [_ref(name) for name in bodies], "description": Text(
+        "改变状态的操作须带 expected_version；只追加记录的操作不需要",
+        "expected_version is required unless the trigger is append-only")}, **bodies}
+
+
+def _start_bodies(registry: Registry) -> dict[str, Any]:
+    """``StartCase``: one shape per process, its latest version's start payload."""
+    variants = []
+    for c in registry.latest():
+        start = c.process.start_schema.json_schema()
+        variants.append(_obj({
+            "kind": _d({"type": "string", "const": c.kind}, "流程", "Process kind"),
+            "org": _d({"type": "string", "minLength": 1}, "立案组织代码", "Organisation code"),
+            "payload": {**_ref(payload_component(c.kind, c.version, "start")),
+                        "description": Text("立案内容", "Start payload")},
+        }, required=("kind", "org", *(("payload",) if start["required"] else ()))))
+    return {"StartCase": {"anyOf": variants, "description": Text(
+        "该流程最新版本的立案内容", "The start payload of the process's latest version")}}
+
+
 def api_schemas(registry: Registry) -> dict[str, Any]:
     """The API's named schemas; request bodies refer to every process's payload schemas."""
-    starts = [_ref(payload_component(c.kind, c.version, "start")) for c in registry.all()]
-    fires = [_ref(payload_component(c.kind, c.version, n))
-             for c in registry.all() for n in trigger_names(c)]
     return {
         "Action": ACTION, "Case": CASE, "CaseSummary": CASE_SUMMARY, "CasePage": CASE_PAGE,
         "Event": EVENT, "EventList": _obj({"items": {"type": "array", "items": _ref("Event")}}),
         "Process": PROCESS,
         "ProcessList": _obj({"items": {"type": "array", "items": _ref("Process")}}),
-        "StartCase": _obj({
-            "kind": _d({"type": "string", "enum": registry.kinds()}, "流程", "Process kind"),
-            "org": _d(STR, "立案组织代码", "Organisation code"),
-            "payload": {"anyOf": starts, "description": Text(
-                "该流程最新版本的立案内容", "Start payload of the process's latest version")},
-        }, required=("kind", "org")),
-        "FireAction": _obj({
-            "payload": {"anyOf": fires or [{"type": "object"}], "description": Text(
-                "该操作的内容（缺省为 {}）", "The trigger's payload (default {})")},
-            "expected_version": _d(INT, "事项的 version；改变状态的操作必填",
-                                   "The case's version; required unless append-only"),
-        }, required=()),
-        "Assign": _obj({"assignee": _d(OPT_STR, "用户名；null 为释放",
-                                       "Username; null releases")}),
+        **_start_bodies(registry), **_fire_bodies(registry),
+        "Assign": _obj({"assignee": _d(
+            {"type": ["string", "null"], "minLength": 1, "maxLength": 64, "pattern": r"\S"},
+            "用户名；null 为释放", "Username; null releases")}),
         "Attachment": ATTACHMENT, "AttachmentUpload": ATTACHMENT_UPLOAD,
     }
 
@@ -505,7 +556,7 @@ PROBLEM = _obj({
     "message": STR,
 })
 
-AUDIT_EVENT = _obj({
+AUDIT_EVENT_FIELDS = {
     "id": _d(OPT_INT, "事件行号（翻页用）", "Row id (for paging)"),
     "case_id": INT, "case_code": OPT_STR, "seq": INT,
     "at": _d(STR, "时间（UTC，ISO-8601，以 Z 结尾）", "Time (UTC ISO-8601, Z)"),
@@ -514,11 +565,22 @@ AUDIT_EVENT = _obj({
     "payload": _d({"type": ["object", "null"]}, "操作内容（含内部键）",
                   "Payload (internal keys included)"),
     "payload_digest": STR, "prev_hash": STR, "hash": STR,
+}
+
+#: an event in a case's history (``GET /api/v1/audit/cases/{id}``): the log's fields, the
+#: state after it and the data it changed
+AUDIT_CASE_EVENT = _obj(AUDIT_EVENT_FIELDS | {
+    "state_after": _d(OPT_STR, "该事件后的状态", "The state after the event"),
+    "changes": _d({"type": ["array", "null"], "items": _obj({
+        "key": STR, "kind": {"type": "string", "enum": ["added", "changed", "removed"]},
+        "before": {}, "after": {}})}, "该事件改变的数据（无法重放时为 null）",
+        "The data the event changed (null when it cannot be replayed)"),
 })
 
 AUDIT_SCHEMAS: dict[str, Any] = {
     "AuditProblem": PROBLEM,
-    "AuditEvent": AUDIT_EVENT,
+    "AuditEvent": _obj(AUDIT_EVENT_FIELDS),
+    "AuditCaseEvent": AUDIT_CASE_EVENT,
     "AuditEventPage": _obj({
         "items": {"type": "array", "items": _ref("AuditEvent")},
         "next": _d(OPT_STR, "下一页的 `after` 值", "The `after` value of the next page"),
@@ -531,11 +593,7 @@ AUDIT_SCHEMAS: dict[str, Any] = {
         "rebuilt": _d({"type": ["object", "null"]}, "按事件重放出的 as_of 时的事项",
                       "The case rebuilt by replay as of `as_of`"),
         "rebuilt_error": OPT_STR,
-        "events": {"type": "array", "items": {"allOf": [_ref("AuditEvent")], "properties": {
-            "state_after": OPT_STR,
-            "changes": {"type": ["array", "null"], "items": _obj({
-                "key": STR, "kind": {"type": "string", "enum": ["added", "changed", "removed"]},
-                "before": {}, "after": {}})}}}},
+        "events": {"type": "array", "items": _ref("AuditCaseEvent")},
         "problems": {"type": "array", "items": _ref("AuditProblem")},
     }),
     "AuditVerifyRequest": _obj({"org": _d(OPT_STR, "组织代码（缺省为整个审计范围）",

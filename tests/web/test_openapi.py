@@ -88,7 +88,8 @@ def test_errors_are_one_component(doc):
                 for code in response["x-error-codes"]:
                     assert ERRORS[code][0] == int(status)
     fire = doc["paths"]["/api/v1/cases/{case_id}/actions/{trigger}"]["post"]
-    assert set(fire["responses"]) == {"200", "401", "403", "404", "409", "422", "429"}
+    assert set(fire["responses"]) == {"200", "401", "403", "404", "409", "413", "422", "429",
+                                      "503"}
     assert set(fire["responses"]["409"]["x-error-codes"]) == {"stale_version", "not_allowed"}
     # token-free operations say so; the rest need the bearer token (and may answer 401)
     for op in ops:
@@ -111,8 +112,8 @@ def test_payload_schemas_of_every_process_are_components(doc, engine):
     submit = schemas["sample.v1.submit"]
     assert submit["properties"]["amount"]["type"] == "integer"
     assert submit["required"] == ["amount"]
-    fire_payload = schemas["FireAction"]["properties"]["payload"]["anyOf"]
-    assert {"$ref": "#/components/schemas/sample.v1.submit"} in fire_payload
+    changes = schemas["FireChange"]["properties"]["payload"]["anyOf"]
+    assert {"$ref": "#/components/schemas/sample.v1.submit"} in changes
 
 
 def test_document_language_follows_accept_language(client):
@@ -187,6 +188,6 @@ def test_another_blueprint_joins_the_document_and_a_rogue_rule_is_caught(engine)
     assert api_rules(app) - documented(doc) == {("/api/v1/rogue", "get")}
     assert documented(doc) <= api_rules(app)
     op = doc["paths"]["/api/v1/things/{code}"]["get"]
-    assert op["summary"] == "东西" and set(op["responses"]) == {"200", "404", "429"}
+    assert op["summary"] == "东西" and set(op["responses"]) == {"200", "404", "429", "503"}
     assert "Thing" in doc["components"]["schemas"]
     assert {"name": "things", "description": "things"} in doc["tags"]

@@ -159,3 +159,15 @@ def test_the_limit_holds_across_processes_with_the_shared_store(serve_env, tmp_p
                         for i in range(30))
     assert codes == {401: 10, 429: 20}
     assert "GONGKAI_RATELIMIT_STORAGE" not in (tmp_path / "a" / "serve.log").read_text()
+
+
+def test_a_429_says_when_to_come_back(engine, users):
+    from web import create_app
+
+    app = create_app({"ENGINE": engine, "SECRET_KEY": "t", "TESTING": True,
+                      "WTF_CSRF_ENABLED": False, "LOGIN_RATE_LIMIT": "1 per minute"})
+    client = app.test_client()
+    for _ in range(2):
+        response = client.post("/login", data={"username": "x", "password": "y"})
+    assert response.status_code == 429
+    assert response.headers["Retry-After"].isdigit()

@@ -19,8 +19,13 @@ TYPES = ("str", "text", "int", "bool", "date", "datetime", "choice", "list", "em
          "file", "id_number")
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,19}$")
+# Checked after stripping, so a phone number ends in a digit or a dash; the patterns are
+# also the JSON Schema's (written so that ECMA-262 reads them the same).
+_EMAIL = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,18}[0-9\-]$")
+#: text with no NUL; the second one also not blank (what a required text field takes)
+_NO_NUL = r"^[^\x00]*$"
+_NOT_BLANK = r"^[^\x00]*[^\x00\s][^\x00]*$"
 _ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
 #: GB 11643-1999: the weights of the first 17 digits and the check character per remainder
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -49,6 +54,10 @@ class Upload:
 class Field:
     """One payload field. ``label`` is shown on forms; ``choices`` map value -> label.
 
+    A ``list`` field's ``values`` (value -> label) are the values its items may take, for
+    the JSON Schema's ``enum``; the schema's check that refuses others reads the same
+    mapping (the publication channels, G12: ``machines.common.channels_known``).
+
     A ``file`` field takes attachments (``Upload`` or attachment ids, at most ``max``); the
     door records each one's digest, size, media type and name in the event. Its allowed
     kinds (``media_types``, e.g. ``("pdf", "png")``) and ``max_bytes`` narrow the
@@ -68,6 +77,7 @@ class Field:
     media_types: tuple[str, ...] = ()
     max_bytes: int | None = None
     personal: bool = False
+    values: Mapping[str, Text] = field(default_factory=dict)
 
     #: an ``id_number`` (居民身份证号码) is checked here and sealed by the door: the event
     #: carries its masked form and a keyed hash, never the number (workflow.people.sealed)
@@ -128,6 +138,7 @@ class Field:
             raise FieldError(Text("应为整数", "Must be a whole number"))
         if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
             value = int(value)
+        value = _whole(value)
         if not isinstance(value, int):
             raise FieldError(Text("应为整数", "Must be a whole number"))
         if abs(value) > MAX_SAFE_INT:
@@ -183,7 +194,7 @@ class Field:
         return value
 
     def _clean_file(self, value: Any) -> list[int | Upload]:
-        items = value if isinstance(value, list) else [value]
+        items = [_whole(item) for item in (value if isinstance(value, list) else [value])]
         items = [item for item in items if not (isinstance(item, Upload) and not item.data)]
         for item in items:
             if isinstance(item, bool) or not isinstance(item, int | Upload):
@@ -198,28 +209,37 @@ class Field:
         return items
 
     def json_schema(self) -> dict[str, Any]:
+        """What :meth:`clean` accepts, as JSON Schema: a value valid here is never refused
+        for its own sake (the schema may be stricter: no padding, no numbers as text)."""
         base: dict[str, Any] = {"title": self.label.zh, "description": self.label.en}
+        text = {"type": "string", "maxLength": self.max_length,
+                "pattern": _NOT_BLANK if self.required else _NO_NUL}
+        many = {"minItems": 1} if self.required else {}
         if self.type == "file":
-            return base | {"type": "array", "maxItems": self.max or MAX_FILES,
-                           "items": {"type": "integer", "description":
+            return base | {"type": "array", "maxItems": self.max or MAX_FILES, **many,
+                           "items": {"type": "integer", "minimum": 1, "maximum": MAX_SAFE_INT,
+                                     "description":
                                      "id from POST /api/v1/cases/{id}/attachments"}}
+        if self.type == "list":
+            item = ({"type": "string", "enum": list(self.values)} if self.values else
+                    {"type": "string", "pattern": _NOT_BLANK})
+            return base | {"type": "array", "items": item, **many}
         kind = {
-            "str": {"type": "string", "maxLength": self.max_length},
-            "text": {"type": "string", "maxLength": self.max_length},
-            "email": {"type": "string", "format": "email"},
-            "phone": {"type": "string"},
+            "str": text,
+            "text": text,
+            "email": text | {"pattern": _EMAIL.pattern},
+            "phone": text | {"pattern": _PHONE.pattern},
             "id_number": {"type": "string", "pattern": "^[0-9]{17}[0-9Xx]$"},
-            "int": {"type": "integer"},
+            "int": {"type": "integer",
+                    "minimum": max(self.min, -MAX_SAFE_INT) if self.min is not None
+                    else -MAX_SAFE_INT,
+                    "maximum": min(self.max, MAX_SAFE_INT) if self.max is not None
+                    else MAX_SAFE_INT},
             "bool": {"type": "boolean"},
             "date": {"type": "string", "format": "date"},
             "datetime": {"type": "string", "format": "date-time"},
             "choice": {"type": "string", "enum": list(self.choices)},
-            "list": {"type": "array", "items": {"type": "string"}},
         }[self.type]
-        if self.min is not None:
-            kind["minimum"] = self.min
-        if self.max is not None:
-            kind["maximum"] = self.max
         return base | kind
 
 
@@ -275,12 +295,17 @@ class Schema:
         return tuple(f for f in self.fields if f.type == "id_number")
 
     def json_schema(self) -> dict[str, Any]:
-        return {
+        """The payload :meth:`validate` accepts: unknown keys are refused unless ``extra``,
+        and then only names like ``_KEY`` with text, integers, yes/no or lists of them."""
+        schema: dict[str, Any] = {
             "type": "object",
             "properties": {f.name: f.json_schema() for f in self.fields},
             "required": [f.name for f in self.fields if f.required and f.type != "bool"],
-            "additionalProperties": self.extra,
+            "additionalProperties": EXTRA_VALUE if self.extra else False,
         }
+        if self.extra:
+            schema["propertyNames"] = {"pattern": _KEY.pattern}
+        return schema
 
     def describe(self) -> list[dict[str, Any]]:
         """Plain data for fingerprints: names, types and constraints, not labels."""
@@ -292,6 +317,18 @@ class Schema:
             for f in self.fields
         ] + ([{"extra": True}] if self.extra else []) + [
             {"check": f"{c.__module__}.{c.__qualname__}"} for c in self.checks]
+
+
+#: what an ``extra`` key may hold (``_json_safe`` takes nested objects too; the document
+#: promises the flat part)
+_SCALAR = ["string", "integer", "boolean", "null"]
+EXTRA_VALUE = {"type": [*_SCALAR, "array"], "items": {"type": _SCALAR}}
+
+
+def _whole(value: Any) -> Any:
+    """A JSON number with a whole value is an integer (JSON Schema's ``integer`` takes
+    ``1.0``); events still hold no floats."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _json_safe(value: Any) -> bool:
