@@ -34,7 +34,7 @@ from workflow.core import attachments, receipts, signals
 from workflow.core.deadlines import Planned
 from workflow.core.declare import Ctx, Trigger
 from workflow.core.registry import Compiled, Registry, refusal_of
-from workflow.core.schema import REQUIRED, Upload
+from workflow.core.schema import REQUIRED, Schema, Upload
 from workflow.core.timers import firing, mark_fired, schedule
 from workflow.people import sealed
 from workflow.people.access import new_access_code
@@ -307,10 +307,8 @@ class Engine:
         parent = conn.execute(sa.select(orgs.c.code).where(
             orgs.c.id == org.parent_id)).scalar() if org.parent_id else None
         clean = dict(clean)
-        taken = attachments.take(conn, self.files, process.start_schema, clean, case_id,
-                                 actor.label, self.attachment_settings(conn, org.path), now)
-        if process.start_schema.sealed_fields:
-            sealed.seal_payload(conn, process.start_schema.sealed_fields, clean, case_id, now)
+        taken = self._keep_aside(conn, process.start_schema, clean, case_id, org.path, actor,
+                                 now)
         payload_full = clean | {"_code": code, "_settings": settings, "_org": org.code,
                                 "_parent": parent} | dict(extra or {})
         data = start_data(compiled, payload_full, now, actor.label)
@@ -423,11 +421,8 @@ class Engine:
             clean, errors = first.schema.validate(payload)
             if errors:
                 raise Invalid(fields=errors)
-            taken = attachments.take(conn, self.files, first.schema, clean, view.id,
-                                     actor.label, self.attachment_settings(conn, view.org_path),
-                                     now) if first.schema.file_fields else []
-            if first.schema.sealed_fields:
-                sealed.seal_payload(conn, first.schema.sealed_fields, clean, view.id, now)
+            taken = self._keep_aside(conn, first.schema, clean, view.id, view.org_path, actor,
+                                     now)
             if timer_id is not None:
                 clean |= firing(conn, timer_id, trigger)
             if access_code is not None and not first.receipt:
@@ -521,6 +516,18 @@ class Engine:
     def settings_for(self, conn: Connection, path: str, compiled: Compiled) -> dict[str, Any]:
         """The process defaults overlaid by every ancestor's and the organisation's own."""
         return layered_settings(conn, path, compiled.kind, compiled.process.settings)
+
+    def _keep_aside(self, conn: Connection, schema: Schema, clean: dict[str, Any],
+                    case_id: int, org_path: str, actor: Actor, now: dt.datetime) -> list[int]:
+        """What a payload must not carry in clear, replaced in ``clean`` before the event is
+        written: files by their records (the attachment ids taken), sealed values by their
+        mask. A schema with neither costs nothing (the door's hot path)."""
+        taken = attachments.take(conn, self.files, schema, clean, case_id, actor.label,
+                                 self.attachment_settings(conn, org_path), now
+                                 ) if schema.file_fields else []
+        if schema.sealed_fields:
+            sealed.seal_payload(conn, schema.sealed_fields, clean, case_id, now)
+        return taken
 
     def attachment_settings(self, conn: Connection, path: str) -> dict[str, Any]:
         """Allowed kinds and size of attachments (``attachments`` group of the settings)."""

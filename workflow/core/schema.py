@@ -7,6 +7,7 @@ ISO strings. A schema also describes itself as JSON Schema for the API document.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -286,11 +287,12 @@ class Schema:
                 errors.update(check(clean))
         return clean, errors
 
-    @property
+    @functools.cached_property
     def file_fields(self) -> tuple[Field, ...]:
+        """Found once per schema: the door asks on every change."""
         return tuple(f for f in self.fields if f.type == "file")
 
-    @property
+    @functools.cached_property
     def sealed_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.type == "id_number")
 
