@@ -28,6 +28,7 @@ from werkzeug.security import generate_password_hash
 
 from web import create_app
 from workflow.people import accounts
+from workflow.people.actors import Actor, user
 
 PASSWORD = "secret-pass-1"
 
@@ -62,6 +63,11 @@ class WebUser:
 def bearer(user: WebUser | str) -> dict[str, str]:
     token = user.token if isinstance(user, WebUser) else user
     return {"Authorization": f"Bearer {token}"}
+
+
+def officer(tree, org: str, role: str = "handler") -> Actor:
+    """An engine actor holding ``role`` at ``org`` (no account): for walking a case."""
+    return user(f"{role}-{org}", {(tree[org], role)})
 
 
 def login(client, user: WebUser) -> None:

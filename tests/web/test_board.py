@@ -18,13 +18,13 @@ import pytest
 import sqlalchemy as sa
 
 from machines import definitions
-from tests.web.conftest import bearer, login, make_user
+from tests.web.conftest import bearer, login, make_user, officer
 from web import create_app
 from web.board import LEDGER_HEADERS
 from workflow.base.errors import NotAllowed
 from workflow.base.timeutil import LOCAL_TZ, local_date, utcnow
 from workflow.core.registry import Registry
-from workflow.people.actors import PUBLIC, user
+from workflow.people.actors import PUBLIC
 from workflow.store.models import cases
 from workflow.views import publications
 
@@ -53,10 +53,6 @@ def registry() -> Registry:
 @pytest.fixture
 def app_config():
     return {"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
-
-
-def officer(tree, org: str, role: str = "handler"):
-    return user(f"{role}-{org}", {(tree[org], role)})
 
 
 def publish(engine, tree, org: str, marker: str, scope: str, release_public: bool = True,

@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 
 from machines import definitions
-from tests.web.conftest import bearer, login, make_user
+from tests.web.conftest import bearer, login, make_user, officer
 from workflow.base.timeutil import local_date, utcnow
 from workflow.core.registry import Registry
 from workflow.people.actors import PUBLIC, user
@@ -36,10 +36,6 @@ def registry() -> Registry:
 @pytest.fixture
 def app_config():
     return {"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
-
-
-def officer(tree, org: str, role: str = "handler"):
-    return user(f"{role}-{org}", {(tree[org], role)})
 
 
 def approved(engine, tree, org: str, marker: str, scope: str, when=None):
