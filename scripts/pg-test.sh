@@ -37,8 +37,9 @@ else
 fi
 STATE_FILE="$STATE_DIR/state"
 
-log() { printf 'pg-test: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_NAME=pg-test
+# shellcheck source=scripts/test-server-lib.sh
+. "$(dirname "$0")/test-server-lib.sh"
 
 # --- binaries -----------------------------------------------------------------
 
@@ -77,36 +78,7 @@ resolve_binaries() {
     [ -x "$PG_ISREADY" ] || PG_ISREADY=$(command -v pg_isready || true)
 }
 
-# --- running as the server user ------------------------------------------------
-
-# as_server CMD...: run CMD as $RUN_AS, from a directory that user can enter, without
-# the lock's file descriptor (a postmaster inheriting it would hold the lock forever).
-as_server() {
-    if [ "$RUN_AS" = "$(id -un)" ]; then
-        (cd "$BASE" && exec "$@") 9>&-
-    elif command -v runuser >/dev/null; then
-        (cd "$BASE" && exec runuser -u "$RUN_AS" -- "$@") 9>&-
-    else
-        (cd "$BASE" && exec su -s /bin/sh "$RUN_AS" -c "$(printf '%q ' "$@")") 9>&-
-    fi
-}
-
-ensure_sys_user() {
-    id -u "$SYS_USER" >/dev/null 2>&1 && return 0
-    log "creating system user $SYS_USER"
-    useradd --system --no-create-home --home-dir /nonexistent \
-        --shell /usr/sbin/nologin "$SYS_USER" \
-        || id -u "$SYS_USER" >/dev/null 2>&1 \
-        || die "could not create user $SYS_USER"
-}
-
 # --- state --------------------------------------------------------------------
-
-prepare_state_dir() {
-    mkdir -p "$STATE_DIR"
-    chmod 700 "$STATE_DIR"
-    [ -O "$STATE_DIR" ] || die "$STATE_DIR is not owned by $(id -un)"
-}
 
 write_state() {
     local tmp="$STATE_FILE.tmp"
@@ -196,8 +168,6 @@ stop_cluster() {
 
 # --- start --------------------------------------------------------------------
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 wait_ready() {
     local i
     for i in $(seq 60); do
@@ -284,15 +254,6 @@ EOF
 }
 
 # --- main ---------------------------------------------------------------------
-
-with_lock() {
-    prepare_state_dir
-    if command -v flock >/dev/null; then
-        exec 9>"$STATE_DIR/lock"
-        flock -w 120 9 || die "could not lock $STATE_DIR/lock"
-    fi
-    "$@"
-}
 
 case "${1:-}" in
     start) with_lock start_cluster ;;

@@ -30,27 +30,9 @@ else
 fi
 STATE_FILE="$STATE_DIR/state"
 
-log() { printf 'redis-test: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-as_server() {
-    if [ "$RUN_AS" = "$(id -un)" ]; then
-        (cd "$BASE" && exec "$@") 9>&-
-    elif command -v runuser >/dev/null; then
-        (cd "$BASE" && exec runuser -u "$RUN_AS" -- "$@") 9>&-
-    else
-        (cd "$BASE" && exec su -s /bin/sh "$RUN_AS" -c "$(printf '%q ' "$@")") 9>&-
-    fi
-}
-
-ensure_sys_user() {
-    id -u "$SYS_USER" >/dev/null 2>&1 && return 0
-    log "creating system user $SYS_USER"
-    useradd --system --no-create-home --home-dir /nonexistent \
-        --shell /usr/sbin/nologin "$SYS_USER" \
-        || id -u "$SYS_USER" >/dev/null 2>&1 \
-        || die "could not create user $SYS_USER"
-}
+LOG_NAME=redis-test
+# shellcheck source=scripts/test-server-lib.sh
+. "$(dirname "$0")/test-server-lib.sh"
 
 write_state() {
     printf 'BASE=%s\nPORT=%s\n' "$BASE" "${PORT:-}" >"$STATE_FILE.tmp"
@@ -108,8 +90,6 @@ stop_server() {
 
 ping() { [ "$(redis-cli -h 127.0.0.1 -p "$PORT" ping 2>/dev/null)" = PONG ]; }
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 start_server() {
     stop_server # a leftover from a previous (killed) run
     command -v redis-server >/dev/null || die "redis-server not found (apt-get install redis-server)"
@@ -160,17 +140,6 @@ EOF
         die "redis-server did not start"
     done
     die "no free port in $FIRST_PORT-$LAST_PORT"
-}
-
-with_lock() {
-    mkdir -p "$STATE_DIR"
-    chmod 700 "$STATE_DIR"
-    [ -O "$STATE_DIR" ] || die "$STATE_DIR is not owned by $(id -un)"
-    if command -v flock >/dev/null; then
-        exec 9>"$STATE_DIR/lock"
-        flock -w 120 9 || die "could not lock $STATE_DIR/lock"
-    fi
-    "$@"
 }
 
 case "${1:-}" in
