@@ -1,12 +1,20 @@
-"""``gongkai serve``: the one command that needs the web, added to the engine's CLI here so
-that ``workflow`` never imports ``web`` (DESIGN.md, Layout)."""
+"""The commands that assemble the engine with the web and the notifications, added to the
+engine's CLI here so that ``workflow`` never imports ``web`` or ``notifications``
+(DESIGN.md, Layout): ``gongkai serve``, ``gongkai scheduler`` and ``gongkai notify``."""
 
 from __future__ import annotations
 
 import click
 from gunicorn.app.base import BaseApplication
 
-from workflow.cli import _engine, main
+from notifications import prefs
+from notifications.cli import notify
+from notifications.service import Dispatcher, listen_for_alerts
+from workflow.cli import SETTINGS_GROUPS, _engine, main
+
+main.add_command(notify)
+SETTINGS_GROUPS[prefs.SETTINGS_GROUP] = (prefs.SETTINGS, prefs.bad_setting)
+listen_for_alerts()
 
 
 @main.command()
@@ -15,7 +23,7 @@ from workflow.cli import _engine, main
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="工作进程数（多于 1 时用 gunicorn） / processes (gunicorn when more than 1)")
 def serve(host: str, port: int, workers: int) -> None:
-    """网页服务和时钟 / the web service and the clock together (embedded default)."""
+    """网页服务、时钟和通知 / the web service, the clock and the notifications together."""
     from web.extensions import unshared_store_warning
 
     warning = unshared_store_warning(workers)
@@ -33,19 +41,32 @@ def serve(host: str, port: int, workers: int) -> None:
     from workflow.clock import Clock
 
     Clock(engine).start()
+    Dispatcher(engine).start()
     app = create_app({"ENGINE": engine})
     waitress_serve(app, host=host, port=port, threads=8, ident="gongkai")
 
 
 def _worker_app():
     """One worker's app, built after the fork: its own engine and connections, and its
-    own clock, of which the lease in the database lets one work at a time."""
+    own clock and dispatcher, of which the lease in the database lets one work at a time."""
     from web import create_app
     from workflow.clock import Clock
 
     engine = _engine(init=False)
     Clock(engine).start()
+    Dispatcher(engine).start()
     return create_app({"ENGINE": engine})
+
+
+@main.command()
+def scheduler() -> None:
+    """只运行时钟和通知（多 web 进程部署时） / the clock and the notifications alone."""
+    from workflow.clock import Clock
+
+    engine = _engine()
+    click.echo("时钟已启动 / clock started")
+    Dispatcher(engine).start()
+    Clock(engine, blocking=True).start()
 
 
 class _Workers(BaseApplication):

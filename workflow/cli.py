@@ -11,15 +11,25 @@ import datetime as dt
 import json
 import os
 import sys
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import click
 
 from workflow.base.errors import WorkflowError
+from workflow.base.text import Text
 from workflow.base.timeutil import parse_iso
+from workflow.core import attachments
 from workflow.service import build
 from workflow.store import migrate
+
+#: settings groups beside the processes' own, ``group: (defaults, check)``; ``check(name,
+#: value)`` returns why a value is refused. Packages above the engine add theirs (the
+#: notifications' quiet hours, web/cli.py), so the engine names none of them.
+SETTINGS_GROUPS: dict[str, tuple[dict, Callable[[str, object], Text | None]]] = {
+    attachments.SETTINGS_GROUP: (attachments.SETTINGS, attachments.bad_setting),
+}
 
 
 def _engine(init: bool = True):
@@ -60,15 +70,6 @@ def demo(if_empty: bool) -> None:
         return
     created = demo_data.load(engine)
     click.echo(f"演示数据已载入 / demo loaded: {created['orgs']} orgs, {created['cases']} cases")
-
-
-@main.command()
-def scheduler() -> None:
-    """只运行时钟（多 web 进程部署时） / the clock alone, beside several web workers."""
-    from workflow.clock import Clock
-
-    click.echo("时钟已启动 / clock started")
-    Clock(_engine(), blocking=True).start()
 
 
 @main.command("backup")
@@ -226,7 +227,7 @@ def org_add(code: str, name: str, parent: str | None, org_type: str) -> None:
 def org_settings(code: str, changes: tuple[str, ...], removals: tuple[str, ...],
                  as_json: bool) -> None:
     """查看或设置组织的规则默认值（下级继承） / an organisation's rule settings (inherited)."""
-    from workflow.core import attachments
+    from workflow.core.engine import layered_settings
     from workflow.people.orgs import org_by_code, orgs
 
     engine = _engine()
@@ -240,14 +241,14 @@ def org_settings(code: str, changes: tuple[str, ...], removals: tuple[str, ...],
             key, _, raw = change.partition("=")
             kind, _, name = key.partition(".")
             known = (kind in engine.registry and name in engine.registry.get(kind).process.settings
-                     or kind == attachments.SETTINGS_GROUP and name in attachments.SETTINGS)
+                     or kind in SETTINGS_GROUPS and name in SETTINGS_GROUPS[kind][0])
             if not known:
                 fail(f"没有这个设置：{key} / no such setting: {key}")
             try:
                 value = json.loads(raw)
             except json.JSONDecodeError:
                 value = raw
-            if kind == attachments.SETTINGS_GROUP and (wrong := attachments.bad_setting(
+            if kind in SETTINGS_GROUPS and (wrong := SETTINGS_GROUPS[kind][1](
                     name, value)) is not None:
                 fail(f"{key}：{wrong.zh} / {wrong.en}")
             own.setdefault(kind, {})[name] = value
@@ -258,7 +259,8 @@ def org_settings(code: str, changes: tuple[str, ...], removals: tuple[str, ...],
             settings=json.dumps(own, ensure_ascii=False, sort_keys=True)))
         effective = {c.kind: engine.settings_for(conn, row.path, c)
                      for c in engine.registry.latest() if c.process.settings}
-        effective[attachments.SETTINGS_GROUP] = engine.attachment_settings(conn, row.path)
+        for group, (defaults, _check) in SETTINGS_GROUPS.items():
+            effective[group] = layered_settings(conn, row.path, group, defaults)
     if as_json:
         click.echo(json.dumps({"own": own, "effective": effective}, ensure_ascii=False))
         return
@@ -491,6 +493,12 @@ def audit_verify(bundle: Path | None, org_code: str | None, as_json: bool, jobs:
             scope = _subtree(engine, org_code)
         report = verify(engine.db, engine.registry, scope=scope, files=engine.files,
                         jobs=jobs or os.cpu_count() or 1)
+        if not report.ok:
+            from workflow.core import signals
+
+            codes = sorted({p.code for p in report.problems})
+            signals.audit_failed.send(engine, what="verify", detail=(
+                f"{len(report.problems)} problems: {', '.join(codes)}"[:400]))
     _report(report, as_json)
 
 

@@ -16,7 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from workflow.audit.chain import write_checkpoint
 from workflow.base.timeutil import utcnow
-from workflow.core import attachments
+from workflow.core import attachments, signals
 from workflow.core.engine import Engine
 from workflow.core.timers import acquire, run_due
 
@@ -26,10 +26,20 @@ TICK_SECONDS = int(os.environ.get("GONGKAI_TICK_SECONDS", "30"))
 CHECKPOINT_MINUTES = int(os.environ.get("GONGKAI_CHECKPOINT_MINUTES", "60"))
 
 
+def holder() -> str:
+    """This process's name on the lease: whatever runs under it here (the clock, the
+    notification dispatcher) renews one lease."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+#: how long a lease lasts without renewal
+LEASE_SECONDS = TICK_SECONDS * 4
+
+
 class Clock:
     def __init__(self, engine: Engine, blocking: bool = False) -> None:
         self.engine = engine
-        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self.holder = holder()
         self.scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(
             timezone="Asia/Shanghai")
         self.scheduler.add_job(self.tick, "interval", seconds=TICK_SECONDS, id="timers",
@@ -40,7 +50,7 @@ class Clock:
                                id="attachments", max_instances=1, coalesce=True)
 
     def tick(self) -> int:
-        if not acquire(self.engine.db, self.holder, ttl=TICK_SECONDS * 4):
+        if not acquire(self.engine.db, self.holder, ttl=LEASE_SECONDS):
             return 0
         fired = run_due(self.engine)
         if fired:
@@ -48,12 +58,18 @@ class Clock:
         return fired
 
     def checkpoint(self) -> None:
-        if acquire(self.engine.db, self.holder, ttl=TICK_SECONDS * 4):
-            write_checkpoint(self.engine.db, only_changed=True)
+        """A checkpoint that cannot be written is announced (``audit_failed``) and logged."""
+        if acquire(self.engine.db, self.holder, ttl=LEASE_SECONDS):
+            try:
+                write_checkpoint(self.engine.db, only_changed=True)
+            except Exception as exc:
+                log.exception("checkpoint failed")
+                signals.audit_failed.send(self.engine, what="checkpoint",
+                                          detail=type(exc).__name__)
 
     def sweep(self) -> None:
         """Uploads no event took within a day are removed (attachments)."""
-        if acquire(self.engine.db, self.holder, ttl=TICK_SECONDS * 4):
+        if acquire(self.engine.db, self.holder, ttl=LEASE_SECONDS):
             removed = attachments.sweep(self.engine.db, self.engine.files, utcnow())
             if removed:
                 log.info("removed %d unreferenced uploads", removed)

@@ -300,6 +300,63 @@ class SealedValue(SQLModel, table=True):
     created_at: dt.datetime
 
 
+class NotifyCursor(SQLModel, table=True):
+    """How far the notification dispatcher has read the event log (the outbox): the id of
+    the last event it turned into messages, advanced in the same transaction as them."""
+
+    __tablename__ = "notify_cursor"
+    name: str = Field(primary_key=True, max_length=32)
+    event_id: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    updated_at: dt.datetime
+
+
+class NotifyMessage(SQLModel, table=True):
+    """One message to one recipient over one channel. ``source`` names what caused it
+    (``event:<id>``, ``alert:…``, ``digest:…``): the unique (source, recipient, channel)
+    makes a second dispatch of the same event add nothing. ``params`` holds what the
+    template needs and never an ID number or a phone; ``address`` is where it goes (an
+    e-mail address or a webhook URL), empty for in-app."""
+
+    __tablename__ = "notify_messages"
+    __table_args__ = (
+        sa.UniqueConstraint("source", "recipient", "channel", name="uq_notify_message"),
+        sa.Index("ix_notify_messages_due", "status", "next_at"),
+        sa.Index("ix_notify_messages_inbox", "recipient", "channel", "read_at"),
+    )
+    id: int | None = _pk()
+    source: str = Field(max_length=80)
+    recipient: str = Field(max_length=200)
+    channel: str = Field(max_length=16)
+    kind: str = Field(max_length=32)
+    case_id: int | None = Field(default=None, sa_column=sa.Column(BigId, nullable=True))
+    org: str = Field(default="", max_length=64)
+    lang: str = Field(default="zh", max_length=8)
+    urgent: bool = False
+    params: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+    address: str = Field(default="", max_length=1000)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_at: dt.datetime
+    error: str | None = Field(default=None, max_length=500)
+    created_at: dt.datetime
+    sent_at: dt.datetime | None = None
+    read_at: dt.datetime | None = None
+
+
+class NotifyPreference(SQLModel, table=True):
+    """A user's choices: channels per kind of message (JSON), a daily digest, an e-mail
+    address and a webhook for work chat."""
+
+    __tablename__ = "notify_preferences"
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    channels: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+    digest: bool = False
+    email: str = Field(default="", max_length=254)
+    webhook: str = Field(default="", max_length=1000)
+    webhook_secret: str = Field(default="", max_length=200)
+    updated_at: dt.datetime
+
+
 # The tables as SQLAlchemy Core sees them, for queries: one name each, beside the models.
 orgs, cases, events, timers = Org.__table__, Case.__table__, Event.__table__, Timer.__table__
 checkpoints, copies = Checkpoint.__table__, CheckpointCopy.__table__
@@ -308,3 +365,5 @@ definitions = Definition.__table__
 users, grants, tokens = User.__table__, Grant.__table__, ApiToken.__table__
 access_codes, attachments = AccessCode.__table__, Attachment.__table__
 receipts, sealed_values = Receipt.__table__, SealedValue.__table__
+notify_cursor, notify_messages = NotifyCursor.__table__, NotifyMessage.__table__
+notify_preferences = NotifyPreference.__table__

@@ -1,0 +1,143 @@
+"""Sending what the outbox holds: due messages over their channel, retried with
+exponential backoff, failed after the last try with the reason.
+
+A message is marked sent in its own transaction right after the channel took it. A
+crash between the two (the server has it, the row does not say so) sends it once more
+on the next run, with the same ``Message-ID`` (``<gongkai-N@…>``), so a mail client
+shows one message; nothing is lost and nothing else is repeated (docs/notifications.md).
+Folding a digest reader's held messages into one digest is one transaction too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from notifications.channels import DeliveryError, webhook
+from notifications.channels.mail import Letter, Mailer, MailFolder, mailer
+from notifications.kinds import render
+from workflow.base.timeutil import LOCAL_TZ, utcnow
+from workflow.store.db import Database
+from workflow.store.models import notify_messages, notify_preferences, users
+
+log = logging.getLogger("gongkai.notify")
+
+MAX_ATTEMPTS = 5
+#: the wait after the first failure; each further failure doubles it
+BACKOFF = dt.timedelta(minutes=1)
+BATCH = 200
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """1, 2, 4, 8 minutes after the 1st, 2nd, 3rd, 4th failure."""
+    return BACKOFF * (2 ** (attempts - 1))
+
+
+class Deliverer:
+    """Holds the channels open across batches (one SMTP connection)."""
+
+    def __init__(self, db: Database, instance: Path,
+                 mail: Mailer | MailFolder | None = None,
+                 post: Callable[[webhook.Post], None] = webhook.send) -> None:
+        self.db = db
+        self.mail = mail or mailer(instance)
+        self.post = post
+
+    def run(self, now: dt.datetime | None = None, batch: int = BATCH) -> int:
+        """Fold due digests, then send up to ``batch`` due messages; how many went out."""
+        now = now or utcnow()
+        fold_digests(self.db, now)
+        with self.db.read() as conn:
+            due = conn.execute(
+                sa.select(notify_messages).where(notify_messages.c.status == "pending",
+                                                 notify_messages.c.next_at <= now)
+                .order_by(notify_messages.c.next_at, notify_messages.c.id).limit(batch)
+            ).all()
+            secrets = _webhook_secrets(conn, {r.recipient for r in due
+                                              if r.channel == "webhook"})
+        sent = 0
+        for row in due:
+            try:
+                self._send(row._mapping, secrets.get(row.recipient, ""))
+            except DeliveryError as exc:
+                self._failed(row, str(exc), now)
+                continue
+            with self.db.write() as conn:
+                conn.execute(sa.update(notify_messages).where(
+                    notify_messages.c.id == row.id, notify_messages.c.status == "pending")
+                    .values(status="sent", sent_at=now, attempts=row.attempts + 1,
+                            error=None))
+            sent += 1
+        return sent
+
+    def _send(self, row: Any, secret: str) -> None:
+        params = json.loads(row["params"])
+        zh, en = render(row["kind"], params, "zh"), render(row["kind"], params, "en")
+        if row["channel"] == "email":
+            self.mail.send(Letter(row["id"], row["address"], (zh[0], en[0]), (zh[1], en[1])))
+        elif row["channel"] == "webhook":
+            self.post(webhook.Post(row["address"], secret, (zh[0], en[0]), (zh[1], en[1])))
+        else:
+            raise DeliveryError(f"no such channel: {row['channel']}")
+
+    def _failed(self, row: Any, reason: str, now: dt.datetime) -> None:
+        attempts = row.attempts + 1
+        last = attempts >= MAX_ATTEMPTS
+        log.warning("message %d (%s over %s) not delivered, try %d of %d: %s", row.id,
+                    row.kind, row.channel, attempts, MAX_ATTEMPTS, reason)
+        with self.db.write() as conn:
+            conn.execute(sa.update(notify_messages).where(notify_messages.c.id == row.id)
+                         .values(attempts=attempts, error=reason[:500],
+                                 status="failed" if last else "pending",
+                                 next_at=now if last else now + backoff(attempts)))
+
+    def close(self) -> None:
+        self.mail.close()
+
+
+def _webhook_secrets(conn, recipients: set[str]) -> dict[str, str]:
+    """DingTalk signing secrets, read when sending and never copied into a message row."""
+    if not recipients:
+        return {}
+    names = [r.removeprefix("user:") for r in recipients]
+    return {f"user:{r.username}": r.webhook_secret for r in conn.execute(
+        sa.select(users.c.username, notify_preferences.c.webhook_secret)
+        .join(notify_preferences, notify_preferences.c.user_id == users.c.id)
+        .where(users.c.username.in_(names)))}
+
+
+def fold_digests(db: Database, now: dt.datetime) -> int:
+    """Every held message now due becomes part of one digest per person and channel."""
+    with db.write() as conn:
+        held = conn.execute(
+            sa.select(notify_messages).where(notify_messages.c.status == "held",
+                                             notify_messages.c.next_at <= now)
+            .order_by(notify_messages.c.recipient, notify_messages.c.channel,
+                      notify_messages.c.id)).all()
+        groups: dict[tuple[str, str], list[Any]] = {}
+        for row in held:
+            groups.setdefault((row.recipient, row.channel), []).append(row)
+        for (recipient, channel), rows in groups.items():
+            lines_zh, lines_en = [], []
+            for row in rows:
+                params = json.loads(row.params)
+                lines_zh.append("· " + render(row.kind, params, "zh")[0])
+                lines_en.append("· " + render(row.kind, params, "en")[0])
+            day = now.astimezone(LOCAL_TZ).date().isoformat()
+            conn.execute(sa.insert(notify_messages).values(
+                source=f"digest:{day}:{rows[0].id}", recipient=recipient, channel=channel,
+                kind="digest", case_id=None, org=rows[0].org, lang=rows[0].lang, urgent=False,
+                params=json.dumps({"count": len(rows), "lines": "\n".join(lines_zh),
+                                   "lines_en": "\n".join(lines_en)}, ensure_ascii=False),
+                address=rows[0].address, status="pending", attempts=0, next_at=now,
+                created_at=now))
+            conn.execute(sa.update(notify_messages).where(
+                notify_messages.c.id.in_([r.id for r in rows])).values(status="digested",
+                                                                        sent_at=now))
+        return len(groups)
