@@ -52,6 +52,12 @@ class Preference:
         return ["inapp"] + [c for c in usable[1:] if c in chosen]
 
 
+    def wants(self, kind: str, channel: str) -> bool:
+        """Whether the user chose ``channel`` for ``kind`` (all channels until they choose)."""
+        chosen = self.channels.get(kind)
+        return chosen is None or channel in chosen
+
+
 def bad_setting(name: str, value: object) -> Text | None:
     """Why an organisation's notifications setting is refused, or None."""
     if not isinstance(value, str) or not _CLOCK.match(value):

@@ -7,10 +7,9 @@ import json
 import sqlalchemy as sa
 
 from notifications import inbox, outbox
+from tests.notifications.conftest import at, wants_mail
 from workflow.people.actors import PUBLIC, applicant
 from workflow.store.models import notify_cursor, notify_messages
-
-from tests.notifications.conftest import at, wants_mail
 
 APPLY = {"name": "张三", "phone": "13800000001", "email": "zhangsan@example.cn",
          "description": "党费收缴情况", "purpose": "了解", "delivery": "electronic"}
@@ -98,8 +97,8 @@ def test_assignment_clarification_and_answer_reach_whom_they_concern(engine, sta
 
 
 def test_a_failed_audit_verify_alerts_auditors_and_administrators(engine, staff):
-    from workflow.core import signals
     from notifications.service import on_audit_failed
+    from workflow.core import signals
 
     signals.audit_failed.connect(on_audit_failed)
     try:
