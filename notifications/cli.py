@@ -22,6 +22,8 @@ def notify_run(once: bool) -> None:
     """运行通知分发（与时钟共用数据库租约） / run the dispatcher (under the clock's lease)."""
     dispatcher = Dispatcher(_engine())
     if once:
+        if not dispatcher.wait_for_lease():
+            fail("另一个分发进程持有租约 / another dispatcher holds the lease", 1)
         read, sent = dispatcher.tick()
         dispatcher.deliverer.close()
         click.echo(f"已处理 {read} 个事件，发送 {sent} 条消息 / "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from pathlib import Path
 
 from notifications import outbox
@@ -48,6 +49,15 @@ class Dispatcher:
             if not went:
                 break
         return read, sent
+
+    def wait_for_lease(self) -> bool:
+        """Wait at most one lease's length for it (a killed holder's runs out)."""
+        deadline = time.monotonic() + LEASE_SECONDS + 1
+        while not acquire(self.engine.db, self.holder, ttl=LEASE_SECONDS):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+        return True
 
     def wake(self, *_args: object, **_kwargs: object) -> None:
         """A signal receiver: only sets a flag, so the sender never waits."""

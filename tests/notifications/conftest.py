@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,10 +66,11 @@ def wants_mail(engine, *names: str, **choices) -> None:
 
 
 class Inbox:
-    """What the local SMTP server received."""
+    """What the local SMTP server received, kept raw (parsing in the server's thread
+    would slow every sender down) and parsed when a test reads it."""
 
     def __init__(self) -> None:
-        self.messages: list = []
+        self.raw: list[bytes] = []
         self.refuse: set[str] = set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -78,10 +80,19 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.raw.append(envelope.content)
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list:
         from email import message_from_bytes, policy
 
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted for delivery"
+        return [message_from_bytes(raw, policy=policy.default) for raw in self.raw]
+
+    def header(self, name: str) -> list[str]:
+        """One header of every message, read without parsing the whole message."""
+        pattern = re.compile(rb"^" + name.encode() + rb": (.*?)\r?$", re.M | re.I)
+        return [pattern.search(raw).group(1).decode() for raw in self.raw]
 
 
 def free_port() -> int:

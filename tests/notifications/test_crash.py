@@ -1,0 +1,69 @@
+"""``kill -9`` of ``gongkai notify run`` in the middle of a burst, then a rerun: every
+message reaches the local SMTP server, none is lost and none is sent twice but the one
+the server had taken when the process died (it comes again with the same Message-ID)."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from workflow.people.actors import PUBLIC
+from workflow.store.models import notify_messages, orgs
+
+GONGKAI = str(Path(sys.executable).parent / "gongkai")
+ROOT = Path(__file__).resolve().parents[2]
+BURST = 2000
+
+
+def test_kill_nine_mid_burst_then_rerun_delivers_every_message_once(engine, tree, db_url,
+                                                                    smtp_server, tmp_path):
+    smtp, port = smtp_server
+    payloads = [{"name": "张三", "email": f"a{i}@example.cn", "description": "党费收缴情况",
+                 "delivery": "electronic"} for i in range(BURST)]
+    engine.start_many("application", "T", PUBLIC, payloads)
+    with engine.db.write() as conn:  # no quiet hours: the test runs at any time of day
+        conn.execute(sa.update(orgs).where(orgs.c.code == "T").values(settings=json.dumps(
+            {"notifications": {"quiet_start": "00:00", "quiet_end": "00:00"}})))
+    env = os.environ | {
+        "GONGKAI_DATABASE_URL": db_url, "GONGKAI_TICK_SECONDS": "1",
+        "PYTHONPATH": str(ROOT), "GONGKAI_SMTP_HOST": "127.0.0.1",
+        "GONGKAI_SMTP_PORT": str(port), "GONGKAI_SMTP_SECURITY": "none",
+        "GONGKAI_MAIL_FROM": "gongkai@example.cn"}
+    log = tmp_path / "notify.log"
+    with log.open("wb") as out:
+        running = subprocess.Popen([GONGKAI, "notify", "run"], env=env, cwd=tmp_path,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while len(smtp.raw) < BURST // 4:
+            assert running.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the dispatcher sent too little in 60 s"
+            time.sleep(0.02)
+    finally:
+        running.send_signal(signal.SIGKILL)
+        running.wait(timeout=10)
+    assert len(smtp.raw) < BURST, "killed in the middle of the burst"
+
+    rerun = subprocess.run([GONGKAI, "notify", "run", "--once"], env=env, cwd=tmp_path,
+                           capture_output=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr.decode()
+
+    counted = collections.Counter(smtp.header("Message-ID"))
+    assert len(counted) == BURST, "every message arrived"
+    assert sorted(set(smtp.header("To"))) == sorted(p["email"] for p in payloads)
+    repeated = [mid for mid, n in counted.items() if n > 1]
+    assert len(repeated) <= 1 and all(counted[mid] == 2 for mid in repeated), \
+        "only the message in flight at the kill may arrive twice"
+    with engine.db.read() as conn:
+        statuses = collections.Counter(conn.execute(
+            sa.select(notify_messages.c.status).where(notify_messages.c.channel == "email")
+        ).scalars())
+    assert statuses == {"sent": BURST}
