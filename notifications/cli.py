@@ -7,8 +7,17 @@ import time
 import click
 
 from notifications import inbox
+from notifications.channels.mail import SmtpSettings
 from notifications.service import Dispatcher
 from workflow.cli import _engine, fail
+
+
+def smtp_settings() -> SmtpSettings | None:
+    """The SMTP settings from the environment; a bad value stops the command (exit 2)."""
+    try:
+        return SmtpSettings.from_env()
+    except ValueError as exc:
+        fail(str(exc))
 
 
 @click.group()
@@ -20,6 +29,7 @@ def notify() -> None:
 @click.option("--once", is_flag=True, help="处理完当前待发消息后退出 / send what is due, then exit")
 def notify_run(once: bool) -> None:
     """运行通知分发（与时钟共用数据库租约） / run the dispatcher (under the clock's lease)."""
+    smtp_settings()
     dispatcher = Dispatcher(_engine())
     if once:
         if not dispatcher.wait_for_lease():

@@ -8,7 +8,7 @@ import click
 from gunicorn.app.base import BaseApplication
 
 from notifications import prefs
-from notifications.cli import notify
+from notifications.cli import notify, smtp_settings
 from notifications.service import Dispatcher, listen_for_alerts
 from workflow.cli import SETTINGS_GROUPS, _engine, main
 
@@ -31,6 +31,9 @@ def serve(host: str, port: int, workers: int) -> None:
         click.echo(warning, err=True)
     engine = _engine()  # the schema is brought up to date once, before any worker starts
     click.echo(f"gongkai 已启动 / serving on http://{host}:{port}")
+    if smtp_settings() is None:
+        click.echo("未配置 SMTP：邮件写入 instance/mail/*.eml / no SMTP configured: e-mails "
+                   "are written to instance/mail/*.eml")
     if workers > 1:
         engine.db.dispose()  # no connection crosses the fork
         _Workers(host, port, workers).run()
