@@ -22,7 +22,7 @@ from workflow.core.timers import acquire, run_due
 
 log = logging.getLogger("gongkai.clock")
 
-TICK_SECONDS = int(os.environ.get("GONGKAI_TICK_SECONDS", "30"))
+TICK_SECONDS = float(os.environ.get("GONGKAI_TICK_SECONDS", "30"))
 CHECKPOINT_MINUTES = int(os.environ.get("GONGKAI_CHECKPOINT_MINUTES", "60"))
 
 

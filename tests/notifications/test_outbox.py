@@ -41,7 +41,7 @@ def test_an_application_tells_the_office_and_the_applicant_by_mail(engine, staff
         (f"applicant:{case.code}", "email", "zhangsan@example.cn")]
     assert "13800000001" not in ack[0]["params"] and "张三" not in ack[0]["params"]
 
-    assert deliverer.run(at("2026-09-21")) == 1
+    assert deliverer.run(at("2026-09-21")) == 1, rows(engine, kind="applicant_ack")[0]["error"]
     [mail] = smtp.messages
     assert mail["To"] == "zhangsan@example.cn" and mail["From"] == "gongkai@example.cn"
     assert mail["Subject"] == (f"已收到您的申请（{case.code}） / "

@@ -31,7 +31,7 @@ def test_reminders_escalation_and_digest_over_national_day(engine, staff, delive
     mails: list[tuple[str, str, str]] = []  # (local time, To, Subject)
     day = dt.date(2026, 9, 9)
     while day <= dt.date(2026, 11, 11):
-        for hour, minute in ((0, 0), (7, 30), (10, 0)):
+        for hour, minute in ((0, 0), (7, 30)):
             now = at(day.isoformat(), hour, minute)
             run_due(engine, now)
             before = len(smtp.messages)
