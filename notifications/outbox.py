@@ -142,8 +142,8 @@ class _Writer:
             names = ([audience.username] if isinstance(audience, Person)
                      else self._holders(audience))
             for name in names:
-                if f"user:{name}" == exclude:
-                    continue
+                if spec.officers and f"user:{name}" == exclude:
+                    continue  # no one is told of their own work; a receipt is for its sender
                 person = self._person(name)
                 if person is None:
                     continue

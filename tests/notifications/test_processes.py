@@ -1,0 +1,54 @@
+"""Who hears what in 预公开 (a comment's receipt and its disposition) and 党员旁听 (a
+registrant's verification result), walked with the processes' own test helpers."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from notifications import outbox
+from tests.machines import test_observer_seats as observers
+from tests.machines import test_predisclosure as predisclosure
+from workflow.people.actors import user
+from workflow.store.models import notify_messages
+
+
+def told(engine, kind):
+    while outbox.fill(engine):
+        pass
+    with engine.db.read() as conn:
+        return sorted((r.recipient, r.channel, r.address) for r in conn.execute(
+            sa.select(notify_messages).where(notify_messages.c.kind == kind)))
+
+
+def test_a_comment_is_acknowledged_and_its_disposition_told(engine, tree, staff):
+    people = {"handler": staff["hu"], "reviewer": staff["li"],
+              "group": user("zu", {(tree["T"], "leading_group")})}
+    case = predisclosure.opened(engine, people)
+    mine = predisclosure.say(engine, case, who=staff["dang"])
+    predisclosure.say(engine, case, contact="gong@example.cn")
+    predisclosure.say(engine, case, contact="13800000001")  # a phone: nobody to write to
+    receipts = told(engine, "comment_receipt")
+    assert ("user:dang", "inapp", "") in receipts
+    assert [r for r in receipts if r[1] == "email"] == [
+        (receipts[0][0], "email", "gong@example.cn")]
+    assert receipts[0][0].startswith("receipt:")
+    assert len(receipts) == 2, "the commenter who left a phone is not written to"
+    assert {r[0] for r in told(engine, "comment_new")} >= {"user:hu"}
+    engine.fire(case.id, "dispose", staff["hu"],
+                {"receipt": mine.number, "outcome": "adopted"}, None,
+                predisclosure.at(predisclosure.day(2)))
+    assert told(engine, "comment_disposed") == [("user:dang", "inapp", "")]
+
+
+def test_a_registrant_hears_the_verification_result(engine, tree, staff):
+    who = {"office": staff["ban"], "secretary": user("shu", {(tree["T"], "secretary")})}
+    case = observers.noticed(engine, who)
+    sent = observers.register(engine, case, staff["dang"], observers.form(observers.ID_A))
+    engine.fire(case.id, "verify", staff["ban"],
+                {"receipt": sent.number, "verified": False, "reason": "介绍信未盖章"}, None,
+                observers.at("2026-11-04"))
+    assert told(engine, "observer_verified") == [("user:dang", "inapp", "")]
+    with engine.db.read() as conn:
+        params = conn.execute(sa.select(notify_messages.c.params).where(
+            notify_messages.c.kind == "observer_verified")).scalar_one()
+    assert "未通过" in params and observers.ID_A not in params and "13800000001" not in params
