@@ -20,7 +20,7 @@ from workflow.store.models import notify_messages, orgs
 
 GONGKAI = str(Path(sys.executable).parent / "gongkai")
 ROOT = Path(__file__).resolve().parents[2]
-BURST = 2000
+BURST = 1000
 
 
 def test_kill_nine_mid_burst_then_rerun_delivers_every_message_once(engine, tree, db_url,
