@@ -35,8 +35,6 @@ from workflow.store import migrate  # noqa: E402
 from workflow.store.db import Database  # noqa: E402
 
 DEFAULT_SIZE = 5_000
-#: no quiet hours: the bench sends at any time of day
-ALWAYS = {"notifications": {"quiet_start": "00:00", "quiet_end": "00:00"}}
 MESSAGE_ID = re.compile(rb"^Message-ID: (.*?)\r?$", re.M | re.I)
 
 
@@ -66,8 +64,8 @@ def main(size: int = DEFAULT_SIZE, workdir: Path | None = None) -> dict:
         engine = Engine(db, Registry(definitions()))
         engine.record_definitions()
         with db.write() as conn:
-            add_org(conn, "C", "县委", None, "county_committee", settings=ALWAYS)
-            add_org(conn, "T", "镇党委", "C", "town", settings=ALWAYS)
+            add_org(conn, "C", "县委", None, "county_committee")
+            add_org(conn, "T", "镇党委", "C", "town")
             accounts.add_user(conn, "ban", "T", ["office"])
         payloads = [{"name": "申请人", "email": f"a{i}@example.cn", "description": "党费收缴",
                      "delivery": "electronic"} for i in range(size)]

@@ -134,10 +134,10 @@ class _Writer:
                     "urgent": spec.urgent, "params": json.dumps(intent.params,
                                                                 ensure_ascii=False),
                     "attempts": 0, "created_at": self.now, "error": None, "read_at": None}
-            if isinstance(audience, Contact):
+            if isinstance(audience, Contact):  # quiet hours are an officer's preference
                 self.rows.append(base | {"recipient": audience.key, "channel": "email",
                                          "address": audience.email, "lang": "zh"}
-                                 | self._timing(spec.urgent, False, settings))
+                                 | self._timing(True, False, settings))
                 continue
             names = ([audience.username] if isinstance(audience, Person)
                      else self._holders(audience))

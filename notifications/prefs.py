@@ -2,9 +2,9 @@
 
 A user picks channels per kind of message and may take a daily digest instead of single
 e-mails and webhook posts; in-app messages are always kept. Quiet hours (the
-organisation's ``notifications`` settings, default 22:00–07:00 Asia/Shanghai) hold
-non-urgent e-mails and posts until they end; urgent ones (A9 tiers, a failed audit) go
-at once.
+organisation's ``notifications`` settings, default 22:00–07:00 Asia/Shanghai) hold an
+officer's non-urgent e-mails and posts until they end; urgent ones (A9 tiers, a failed
+audit) and those to applicants, commenters and registrants go at once.
 """
 
 from __future__ import annotations

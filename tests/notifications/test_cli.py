@@ -25,9 +25,6 @@ def test_notify_run_once_sends_what_is_due_and_lists_failures(engine, tree, run,
     monkeypatch.chdir(tmp_path)
     engine.start("application", "T", PUBLIC, {"name": "张三", "email": "z@example.cn",
                                              "description": "党费", "delivery": "electronic"})
-    with engine.db.write() as conn:  # no quiet hours, whatever the time of the run
-        conn.execute(sa.text("UPDATE orgs SET settings = :s"), {"s": json.dumps(
-            {"notifications": {"quiet_start": "00:00", "quiet_end": "00:00"}})})
     done = run("notify", "run", "--once")
     assert done.exit_code == 0, done.output
     assert "read 1 events, sent 1 messages" in done.output
