@@ -62,3 +62,18 @@ def test_a_failed_audit_verify_alerts_the_auditors(engine, tree, run):
         alerted = conn.execute(sa.select(notify_messages.c.recipient).where(
             notify_messages.c.kind == "audit_failed")).scalars().all()
     assert sorted(alerted) == ["user:root", "user:shen"]
+
+
+def test_a_checkpoint_the_clock_cannot_write_alerts_the_auditors(engine, tree, monkeypatch):
+    from workflow import clock
+
+    def broken(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(clock, "write_checkpoint", broken)
+    clock.Clock(engine).checkpoint()
+    with engine.db.read() as conn:
+        alerted = conn.execute(sa.select(notify_messages.c.recipient, notify_messages.c.params)
+                               .where(notify_messages.c.kind == "audit_failed")).all()
+    assert sorted(r.recipient for r in alerted) == ["user:root", "user:shen"]
+    assert "OSError" in alerted[0].params

@@ -52,3 +52,27 @@ def test_a_registrant_hears_the_verification_result(engine, tree, staff):
         params = conn.execute(sa.select(notify_messages.c.params).where(
             notify_messages.c.kind == "observer_verified")).scalar_one()
     assert "未通过" in params and observers.ID_A not in params and "13800000001" not in params
+
+
+def test_a_village_resolution_due_then_overdue_climbs_to_the_town(engine, tree):
+    """四议两公开 (V2, A9): the resolution's publication is new work for the village office,
+    a reminder before it falls due, then overdue to the village's responsible person and,
+    long overdue, to the town."""
+    from tests.machines import test_village_decision as village_case
+    from workflow.core.timers import run_due
+    from workflow.people import accounts
+
+    with engine.db.write() as conn:
+        accounts.add_user(conn, "cunban", "V", ["office"])
+        accounts.add_user(conn, "shuji", "V", ["secretary", "reviewer"])
+    village = {"secretary": user("shuji", {(tree["V"], "secretary")}),
+               "office": user("cunban", {(tree["V"], "office")}),
+               "town": user("li", {(tree["T"], "reviewer")})}
+    case = village_case.to_resolved(engine, village)
+    assert case.state == "resolved"
+    assert ("user:cunban", "inapp", "") in told(engine, "queue")
+    run_due(engine, village_case.at("2026-06-30"))  # past both tiers
+    assert {r[0] for r in told(engine, "reminder")} == {"user:cunban"}
+    assert {r[0] for r in told(engine, "overdue")} == {"user:cunban", "user:shuji"}
+    assert {r[0] for r in told(engine, "long_overdue")} == {"user:cunban", "user:shuji",
+                                                            "user:li"}
