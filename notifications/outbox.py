@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from notifications import prefs
-from notifications.kinds import KINDS
+from notifications.kinds import KINDS, WORDS
 from notifications.rules import Contact, Intent, Person, Role, Seen, intents
 from workflow.base.timeutil import parse_iso, utcnow
 from workflow.core.engine import Engine
@@ -88,9 +88,7 @@ def alert(db: Database, what: str, detail: str, now: dt.datetime | None = None) 
         writer = _Writer(conn, now)
         writer.add(f"alert:{what}:{now.isoformat(timespec='seconds')}",
                    Intent("audit_failed", tuple(Person(p) for p in people),
-                          {"what": {"zh": "审计校验" if what == "verify" else "检查点",
-                                    "en": "Audit verify" if what == "verify" else "Checkpoint"},
-                           "detail": detail}), None, "", None)
+                          {"what": WORDS[what]._asdict(), "detail": detail}), None, "", None)
         return writer.flush()
 
 

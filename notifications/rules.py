@@ -122,7 +122,7 @@ def upper_level(path: str) -> tuple[Audience, ...]:
 def queue(seen: Seen) -> Iterator[Intent]:
     """New work: the case moved into a state that sits in a role's inbox."""
     event = seen.event
-    if event["trigger"] in ("assign",) or event["from_state"] == event["to_state"]:
+    if event["from_state"] == event["to_state"]:
         return
     role = seen.compiled.state(event["to_state"]).role
     if role and role.split(":")[-1] not in NOT_OFFICERS and not role.startswith("lower:"):
@@ -239,7 +239,7 @@ def observer_intents(seen: Seen) -> Iterator[Intent]:
         original = _receipt_event(seen, payload.get("receipt"))
         if original is not None:
             result = WORDS["verified" if payload.get("verified") else "refused"]
-            yield Intent("observer_verified", _registrant(original, payload["receipt"]),
+            yield Intent("observer_verified", _registrant(original),
                          seen.common() | {"receipt": payload["receipt"],
                                           "result": result._asdict()})
     elif event["trigger"] == "draw":
@@ -254,12 +254,11 @@ def observer_intents(seen: Seen) -> Iterator[Intent]:
             word = "seated" if number in seated else "waiting" if number in waiting \
                 else "not_drawn"
             yield Intent("observer_draw",
-                         _registrant({"actor": registered.actor, "payload": reg_payload},
-                                     number),
+                         _registrant({"actor": registered.actor}),
                          seen.common() | {"receipt": number, "result": WORDS[word]._asdict()})
 
 
-def _registrant(original: Mapping[str, Any], number: str) -> tuple[Audience, ...]:
+def _registrant(original: Mapping[str, Any]) -> tuple[Audience, ...]:
     """A registrant gives a phone, never an e-mail (O4): members are told in-app."""
     actor = original["actor"]
     return (Person(actor.removeprefix("user:")),) if actor.startswith("user:") else ()
