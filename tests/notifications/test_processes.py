@@ -76,3 +76,23 @@ def test_a_village_resolution_due_then_overdue_climbs_to_the_town(engine, tree):
     assert {r[0] for r in told(engine, "overdue")} == {"user:cunban", "user:shuji"}
     assert {r[0] for r in told(engine, "long_overdue")} == {"user:cunban", "user:shuji",
                                                             "user:li"}
+
+
+def test_a_member_registrant_hears_the_draw_result(engine, tree, staff):
+    """O7: after the draw each registrant who is a member hears whether they were seated;
+    a registrant without an account left only a phone (O4) and is not written to."""
+    who = {"office": staff["ban"], "secretary": user("shu", {(tree["T"], "secretary")}),
+           "member": staff["dang"]}
+    case, numbers = observers._ready(engine, who)
+    case = observers.act(engine, case, "publish_record", who["office"],
+                         {"source_kind": "public", "source_name": "福彩3D 第2026302期",
+                          "source_date": "2026-11-18"}, "2026-11-17")
+    drawn = observers.act(engine, case, "draw", who["office"], {"value": "3 0 7"},
+                          "2026-11-18")
+    assert told(engine, "observer_draw") == [("user:dang", "inapp", "")]
+    seated = {s["id"] for s in drawn.data["seating"]["seats"]}
+    with engine.db.read() as conn:
+        params = conn.execute(sa.select(notify_messages.c.params).where(
+            notify_messages.c.kind == "observer_draw")).scalar_one()
+    assert numbers[0] in params
+    assert ("抽中" in params) == (numbers[0] in seated)
