@@ -1,4 +1,5 @@
-"""`gongkai serve` on a fresh database answers pages; `gongkai scheduler` runs the clock."""
+"""`gongkai serve` on a fresh database answers pages and, with no SMTP server, writes the
+demo's e-mails under instance/mail/; `gongkai scheduler` runs the clock."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def env(db_url):
-    return os.environ | {"GONGKAI_DATABASE_URL": db_url, "GONGKAI_TICK_SECONDS": "1"}
+    return os.environ | {"GONGKAI_DATABASE_URL": db_url, "GONGKAI_TICK_SECONDS": "1",
+                         "GONGKAI_SMTP_HOST": ""}
 
 
 def test_serve_answers_pages_and_runs_the_clock(env, tmp_path):
@@ -47,6 +49,10 @@ def test_serve_answers_pages_and_runs_the_clock(env, tmp_path):
         assert "依申请公开" in body
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login") as response:
             assert response.status == 200
+        mail = tmp_path / "instance" / "mail"
+        while not list(mail.glob("*.eml")):  # the demo applicant's acknowledgement, no SMTP
+            assert time.monotonic() < deadline, "no e-mail written under instance/mail/"
+            time.sleep(0.3)
     finally:
         server.terminate()
         server.wait(timeout=20)
