@@ -153,7 +153,8 @@ def robot():
     received: list = []
     handler = type("Handler", (Robot,), {"received": received})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     try:
         yield received, f"http://127.0.0.1:{server.server_address[1]}"
