@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -40,6 +41,8 @@ from workflow.store.models import (
     users,
 )
 
+log = logging.getLogger("gongkai.notify")
+
 CURSOR = "events"
 GAP_SECONDS = 30
 BATCH = 500
@@ -62,19 +65,30 @@ def fill(engine: Engine, now: dt.datetime | None = None, batch: int = BATCH) -> 
         writer = _Writer(conn, now)
         for row in rows:
             event = row._mapping
-            compiled = engine.registry.get(event["kind"], event["def_version"])
-            case = {"id": event["case_id"], "title": event["title"], "code": event["code"],
-                    "assignee": event["assignee"], "org_path": event["org_path"],
-                    "org_name": event["org_name"]}
-            seen = Seen(conn, event, json.loads(event["payload"]), case,
-                        json.loads(event["data"]), compiled)
-            for intent in intents(seen):
+            for intent in _intents_of(engine, conn, event):
                 writer.add(f"event:{event['id']}", intent, event["case_id"], event["org"],
                            event["org_path"], exclude=event["actor"])
         writer.flush()
         conn.execute(sa.update(notify_cursor).where(notify_cursor.c.name == CURSOR)
                      .values(event_id=rows[-1].id, updated_at=now))
     return len(rows)
+
+
+def _intents_of(engine: Engine, conn: Connection, event: Mapping[str, Any]) -> list[Intent]:
+    """The messages one event causes. An event no rule can read (its process no longer
+    registered, a rule's fault) is logged by id and passed over, so it never holds up
+    the events after it."""
+    try:
+        compiled = engine.registry.get(event["kind"], event["def_version"])
+        case = {"id": event["case_id"], "title": event["title"], "code": event["code"],
+                "assignee": event["assignee"], "org_path": event["org_path"],
+                "org_name": event["org_name"]}
+        return intents(Seen(conn, event, json.loads(event["payload"]), case,
+                            json.loads(event["data"]), compiled))
+    except Exception:
+        log.exception("event %d (%s.%s) passed over: no messages", event["id"],
+                      event["kind"], event["trigger"])
+        return []
 
 
 def alert(db: Database, what: str, detail: str, now: dt.datetime | None = None) -> int:

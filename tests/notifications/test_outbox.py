@@ -111,3 +111,22 @@ def test_a_failed_audit_verify_alerts_auditors_and_administrators(engine, staff)
     with engine.db.read() as conn:
         [shown] = inbox.messages(conn, "shen", "zh")
     assert "审计校验未通过：2 problems: chain_broken" in shown["body"]
+
+
+def test_an_event_no_rule_can_read_is_passed_over_not_blocking_the_rest(engine, staff,
+                                                                        monkeypatch, caplog):
+    from notifications import rules
+
+    engine.start("application", "T", PUBLIC, APPLY, at("2026-09-21"))
+    engine.start("application", "T", PUBLIC, APPLY, at("2026-09-21"))
+
+    def broken(seen):
+        if seen.event["case_id"] == 1:
+            raise KeyError("a rule's fault")
+        yield from ()
+
+    monkeypatch.setitem(rules.BY_KIND, "application", broken)
+    assert outbox.fill(engine, at("2026-09-21")) == 2
+    assert {r["source"] for r in rows(engine)} == {"event:2"}
+    assert "event 1 (application.start) passed over" in caplog.text
+    assert "zhangsan" not in caplog.text
