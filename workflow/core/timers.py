@@ -75,9 +75,12 @@ def mark_fired(conn: Connection, timer_id: int, seq: int) -> None:
 
 def schedule(conn: Connection, compiled: Compiled, calendars: Calendars, case_id: int,
              seq: int, org_path: str, old_state: str | None, new_state: str, trigger: str,
-             data: Mapping[str, Any], now: dt.datetime) -> Planned | None | bool:
+             data: Mapping[str, Any], now: dt.datetime,
+             later: list[dict[str, Any]] | None = None) -> Planned | None | bool:
     """Start, keep, pause, resume, extend or cancel timers for a move from ``old_state``
-    (None when the case opens); ``seq`` is the event's predecessor.
+    (None when the case opens); ``seq`` is the event's predecessor. With ``later``, the
+    new timer rows are added to it instead of written (a start writes its case row first,
+    then them: :func:`insert_timers`).
 
     Returns the case's new due timer, None to clear the due date, False to keep it.
     """
@@ -144,12 +147,19 @@ def schedule(conn: Connection, compiled: Compiled, calendars: Calendars, case_id
         planned_rows.extend(planned)
         if spec.sets_due and planned:
             due = planned[0]
-    if planned_rows:
-        _INSERT_TIMER.many(conn, [
-            {"case_id": case_id, "name": p.name, "trigger": p.trigger, "due_at": p.due_at,
+    rows = [{"case_id": case_id, "name": p.name, "trigger": p.trigger, "due_at": p.due_at,
              "due_date": p.due_date, "status": "pending", "provisional": p.provisional,
-             "started_seq": seq + 1, "basis": canonical_text(p.basis)} for p in planned_rows])
+             "started_seq": seq + 1, "basis": canonical_text(p.basis)} for p in planned_rows]
+    if later is not None:
+        later.extend(rows)
+    else:
+        insert_timers(conn, rows)
     return due
+
+
+def insert_timers(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Write new pending timers (rows as :func:`schedule` plans them)."""
+    _INSERT_TIMER.many(conn, rows)
 
 
 def run_due(engine: Engine, now: dt.datetime | None = None, batch: int = 500) -> int:

@@ -300,6 +300,16 @@ class SealedValue(SQLModel, table=True):
     created_at: dt.datetime
 
 
+class Generation(SQLModel, table=True):
+    """A value that database triggers replace (at random) with every change of a table
+    (``orgs``: the organisation tree and its settings), so every process keeps what it
+    read of that table until the value changes, whoever changed it (another worker, SQL)."""
+
+    __tablename__ = "generations"
+    name: str = Field(primary_key=True, max_length=64)
+    n: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+
+
 # The tables as SQLAlchemy Core sees them, for queries: one name each, beside the models.
 orgs, cases, events, timers = Org.__table__, Case.__table__, Event.__table__, Timer.__table__
 checkpoints, copies = Checkpoint.__table__, CheckpointCopy.__table__
@@ -308,3 +318,4 @@ definitions = Definition.__table__
 users, grants, tokens = User.__table__, Grant.__table__, ApiToken.__table__
 access_codes, attachments = AccessCode.__table__, Attachment.__table__
 receipts, sealed_values = Receipt.__table__, SealedValue.__table__
+generations = Generation.__table__
