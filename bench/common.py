@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import tempfile
 import time
@@ -83,8 +84,12 @@ def cli(main: Callable[..., dict], default: int, doc: str | None) -> None:
     parser.add_argument("--size", type=int, default=default, help=f"default {default}")
     parser.add_argument("--dir", type=Path, default=None,
                         help="keep the database files here (default: a temporary directory)")
+    parser.add_argument("--json", action="store_true",
+                        help="then print the figures as one JSON object on the last line")
     args = parser.parse_args()
-    main(args.size, workdir=args.dir)
+    figures = main(args.size, workdir=args.dir)
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False, sort_keys=True), flush=True)
 
 
 def show(label: str, value: Any, unit: str = "") -> None:

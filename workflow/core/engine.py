@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from workflow.base.canonical import GENESIS, canonical_text, event_hash, payload_digest
 from workflow.base.errors import (
+    AlreadyFired,
     Forbidden,
     Invalid,
     NotAllowed,
@@ -225,16 +226,23 @@ class Engine:
 
     # -- reading ---------------------------------------------------------------------
 
-    def _select_case(self, conn: Connection, case_id: int, lock: bool) -> Any:
+    def _select_case(self, conn: Connection, case_id: int, lock: bool) -> CaseView | None:
         query = _CASE_BY_ID_LOCKED if lock and not self.db.is_sqlite else _CASE_BY_ID
-        return query.first(conn, {"b_case_id": case_id})
+        row = query.first(conn, {"b_case_id": case_id})
+        if row is None:
+            return None
+        row["data"] = json.loads(row["data"])
+        row["due_provisional"] = bool(row["due_provisional"])
+        if row["due_explain"]:
+            row["due_explain"] = json.loads(row["due_explain"])
+        return CaseView._of(row)
 
     def get(self, case_id: int, actor: Actor) -> CaseView:
         with self.db.read() as conn:
-            row = self._select_case(conn, case_id, lock=False)
-        if row is None or not actor.sees(row["org_path"], row["code"]):
+            view = self._select_case(conn, case_id, lock=False)
+        if view is None or not actor.sees(view.org_path, view.code):
             raise NotFound()
-        return CaseView.from_row(row)
+        return view
 
     def get_by_code(self, code: str, actor: Actor) -> CaseView:
         with self.db.read() as conn:
@@ -388,14 +396,14 @@ class Engine:
             made.append(case_id)
         return made
 
-    def _reached_from_below(self, row: Any, trigger: str, actor: Actor) -> bool:
+    def _reached_from_below(self, view: CaseView, trigger: str, actor: Actor) -> bool:
         """G11: an officer of an organisation below a case reaches it, outside their scope,
         only through a trigger its state offers to a ``lower:`` role (a republication); for
         anything else the case stays not found."""
-        compiled = self.registry.get(row["kind"], row["def_version"])
-        lower = frozenset(role for arrow in compiled.arrows.get((row["state"], trigger), ())
+        compiled = self.registry.get(view.kind, view.def_version)
+        lower = frozenset(role for arrow in compiled.arrows.get((view.state, trigger), ())
                           for role in arrow.roles if role.startswith(LOWER))
-        return bool(lower) and actor.holds(lower, row["org_path"])
+        return bool(lower) and actor.holds(lower, view.org_path)
 
     def fire(self, case_id: int, trigger: str, actor: Actor,
              payload: Mapping[str, Any] | None = None, expected_version: object = None,
@@ -419,68 +427,98 @@ class Engine:
                                   None, code)
         return receipts.Receipt(number or "", code, view)
 
+    def fire_timers(self, due: Sequence[Any], now: dt.datetime) -> int:
+        """Fire a batch of due timers in one transaction (group commit: one fsync for the
+        batch), each through the whole door with its own event and chain link, as the
+        system actor. ``due`` are timer rows (``id``, ``case_id``, ``trigger``, ``name``,
+        ``basis``). A timer already fired or cancelled is passed over (closing it is the
+        first thing its firing writes, so nothing of it is left). Any other error rolls
+        the whole batch back and is raised: ``run_due`` then fires the batch timer by timer.
+        Returns how many fired."""
+        now = instant(now)
+        fired = []
+        with self.db.write() as conn:
+            for timer in due:
+                try:
+                    view, event, _ = self._fire_in(conn, timer.case_id, timer.trigger, SYSTEM,
+                                                   {}, None, now, timer)
+                except AlreadyFired:
+                    continue
+                fired.append((view, event))
+        for view, event in fired:
+            signals.event_appended.send(self, case=view, event=event)
+        return len(fired)
+
     def _fire(self, case_id: int, trigger: str, actor: Actor,
               payload: Mapping[str, Any] | None, expected_version: object,
               now: dt.datetime | None, timer_id: int | None,
               access_code: str | None = None) -> tuple[CaseView, str | None]:
         now = instant(now)
-        receipt = None
         with self.db.write() as conn:
-            row = self._select_case(conn, case_id, lock=True)
-            if row is None or not (actor.sees(row["org_path"], row["code"])
-                                   or self._reached_from_below(row, trigger, actor)):
-                raise NotFound()
-            view = CaseView.from_row(row)
-            compiled = self.registry.get(view.kind, view.def_version)
-            first = compiled.first(trigger)
-            if first is None:
-                raise NotAllowed(UNKNOWN_ACTION.format(t=trigger))
-            if not actor.holds(compiled.roles(trigger, view.state), view.org_path):
-                raise Forbidden()
-            if (not first.append_only and actor is not SYSTEM
-                    and version_of(expected_version) != view.version):
-                raise StaleVersion()
-            if (view.state, trigger) not in compiled.arrows:
-                label = compiled.state(view.state).label
-                raise NotAllowed(Text(WRONG_STATE.zh.format(s=label.zh, t=first.label.zh),
-                                      WRONG_STATE.en.format(s=label.en, t=first.label.en)))
-            clean, errors = first.schema.validate(payload)
-            if errors:
-                raise Invalid(fields=errors)
-            taken = self._keep_aside(conn, first.schema, clean, view.id, view.org_path, actor,
-                                     now)
-            if timer_id is not None:
-                clean |= firing(conn, timer_id, trigger)
-            if access_code is not None and not first.receipt:
-                raise NotAllowed(NO_RECEIPT)
-            if first.receipt:
-                receipt = receipts.issue(conn, view.id, first.receipt,
-                                         access_code or new_access_code(), now)
-                clean[receipts.KEY] = receipt[1]
-            ctx = Ctx(view.data, clean, now, actor.label, view.state)
-            arrow, new_state, refusal = compiled.run(
-                view.state, trigger, ctx, lambda a: actor.holds(a.roles, view.org_path))
-            if arrow is None:
-                if isinstance(refusal, Mapping):  # the payload must change: field errors
-                    raise Invalid(fields=dict(refusal))
-                raise NotAllowed(refusal)
-            data = apply_effects(arrow.effects, ctx)
-            if timer_id is not None:
-                mark_fired(conn, timer_id, view.seq + 1)
-            event = self._append(conn, view, trigger, view.state, new_state, actor, clean, now)
-            attachments.mark(conn, taken, view.id, event["seq"])
-            if receipt is not None:
-                receipts.settle(conn, receipt[0], event["seq"])
-            if arrow.spawns:
-                self._spawn(conn, arrow, view, event["seq"], Ctx(data, clean, now, actor.label,
-                                                                 new_state), actor)
-            due = schedule(conn, compiled, self.calendars, view.id, view.seq, view.org_path,
-                           view.state, new_state, trigger, data, now)
-            version = view.version if arrow.append_only else view.version + 1
-            values = self._update(conn, view, new_state, data, version, event, now, due)
-        view = _written(view, values, data)
+            view, event, receipt = self._fire_in(conn, case_id, trigger, actor, payload,
+                                                 expected_version, now, timer_id, access_code)
         signals.event_appended.send(self, case=view, event=event)
-        return view, receipt[1] if receipt else None
+        return view, receipt
+
+    def _fire_in(self, conn: Connection, case_id: int, trigger: str, actor: Actor,
+                 payload: Mapping[str, Any] | None, expected_version: object,
+                 now: dt.datetime, timer: Any, access_code: str | None = None
+                 ) -> tuple[CaseView, dict[str, Any], str | None]:
+        """The door inside the caller's transaction: (the case as written, its new event,
+        the receipt number if one was issued). ``timer`` is the firing timer's id or row."""
+        receipt = None
+        view = self._select_case(conn, case_id, lock=True)
+        if view is None or not (actor.sees(view.org_path, view.code)
+                                or self._reached_from_below(view, trigger, actor)):
+            raise NotFound()
+        if timer is not None:  # closed first: a timer already fired writes nothing
+            mark_fired(conn, timer if isinstance(timer, int) else timer.id, view.seq + 1)
+        compiled = self.registry.get(view.kind, view.def_version)
+        first = compiled.first(trigger)
+        if first is None:
+            raise NotAllowed(UNKNOWN_ACTION.format(t=trigger))
+        if not actor.holds(compiled.roles(trigger, view.state), view.org_path):
+            raise Forbidden()
+        if (not first.append_only and actor is not SYSTEM
+                and version_of(expected_version) != view.version):
+            raise StaleVersion()
+        if (view.state, trigger) not in compiled.arrows:
+            label = compiled.state(view.state).label
+            raise NotAllowed(Text(WRONG_STATE.zh.format(s=label.zh, t=first.label.zh),
+                                  WRONG_STATE.en.format(s=label.en, t=first.label.en)))
+        clean, errors = first.schema.validate(payload)
+        if errors:
+            raise Invalid(fields=errors)
+        taken = self._keep_aside(conn, first.schema, clean, view.id, view.org_path, actor,
+                                 now)
+        if timer is not None:
+            clean |= firing(conn, timer, trigger)
+        if access_code is not None and not first.receipt:
+            raise NotAllowed(NO_RECEIPT)
+        if first.receipt:
+            receipt = receipts.issue(conn, view.id, first.receipt,
+                                     access_code or new_access_code(), now)
+            clean[receipts.KEY] = receipt[1]
+        ctx = Ctx(view.data, clean, now, actor.label, view.state)
+        arrow, new_state, refusal = compiled.run(
+            view.state, trigger, ctx, lambda a: actor.holds(a.roles, view.org_path))
+        if arrow is None:
+            if isinstance(refusal, Mapping):  # the payload must change: field errors
+                raise Invalid(fields=dict(refusal))
+            raise NotAllowed(refusal)
+        data = apply_effects(arrow.effects, ctx)
+        event = self._append(conn, view, trigger, view.state, new_state, actor, clean, now)
+        attachments.mark(conn, taken, view.id, event["seq"])
+        if receipt is not None:
+            receipts.settle(conn, receipt[0], event["seq"])
+        if arrow.spawns:
+            self._spawn(conn, arrow, view, event["seq"], Ctx(data, clean, now, actor.label,
+                                                             new_state), actor)
+        due = schedule(conn, compiled, self.calendars, view.id, view.seq, view.org_path,
+                       view.state, new_state, trigger, data, now)
+        version = view.version if arrow.append_only else view.version + 1
+        values = self._update(conn, view, new_state, data, version, event, now, due)
+        return _written(view, values, data), event, receipt[1] if receipt else None
 
     def assign(self, case_id: int, actor: Actor, assignee: str | None,
                now: dt.datetime | None = None) -> CaseView:
@@ -521,10 +559,9 @@ class Engine:
         and set ``row``'s columns of the case with it."""
         now = instant(now)
         with self.db.write() as conn:
-            found = self._select_case(conn, case_id, lock=True)
-            if found is None or not actor.sees(found["org_path"], found["code"]):
+            view = self._select_case(conn, case_id, lock=True)
+            if view is None or not actor.sees(view.org_path, view.code):
                 raise NotFound()
-            view = CaseView.from_row(found)
             event = self._append(conn, view, trigger, view.state, view.state, actor, payload,
                                  now)
             values = {"seq": event["seq"], "head_hash": event["hash"], "updated_at": now, **row}
