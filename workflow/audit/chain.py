@@ -446,7 +446,8 @@ class Verifier:
              stored: Mapping[str, Any] | None) -> None:
         self.report.cases += 1
         self.report.events += len(rows)
-        self.tails[case_id] = rows[-1]["seq"] if rows else 0
+        if self.needed:  # only a checkpointed head still owed asks where a chain ends
+            self.tails[case_id] = rows[-1]["seq"] if rows else 0
         if self.collect:
             self.report.case_ids.append(case_id)
         for ev in rows if self.needed else ():
