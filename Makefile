@@ -3,7 +3,7 @@
 #   make venv    .venv with the project (editable) and its test extras, pinned by constraints.txt
 #   make run     initialise instance/, load the demo data once, serve on 127.0.0.1:5000
 #   make test    ruff, the suite on SQLite and on a throwaway PostgreSQL 15, a date sweep on both
-#   make bench   run bench/bench_*.py
+#   make bench   install the bench extra (the peers), then run bench/bench_*.py
 #   make lint    ruff check
 #   make lock    rewrite constraints.txt from what is installed in .venv
 #   make system  install the Debian packages the service needs, if missing and root
@@ -79,6 +79,7 @@ test: venv system-test
 	$(call sweep,$(POSTGRES_DAYS))
 
 bench: venv
+	$(PIP) install --quiet -c constraints.txt -e '.[test,bench]'
 	@shopt -s nullglob; \
 	benches=(bench/bench_*.py); \
 	if [ $${#benches[@]} -eq 0 ]; then echo "bench: no bench/bench_*.py"; fi; \

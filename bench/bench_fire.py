@@ -22,7 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import cli, open_site, remove_db, show, show_ratio, work_dir  # noqa: E402
+from bench.common import (  # noqa: E402
+    cli,
+    open_site,
+    remove_db,
+    show,
+    show_ratio,
+    synchronous,
+    work_dir,
+)
 from bench.processes import BENCH  # noqa: E402
 from workflow.audit.chain import verify  # noqa: E402
 from workflow.base.canonical import canonical, event_hash, payload_digest  # noqa: E402
@@ -54,7 +62,7 @@ class Raw:
         finally:
             site.close()
         self.conn = sqlite3.connect(path, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
+        for pragma in ("journal_mode=WAL", f"synchronous={synchronous()}", "foreign_keys=ON",
                        "busy_timeout=60000"):
             self.conn.execute(f"PRAGMA {pragma}")
         self.done = 0
@@ -163,9 +171,10 @@ def main(size: int = DEFAULT_SIZE, workdir: Path | None = None) -> dict:
         "append_only_ratio": comment_rate / raw_rate, "fire_s": one_fire, **costs,
         "compile_vs_fire": costs["compile_s"] / one_fire,
         "compile_vs_raw": costs["compile_s"] * raw_rate, "verify_ok": report.ok,
-        "events": report.events, "cases": report.cases,
+        "events": report.events, "cases": report.cases, "synchronous": synchronous(),
     }
     show("changes per loop", size)
+    show("SQLite synchronous", synchronous())
     show("Engine.fire, hold/resume", fire_rate, "fires/s")
     show("Engine.fire, append-only comment", comment_rate, "fires/s")
     show("raw sqlite3 BEGIN+SELECT+UPDATE+INSERT+COMMIT", raw_rate, "tx/s")

@@ -2,7 +2,10 @@
 
 The bulk loader writes ``size`` cases of the ``bench_timer`` process, each with its
 ``start`` event and one pending one-day deadline that fell due long ago. One call of
-``run_due(engine, now)`` fires them all through ``Engine.fire`` as the system actor.
+``run_due(engine, now)`` fires them all through the door as the system actor, by group
+commit (batches of timers, one transaction each). In the same run, single ``Engine.fire``
+calls (one transaction each, the ``bench`` process's hold/resume) on a second file give
+``fires_per_s``: the goal is timers/s at least four times fires/s.
 Afterwards every timer row must be ``fired``, every case ``expired``, and the events
 carrying ``_timer`` must number exactly the timers, one per case; ``verify`` checks
 the chains and replays every case. The ratio is timers fired exactly once ÷ timers due.
@@ -18,12 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.bench_fire import Fire  # noqa: E402
 from bench.common import T0, cli, open_site, remove_db, show, show_ratio, timed, work_dir  # noqa: E402
 from bench.loader import load_cases  # noqa: E402
 from workflow.audit.chain import verify  # noqa: E402
 from workflow.core.timers import run_due  # noqa: E402
 
 DEFAULT_SIZE = 100_000
+#: single fires measured beside the timers (at most; fewer for a small size)
+FIRES = 2000
 NOW = T0 + dt.timedelta(days=30)  # every loaded deadline (T0's next day) is long past
 
 COUNTS = {
@@ -64,13 +70,24 @@ def main(size: int = DEFAULT_SIZE, workdir: Path | None = None) -> dict:
         finally:
             site.close()
             remove_db(path)
+        fires = max(1, min(FIRES, size))
+        single = Fire(where / "fires.db")
+        try:
+            single.run(min(fires, 50))  # warm up, as bench_fire does
+            fire_s = single.run(fires)
+        finally:
+            single.site.close()
+            remove_db(where / "fires.db")
     once = min(after["timers_fired"], after["timer_events"],
                after["timer_event_cases"]) - after["cases_fired_twice"]
     figures = {"size": size, "cases": loaded.cases, "timers": loaded.timers,
                "load_s": load_s, **before, "run_due_returned": fired, **after,
                "elapsed_s": elapsed, "timers_per_s": fired / elapsed if elapsed else 0.0,
                "verify_ok": report.ok, "verified_events": report.events,
-               "fired_exactly_once": once, "ratio": once / before["timers_due"]}
+               "fired_exactly_once": once, "ratio": once / before["timers_due"],
+               "due": before["timers_due"], "fired_once": once,
+               "fires_per_s": fires / fire_s}
+    figures["timers_per_fire"] = figures["timers_per_s"] / figures["fires_per_s"]
     show("cases with a pending timer", loaded.cases)
     show("bulk load", loaded.cases / load_s, "cases/s")
     show("timers due", before["timers_due"])
@@ -85,6 +102,8 @@ def main(size: int = DEFAULT_SIZE, workdir: Path | None = None) -> dict:
     show("cases expired", after["cases_expired"])
     show("run_due elapsed", elapsed, "s")
     show("run_due", figures["timers_per_s"], "timers/s")
+    show("Engine.fire, one transaction each", figures["fires_per_s"], "fires/s")
+    show("timers/s ÷ fires/s (goal >= 4)", figures["timers_per_fire"])
     show("verify", f"{'ok' if report.ok else 'FAILED'} ({report.events:,} events)")
     show("fired exactly once ÷ due", figures["ratio"])
     show_ratio(figures["ratio"], target=1.0)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from bench.processes import definitions
 from workflow.core.engine import Engine
 from workflow.core.registry import Registry
@@ -47,10 +49,24 @@ def remove_db(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+def synchronous() -> str:
+    """SQLite's ``synchronous`` for every system of a run: ``FULL`` (the engine's own, the
+    default) or, with ``GONGKAI_BENCH_SYNCHRONOUS=OFF``, no fsync at all, which leaves
+    the CPU side of each system alone (how far the ratios fall when the disk is fast)."""
+    value = os.environ.get("GONGKAI_BENCH_SYNCHRONOUS", "FULL").upper()
+    if value not in ("FULL", "OFF"):
+        raise SystemExit("GONGKAI_BENCH_SYNCHRONOUS must be FULL or OFF")
+    return value
+
+
 def open_site(path: Path) -> Site:
     """A new, migrated database file with the bench processes and one organisation."""
     remove_db(path)
     db = Database(f"sqlite:///{path}")
+    if synchronous() != "FULL":
+        @sa.event.listens_for(db.engine, "connect")
+        def _synchronous(dbapi_connection, _record) -> None:  # after the engine's pragmas
+            dbapi_connection.execute(f"PRAGMA synchronous={synchronous()}")
     migrate.upgrade(db)
     registry = Registry(definitions())
     engine = Engine(db, registry)
@@ -85,11 +101,11 @@ def cli(main: Callable[..., dict], default: int, doc: str | None) -> None:
     parser.add_argument("--dir", type=Path, default=None,
                         help="keep the database files here (default: a temporary directory)")
     parser.add_argument("--json", action="store_true",
-                        help="print the figures as one JSON object on the last line")
+                        help="then print the figures as one JSON object on the last line")
     args = parser.parse_args()
     figures = main(args.size, workdir=args.dir)
     if args.json:
-        print(json.dumps(figures, ensure_ascii=False, default=str), flush=True)
+        print(json.dumps(figures, ensure_ascii=False, sort_keys=True, default=str), flush=True)
 
 
 def show(label: str, value: Any, unit: str = "") -> None:

@@ -3,6 +3,8 @@
 ``bench`` cycles between two states (``hold`` / ``resume``) and takes append-only
 ``comment`` events, so one case can be fired many times. ``bench_timer`` starts a
 one-day deadline on its initial state; the timer fires ``expire`` as the system.
+``bench_peers`` is the linear five-step item that ``bench_peers.py`` runs on gongkai and
+on its peers: draft → review → approve → publish → archive, a note with each step.
 """
 
 from __future__ import annotations
@@ -64,5 +66,20 @@ BENCH_TIMER = Process(
 )
 
 
+#: bench_peers.py: the states in order; each step's trigger is named after its target
+PEER_STATES = ("draft", "review", "approve", "publish", "archive")
+NOTE = Schema((Field("note", "text", T("说明", "Note"), required=False),))
+
+PEERS = Process(
+    kind="bench_peers", version=1, label=T("基准五步流程", "Benchmark five-step process"),
+    states=tuple(State(name, T(name, name), role="handler", final=name == PEER_STATES[-1])
+                 for name in PEER_STATES),
+    initial=PEER_STATES[0],
+    triggers=tuple(Trigger(dest, (src,), dest, {"handler"}, T(dest, dest), NOTE)
+                   for src, dest in zip(PEER_STATES, PEER_STATES[1:], strict=False)),
+    start_roles=frozenset({"handler"}), start_schema=START, code_prefix="BP",
+)
+
+
 def definitions() -> list[Process]:
-    return [BENCH, BENCH_TIMER]
+    return [BENCH, BENCH_TIMER, PEERS]

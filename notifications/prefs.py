@@ -23,7 +23,7 @@ from notifications.kinds import KINDS
 from workflow.base.errors import Invalid
 from workflow.base.text import Text
 from workflow.base.timeutil import LOCAL_TZ, utcnow
-from workflow.core.engine import layered_settings
+from workflow.people.orgs import layered_settings
 from workflow.store.models import notify_preferences, users
 
 CHANNELS = ("inapp", "email", "webhook")

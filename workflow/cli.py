@@ -227,8 +227,7 @@ def org_add(code: str, name: str, parent: str | None, org_type: str) -> None:
 def org_settings(code: str, changes: tuple[str, ...], removals: tuple[str, ...],
                  as_json: bool) -> None:
     """查看或设置组织的规则默认值（下级继承） / an organisation's rule settings (inherited)."""
-    from workflow.core.engine import layered_settings
-    from workflow.people.orgs import org_by_code, orgs
+    from workflow.people.orgs import layered_settings, org_by_code, orgs
 
     engine = _engine()
     with engine.db.write() as conn:

@@ -27,7 +27,8 @@ def test_bench_verify_small(tmp_path, capsys, size, cases):
     assert figures["events"] == figures["verified_events"] == size
     assert figures["cases"] == figures["verified_cases"] == cases
     for name in ("verify_per_s", "hash_per_s", "replay_per_s", "load_per_s",
-                 "chain_only_per_s", "ratio"):
+                 "chain_only_per_s", "read_per_s", "events_per_s", "hash_per_s_one_core",
+                 "cores", "ratio"):
         assert figures[name] > 0, name
     assert capsys.readouterr().out.splitlines()[-1].startswith("ratio: ")
 
@@ -42,6 +43,8 @@ def test_bench_timers_small(tmp_path, capsys):
     assert figures["fired_seq_matches"] == figures["cases_expired"] == 20
     assert figures["verify_ok"] and figures["verified_events"] == 40
     assert figures["fired_exactly_once"] == 20 and figures["ratio"] == 1.0
+    assert figures["due"] == figures["fired_once"] == 20
+    assert figures["timers_per_s"] > 0 and figures["fires_per_s"] > 0
     assert capsys.readouterr().out.splitlines()[-1] == "ratio: 1.00 (target >= 1.0)"
 
 
@@ -59,3 +62,18 @@ def test_run_due_twice_fires_nothing_more(tmp_path):
         assert bench_timers.counts(site, ["timer_events"]) == {"timer_events": 5}
     finally:
         site.close()
+
+
+def test_json_flag_prints_the_figures_last(tmp_path):
+    """``--json``: the last line printed is one JSON object with the figures."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, str(root / "bench" / "bench_timers.py"), "--size",
+                           "3", "--dir", str(tmp_path), "--json"],
+                          capture_output=True, text=True, check=True, cwd=root)
+    figures = json.loads(done.stdout.splitlines()[-1])
+    assert figures["due"] == figures["fired_once"] == 3

@@ -81,6 +81,19 @@ def test_r3_a_quarterly_entry_opens_exactly_one_case_per_quarter(engine, people,
     assert verify(engine.db, engine.registry).ok
 
 
+def test_r3_a_catalogues_period_cases_open_in_one_transaction(engine, people, monkeypatch):
+    """Issue 21: the period timers of a catalogue's entries fall due together and fire by
+    group commit, so all of the catalogue's routine cases open in one transaction."""
+    for title in ("党费收缴情况", "发展党员情况", "三会一课开展情况"):
+        in_force(engine, people, ENTRY | {"title": title})
+    write, opened = engine.db.write, []
+    monkeypatch.setattr(engine.db, "write", lambda: opened.append(1) or write())
+    assert run_due(engine, start_of_local_day(dt.date(2027, 1, 1))) == 3
+    assert len(opened) == 1
+    assert len(routine_cases(engine)) == 3
+    assert verify(engine.db, engine.registry).ok
+
+
 def test_g5_a_standing_entry_opens_its_case_when_in_force(engine, people):
     in_force(engine, people, ENTRY | {"time_class": "standing", "period": "",
                                       "title": "党组织机构设置"})

@@ -297,3 +297,22 @@ def test_a_choice_of_the_wrong_type_is_a_field_error(value):
     _clean, errors = Schema((Field("kind", "choice", choices={"a": None}),)).validate(
         {"kind": value})
     assert "kind" in errors
+
+
+def test_org_settings_changed_elsewhere_reach_every_engine(db, registry, tree, people):
+    """Issue 21: each process caches the organisation tree and settings; a change made by
+    another process (here plain SQL beside a second engine) is seen at the next start."""
+    import json
+
+    from workflow.store.models import orgs
+
+    first, second = Engine(db, registry), Engine(db, registry)
+    first.record_definitions()
+    before = second.start("sample", "T", people["handler"], {"title": "前"})
+    with db.write() as conn:
+        conn.execute(sa.update(orgs).where(orgs.c.code == "T").values(
+            settings=json.dumps({"sample": {"deadline_days": 3}})))
+    after = second.start("sample", "T", people["handler"], {"title": "后"})
+    assert before.data["_settings"]["deadline_days"] != 3
+    assert after.data["_settings"]["deadline_days"] == 3
+    assert first.get(after.id, people["handler"]) == after

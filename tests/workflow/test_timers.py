@@ -149,6 +149,52 @@ def test_timer_that_no_longer_applies_is_closed_not_retried(engine, people):
     assert notes == {"failed"}
 
 
+def count_transactions(engine, monkeypatch) -> list[int]:
+    """How many write transactions the engine's database opens from now on."""
+    opened = [0]
+    write = engine.db.write
+
+    def counted():
+        opened[0] += 1
+        return write()
+
+    monkeypatch.setattr(engine.db, "write", counted)
+    return opened
+
+
+def test_due_timers_fire_by_group_commit_each_its_own_event(engine, people, monkeypatch):
+    """Issue 21: a batch of due timers is one transaction; each timer still appends its own
+    event (its own chain link) and is marked fired with it."""
+    ids = [submitted(engine, people).id for _ in range(4)]
+    opened = count_transactions(engine, monkeypatch)
+    assert run_due(engine, NOW + dt.timedelta(days=60)) == 12  # 2 reminders + deadline each
+    assert opened[0] == 1
+    with engine.db.read() as conn:
+        fired = conn.execute(sa.select(events.c.case_id, events.c.trigger)
+                             .where(events.c.case_id.in_(ids), events.c.seq > 2)
+                             .order_by(events.c.case_id, events.c.seq)).all()
+        statuses = {r.status for r in conn.execute(sa.select(timers.c.status))}
+    assert [t for _, t in fired] == ["remind", "remind", "expire"] * 4
+    assert statuses == {"fired"}
+
+
+def test_a_failing_batch_is_fired_again_timer_by_timer(engine, people, monkeypatch):
+    """One case whose timer no longer applies rolls its batch back; the batch then fires
+    timer by timer, so the other cases' timers fire and the bad one is closed as failed."""
+    good = submitted(engine, people)
+    bad = submitted(engine, people)
+    with engine.db.write() as conn:
+        conn.execute(sa.update(cases).where(cases.c.id == bad.id).values(state="approved"))
+    opened = count_transactions(engine, monkeypatch)
+    assert run_due(engine, NOW + dt.timedelta(days=60)) == 3
+    assert opened[0] > 1
+    assert engine.get(good.id, people["reviewer"]).state == "expired"
+    with engine.db.read() as conn:
+        statuses = dict(conn.execute(sa.select(timers.c.case_id, timers.c.status)
+                                     .distinct().where(timers.c.case_id == bad.id)).all())
+    assert statuses == {bad.id: "failed"}
+
+
 def test_a8_consulting_pauses_the_clock_and_keeps_the_days_left(engine, people):
     case = submitted(engine, people)
     assert case.due_date == dt.date(2026, 10, 16)

@@ -446,7 +446,8 @@ class Verifier:
              stored: Mapping[str, Any] | None) -> None:
         self.report.cases += 1
         self.report.events += len(rows)
-        self.tails[case_id] = rows[-1]["seq"] if rows else 0
+        if self.needed:  # only a checkpointed head still owed asks where a chain ends
+            self.tails[case_id] = rows[-1]["seq"] if rows else 0
         if self.collect:
             self.report.case_ids.append(case_id)
         for ev in rows if self.needed else ():
@@ -635,16 +636,52 @@ def _feed_cases(verifier: Verifier, conn, codes: set[str] | None, ids: list[int]
     if hi is not None:
         case_query = case_query.where(cases.c.id < hi)
         event_query = event_query.where(events.c.case_id < hi)
-    stored = {r.id: {"state": r.state, "version": r.version, "seq": r.seq,
-                     "head_hash": r.head_hash, "data": json.loads(r.data),
-                     "assignee": r.assignee}
-              for r in conn.execute(case_query)}
-    stream = conn.execution_options(yield_per=5000).execute(
-        event_query.order_by(events.c.case_id, events.c.seq))
-    for case_id, rows in _grouped(dict(zip(EVENT_COLUMNS, r, strict=True)) for r in stream):
-        verifier.case(case_id, rows, stored.pop(case_id, None))
-    for case_id, row in stored.items():
-        verifier.case(case_id, [], row)
+    case_rows = _streamed(conn, case_query.order_by(cases.c.id))
+    waiting = next(case_rows, None)
+    without_events = []  # case rows no event names: reported after the others
+    event_rows = _streamed(conn, event_query.order_by(events.c.case_id, events.c.seq))
+    for case_id, rows in _grouped(dict(zip(EVENT_COLUMNS, r, strict=True)) for r in event_rows):
+        while waiting is not None and waiting[0] < case_id:
+            without_events.append(waiting)
+            waiting = next(case_rows, None)
+        stored = None
+        if waiting is not None and waiting[0] == case_id:
+            stored, waiting = _stored(waiting), next(case_rows, None)
+        verifier.case(case_id, rows, stored)
+    if waiting is not None:
+        without_events.append(waiting)
+    without_events.extend(case_rows)
+    for row in without_events:
+        verifier.case(row[0], [], _stored(row))
+
+
+def _stored(row: Any) -> dict[str, Any]:
+    """A case row (id, state, version, seq, head_hash, data, assignee) as replay's rival."""
+    return {"state": row[1], "version": row[2], "seq": row[3], "head_hash": row[4],
+            "data": json.loads(row[5]), "assignee": row[6]}
+
+
+#: rows fetched at a time while streaming events and case rows
+STREAM_BATCH = 5000
+
+
+def _streamed(conn, query) -> Iterator[Any]:
+    """A query's rows, streamed in order without holding them all (verify's memory stays
+    flat however many events there are). On SQLite straight from the driver's cursor:
+    SQLAlchemy's row objects would cost as much as checking a chain link."""
+    if conn.dialect.name != "sqlite":
+        yield from conn.execution_options(yield_per=STREAM_BATCH).execute(query)
+        return
+    compiled = query.compile(dialect=conn.dialect,
+                             compile_kwargs={"render_postcompile": True})
+    params = [compiled.params[name] for name in compiled.positiontup or ()]
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(compiled.string, params)
+        while chunk := cursor.fetchmany(STREAM_BATCH):
+            yield from chunk
+    finally:
+        cursor.close()
 
 
 def _can_fork(db: Database) -> bool:

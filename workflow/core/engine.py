@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from workflow.base.canonical import GENESIS, canonical_text, event_hash, payload_digest
 from workflow.base.errors import (
+    AlreadyFired,
     Forbidden,
     Invalid,
     NotAllowed,
@@ -35,10 +36,11 @@ from workflow.core.deadlines import Planned
 from workflow.core.declare import Ctx, Trigger
 from workflow.core.registry import Compiled, Registry, refusal_of
 from workflow.core.schema import REQUIRED, Schema, Upload
-from workflow.core.timers import firing, mark_fired, schedule
+from workflow.core.timers import firing, insert_timers, mark_fired, schedule
 from workflow.people import sealed
 from workflow.people.access import new_access_code
 from workflow.people.actors import LOWER, SYSTEM, Actor, is_below
+from workflow.people.orgs import OrgCache, OrgNode, OrgTree
 from workflow.store.db import Database
 from workflow.store.files import FileStore, open_store
 from workflow.store.models import Definition, cases, events, orgs
@@ -169,6 +171,17 @@ _CASE_BY_ID = Prepared(sa.select(*CASE_COLUMNS).join(orgs, orgs.c.id == cases.c.
                        .where(cases.c.id == sa.bindparam("b_case_id")))
 _CASE_BY_ID_LOCKED = Prepared(_CASE_BY_ID.statement.with_for_update(of=cases))
 _INSERT_EVENT = Prepared(sa.insert(events), EVENT_KEYS)
+_CASE_INSERT_KEYS = ("id", "kind", "def_version", "org_id", "code", "title", "state", "data",
+                     "version", "seq", "head_hash", "due_at", "due_date", "due_provisional",
+                     "due_explain", "assignee", "created_at", "updated_at")
+_INSERT_CASE = Prepared(sa.insert(cases), _CASE_INSERT_KEYS)
+#: columns a change may set besides the projection (a start's title and code, an assignee)
+_ROW_ONLY = ("title", "code", "assignee")
+_GENERATION_SQL = "SELECT n FROM generations WHERE name = 'orgs'"
+_SQLITE_LAST_ID = "SELECT max(id) FROM cases"
+_SQLITE_OPENING = f"SELECT ({_GENERATION_SQL}), ({_SQLITE_LAST_ID})"
+_PG_NEXT_IDS = ("SELECT nextval(pg_get_serial_sequence('cases', 'id')) "
+                "FROM generate_series(1, %(count)s)")
 
 
 @functools.cache
@@ -185,6 +198,7 @@ class Engine:
         self.registry = registry
         self.calendars = calendars or Calendars()
         self.files = files or open_store()
+        self.orgs = OrgCache()
 
     # -- definitions ---------------------------------------------------------------
 
@@ -212,16 +226,23 @@ class Engine:
 
     # -- reading ---------------------------------------------------------------------
 
-    def _select_case(self, conn: Connection, case_id: int, lock: bool) -> Any:
+    def _select_case(self, conn: Connection, case_id: int, lock: bool) -> CaseView | None:
         query = _CASE_BY_ID_LOCKED if lock and not self.db.is_sqlite else _CASE_BY_ID
-        return query.first(conn, {"b_case_id": case_id})
+        row = query.first(conn, {"b_case_id": case_id})
+        if row is None:
+            return None
+        row["data"] = json.loads(row["data"])
+        row["due_provisional"] = bool(row["due_provisional"])
+        if row["due_explain"]:
+            row["due_explain"] = json.loads(row["due_explain"])
+        return CaseView._of(row)
 
     def get(self, case_id: int, actor: Actor) -> CaseView:
         with self.db.read() as conn:
-            row = self._select_case(conn, case_id, lock=False)
-        if row is None or not actor.sees(row["org_path"], row["code"]):
+            view = self._select_case(conn, case_id, lock=False)
+        if view is None or not actor.sees(view.org_path, view.code):
             raise NotFound()
-        return CaseView.from_row(row)
+        return view
 
     def get_by_code(self, code: str, actor: Actor) -> CaseView:
         with self.db.read() as conn:
@@ -268,14 +289,17 @@ class Engine:
         now = instant(now)
         compiled = self.registry.get(kind)
         process = compiled.process
-        opened: list[tuple[int, dict[str, Any]]] = []
+        opened: list[tuple[CaseView, dict[str, Any]]] = []
         with self.db.write() as conn:
-            org = conn.execute(sa.select(orgs).where(orgs.c.code == org_code)).first()
+            generation, next_id = _opening(conn)
+            tree = self.orgs.tree(conn, generation)
+            org = tree.by_code.get(org_code)
             known = org is not None and actor.sees(org.path, None)
             if not known and org_field is None:
                 raise NotFound(NO_SUCH_ORG)
             if known and not actor.holds(process.start_roles, org.path):
                 raise Forbidden()
+            cleaned = []
             for n, payload in enumerate(payloads):
                 clean, errors = process.start_schema.validate(payload)
                 if not known:
@@ -283,54 +307,65 @@ class Engine:
                 if errors:
                     raise Invalid(fields=errors if len(payloads) == 1 else
                                   {f"{n + 1}.{k}": v for k, v in errors.items()})
-                case_id, code, event = self._open(conn, compiled, org, actor, clean, now)
+                cleaned.append(clean)
+            for case_id, clean in zip(_case_ids(conn, next_id, len(cleaned)), cleaned,
+                                      strict=True):
+                view, event = self._open(conn, compiled, tree, org, actor, clean, now, case_id)
                 if within is not None:
-                    within(conn, case_id, code)
-                opened.append((case_id, event))
-            views = [CaseView.from_row(self._select_case(conn, case_id, lock=False))
-                     for case_id, _event in opened]
-        for view, (_case_id, event) in zip(views, opened, strict=True):
+                    within(conn, view.id, view.code)
+                opened.append((view, event))
+        for view, event in opened:
             signals.event_appended.send(self, case=view, event=event)
-        return views
+        return [view for view, _event in opened]
 
-    def _open(self, conn: Connection, compiled: Compiled, org: Any, actor: Actor,
-              clean: Mapping[str, Any], now: dt.datetime,
-              extra: Mapping[str, Any] | None = None) -> tuple[int, str, dict[str, Any]]:
-        """Write a new case and its ``start`` event inside the caller's transaction."""
+    def _open(self, conn: Connection, compiled: Compiled, tree: OrgTree, org: OrgNode,
+              actor: Actor, clean: Mapping[str, Any], now: dt.datetime, case_id: int,
+              extra: Mapping[str, Any] | None = None) -> tuple[CaseView, dict[str, Any]]:
+        """Write a new case, its ``start`` event and its first timers inside the caller's
+        transaction: one INSERT of the finished case row (issue 21), unless the start keeps
+        files or sealed values aside, whose rows reference the case and so need it first."""
         process = compiled.process
-        settings = self.settings_for(conn, org.path, compiled)
-        case_id = conn.execute(sa.insert(cases).values(
-            kind=compiled.kind, def_version=process.version, org_id=org.id, title="",
-            state=process.initial, data="{}", created_at=now, updated_at=now,
-        ).returning(cases.c.id)).scalar_one()
+        schema = process.start_schema
         code = f"{process.code_prefix}-{local_date(now).year}-{case_id:06d}"
-        parent = conn.execute(sa.select(orgs.c.code).where(
-            orgs.c.id == org.parent_id)).scalar() if org.parent_id else None
+        view = CaseView._of({
+            "id": case_id, "kind": compiled.kind, "def_version": process.version,
+            "org_id": org.id, "org_code": org.code, "org_path": org.path, "code": code,
+            "title": "", "state": process.initial, "data": {}, "version": 0, "seq": 0,
+            "head_hash": "", "due_at": None, "due_date": None, "due_provisional": False,
+            "due_explain": None, "assignee": None, "created_at": now, "updated_at": now})
+        early = bool(schema.file_fields or schema.sealed_fields)
+        if early:
+            _INSERT_CASE.execute(conn, _case_row(view, {"data": "{}"}))
         clean = dict(clean)
-        taken = self._keep_aside(conn, process.start_schema, clean, case_id, org.path, actor,
-                                 now)
-        payload_full = clean | {"_code": code, "_settings": settings, "_org": org.code,
-                                "_parent": parent} | dict(extra or {})
+        taken = self._keep_aside(conn, schema, clean, case_id, org.path, actor, now)
+        payload_full = clean | {"_code": code,
+                                "_settings": tree.layered(org.path, compiled.kind,
+                                                          process.settings),
+                                "_org": org.code, "_parent": org.parent_code} | dict(extra or {})
         data = start_data(compiled, payload_full, now, actor.label)
-        view = CaseView(
-            id=case_id, kind=compiled.kind, def_version=process.version, org_id=org.id,
-            org_code=org.code, org_path=org.path, code=code, title="", state=process.initial,
-            data={}, version=0, seq=0, head_hash="", due_at=None, due_date=None,
-            due_provisional=False, due_explain=None, assignee=None, created_at=now,
-            updated_at=now)
-        event = self._append(conn, view, START, None, process.initial, actor, payload_full, now)
-        attachments.mark(conn, taken, case_id, event["seq"])
+        event = _event(view, START, None, process.initial, actor, payload_full, now)
+        new_timers: list[dict[str, Any]] = []
         due = schedule(conn, compiled, self.calendars, view.id, view.seq, view.org_path, None,
-                       process.initial, START, data, now)
-        self._update(conn, view, process.initial, data, 1, event, now, due,
-                     title=title_of(compiled, data), code=code)
-        return case_id, code, event
+                       process.initial, START, data, now, new_timers)
+        title = title_of(compiled, data)
+        if early:
+            values = self._update(conn, view, process.initial, data, 1, event, now, due,
+                                  title=title, code=code)
+        else:
+            values = _projection(process.initial, data, 1, event, now, due or None)
+            _INSERT_CASE.execute(conn, _case_row(view, values | {"title": title}))
+            values["title"] = title
+        _INSERT_EVENT.execute(conn, event)
+        insert_timers(conn, new_timers)
+        attachments.mark(conn, taken, case_id, event["seq"])
+        return _written(view, values, data), event
 
     def _spawn(self, conn: Connection, arrow: Trigger, parent: CaseView, seq: int,
                ctx: Ctx, actor: Actor) -> list[int]:
         """Start the cases an arrow spawns (a period's routine case, R3; a republication,
         G11), same transaction."""
         made = []
+        tree = self.orgs.tree(conn)
         for spawn in arrow.spawns:
             payload = spawn.payload(ctx)
             if payload is None:
@@ -344,32 +379,31 @@ class Engine:
                     k=spawn.kind, e="; ".join(f"{k} {v.zh}" for k, v in errors.items())))
             opener = SYSTEM
             if spawn.chosen_org:
-                org = conn.execute(sa.select(orgs).where(
-                    orgs.c.code == ctx.payload.get(spawn.chosen_org))).first()
+                org = tree.by_code.get(ctx.payload.get(spawn.chosen_org))
                 if org is None or not actor.holds(compiled.process.start_roles, org.path):
                     raise Forbidden()
                 if not is_below(org.path, parent.org_path):
                     raise NotAllowed(NOT_BELOW)
                 opener = actor
             else:
-                where = (orgs.c.code == ctx.data.get(spawn.org_field) if spawn.org_field
-                         else orgs.c.id == parent.org_id)
-                org = conn.execute(sa.select(orgs).where(where)).first()
+                org = (tree.by_code.get(ctx.data.get(spawn.org_field)) if spawn.org_field
+                       else tree.by_id.get(parent.org_id))
                 if org is None or not org.path.startswith(parent.org_path):
                     raise NotAllowed(OUTSIDE_TREE)
-            case_id, _code, _event = self._open(conn, compiled, org, opener, clean, ctx.now, {
+            [case_id] = _case_ids(conn, None, 1)
+            self._open(conn, compiled, tree, org, opener, clean, ctx.now, case_id, {
                 "_spawned_by": {"case": parent.id, "code": parent.code, "seq": seq}})
             made.append(case_id)
         return made
 
-    def _reached_from_below(self, row: Any, trigger: str, actor: Actor) -> bool:
+    def _reached_from_below(self, view: CaseView, trigger: str, actor: Actor) -> bool:
         """G11: an officer of an organisation below a case reaches it, outside their scope,
         only through a trigger its state offers to a ``lower:`` role (a republication); for
         anything else the case stays not found."""
-        compiled = self.registry.get(row["kind"], row["def_version"])
-        lower = frozenset(role for arrow in compiled.arrows.get((row["state"], trigger), ())
+        compiled = self.registry.get(view.kind, view.def_version)
+        lower = frozenset(role for arrow in compiled.arrows.get((view.state, trigger), ())
                           for role in arrow.roles if role.startswith(LOWER))
-        return bool(lower) and actor.holds(lower, row["org_path"])
+        return bool(lower) and actor.holds(lower, view.org_path)
 
     def fire(self, case_id: int, trigger: str, actor: Actor,
              payload: Mapping[str, Any] | None = None, expected_version: object = None,
@@ -393,68 +427,98 @@ class Engine:
                                   None, code)
         return receipts.Receipt(number or "", code, view)
 
+    def fire_timers(self, due: Sequence[Any], now: dt.datetime) -> int:
+        """Fire a batch of due timers in one transaction (group commit: one fsync for the
+        batch), each through the whole door with its own event and chain link, as the
+        system actor. ``due`` are timer rows (``id``, ``case_id``, ``trigger``, ``name``,
+        ``basis``). A timer already fired or cancelled is passed over (closing it is the
+        first thing its firing writes, so nothing of it is left). Any other error rolls
+        the whole batch back and is raised: ``run_due`` then fires the batch timer by timer.
+        Returns how many fired."""
+        now = instant(now)
+        fired = []
+        with self.db.write() as conn:
+            for timer in due:
+                try:
+                    view, event, _ = self._fire_in(conn, timer.case_id, timer.trigger, SYSTEM,
+                                                   {}, None, now, timer)
+                except AlreadyFired:
+                    continue
+                fired.append((view, event))
+        for view, event in fired:
+            signals.event_appended.send(self, case=view, event=event)
+        return len(fired)
+
     def _fire(self, case_id: int, trigger: str, actor: Actor,
               payload: Mapping[str, Any] | None, expected_version: object,
               now: dt.datetime | None, timer_id: int | None,
               access_code: str | None = None) -> tuple[CaseView, str | None]:
         now = instant(now)
-        receipt = None
         with self.db.write() as conn:
-            row = self._select_case(conn, case_id, lock=True)
-            if row is None or not (actor.sees(row["org_path"], row["code"])
-                                   or self._reached_from_below(row, trigger, actor)):
-                raise NotFound()
-            view = CaseView.from_row(row)
-            compiled = self.registry.get(view.kind, view.def_version)
-            first = compiled.first(trigger)
-            if first is None:
-                raise NotAllowed(UNKNOWN_ACTION.format(t=trigger))
-            if not actor.holds(compiled.roles(trigger, view.state), view.org_path):
-                raise Forbidden()
-            if (not first.append_only and actor is not SYSTEM
-                    and version_of(expected_version) != view.version):
-                raise StaleVersion()
-            if (view.state, trigger) not in compiled.arrows:
-                label = compiled.state(view.state).label
-                raise NotAllowed(Text(WRONG_STATE.zh.format(s=label.zh, t=first.label.zh),
-                                      WRONG_STATE.en.format(s=label.en, t=first.label.en)))
-            clean, errors = first.schema.validate(payload)
-            if errors:
-                raise Invalid(fields=errors)
-            taken = self._keep_aside(conn, first.schema, clean, view.id, view.org_path, actor,
-                                     now)
-            if timer_id is not None:
-                clean |= firing(conn, timer_id, trigger)
-            if access_code is not None and not first.receipt:
-                raise NotAllowed(NO_RECEIPT)
-            if first.receipt:
-                receipt = receipts.issue(conn, view.id, first.receipt,
-                                         access_code or new_access_code(), now)
-                clean[receipts.KEY] = receipt[1]
-            ctx = Ctx(view.data, clean, now, actor.label, view.state)
-            arrow, new_state, refusal = compiled.run(
-                view.state, trigger, ctx, lambda a: actor.holds(a.roles, view.org_path))
-            if arrow is None:
-                if isinstance(refusal, Mapping):  # the payload must change: field errors
-                    raise Invalid(fields=dict(refusal))
-                raise NotAllowed(refusal)
-            data = apply_effects(arrow.effects, ctx)
-            if timer_id is not None:
-                mark_fired(conn, timer_id, view.seq + 1)
-            event = self._append(conn, view, trigger, view.state, new_state, actor, clean, now)
-            attachments.mark(conn, taken, view.id, event["seq"])
-            if receipt is not None:
-                receipts.settle(conn, receipt[0], event["seq"])
-            if arrow.spawns:
-                self._spawn(conn, arrow, view, event["seq"], Ctx(data, clean, now, actor.label,
-                                                                 new_state), actor)
-            due = schedule(conn, compiled, self.calendars, view.id, view.seq, view.org_path,
-                           view.state, new_state, trigger, data, now)
-            version = view.version if arrow.append_only else view.version + 1
-            values = self._update(conn, view, new_state, data, version, event, now, due)
-        view = _written(view, values, data)
+            view, event, receipt = self._fire_in(conn, case_id, trigger, actor, payload,
+                                                 expected_version, now, timer_id, access_code)
         signals.event_appended.send(self, case=view, event=event)
-        return view, receipt[1] if receipt else None
+        return view, receipt
+
+    def _fire_in(self, conn: Connection, case_id: int, trigger: str, actor: Actor,
+                 payload: Mapping[str, Any] | None, expected_version: object,
+                 now: dt.datetime, timer: Any, access_code: str | None = None
+                 ) -> tuple[CaseView, dict[str, Any], str | None]:
+        """The door inside the caller's transaction: (the case as written, its new event,
+        the receipt number if one was issued). ``timer`` is the firing timer's id or row."""
+        receipt = None
+        view = self._select_case(conn, case_id, lock=True)
+        if view is None or not (actor.sees(view.org_path, view.code)
+                                or self._reached_from_below(view, trigger, actor)):
+            raise NotFound()
+        if timer is not None:  # closed first: a timer already fired writes nothing
+            mark_fired(conn, timer if isinstance(timer, int) else timer.id, view.seq + 1)
+        compiled = self.registry.get(view.kind, view.def_version)
+        first = compiled.first(trigger)
+        if first is None:
+            raise NotAllowed(UNKNOWN_ACTION.format(t=trigger))
+        if not actor.holds(compiled.roles(trigger, view.state), view.org_path):
+            raise Forbidden()
+        if (not first.append_only and actor is not SYSTEM
+                and version_of(expected_version) != view.version):
+            raise StaleVersion()
+        if (view.state, trigger) not in compiled.arrows:
+            label = compiled.state(view.state).label
+            raise NotAllowed(Text(WRONG_STATE.zh.format(s=label.zh, t=first.label.zh),
+                                  WRONG_STATE.en.format(s=label.en, t=first.label.en)))
+        clean, errors = first.schema.validate(payload)
+        if errors:
+            raise Invalid(fields=errors)
+        taken = self._keep_aside(conn, first.schema, clean, view.id, view.org_path, actor,
+                                 now)
+        if timer is not None:
+            clean |= firing(conn, timer, trigger)
+        if access_code is not None and not first.receipt:
+            raise NotAllowed(NO_RECEIPT)
+        if first.receipt:
+            receipt = receipts.issue(conn, view.id, first.receipt,
+                                     access_code or new_access_code(), now)
+            clean[receipts.KEY] = receipt[1]
+        ctx = Ctx(view.data, clean, now, actor.label, view.state)
+        arrow, new_state, refusal = compiled.run(
+            view.state, trigger, ctx, lambda a: actor.holds(a.roles, view.org_path))
+        if arrow is None:
+            if isinstance(refusal, Mapping):  # the payload must change: field errors
+                raise Invalid(fields=dict(refusal))
+            raise NotAllowed(refusal)
+        data = apply_effects(arrow.effects, ctx)
+        event = self._append(conn, view, trigger, view.state, new_state, actor, clean, now)
+        attachments.mark(conn, taken, view.id, event["seq"])
+        if receipt is not None:
+            receipts.settle(conn, receipt[0], event["seq"])
+        if arrow.spawns:
+            self._spawn(conn, arrow, view, event["seq"], Ctx(data, clean, now, actor.label,
+                                                             new_state), actor)
+        due = schedule(conn, compiled, self.calendars, view.id, view.seq, view.org_path,
+                       view.state, new_state, trigger, data, now)
+        version = view.version if arrow.append_only else view.version + 1
+        values = self._update(conn, view, new_state, data, version, event, now, due)
+        return _written(view, values, data), event, receipt[1] if receipt else None
 
     def assign(self, case_id: int, actor: Actor, assignee: str | None,
                now: dt.datetime | None = None) -> CaseView:
@@ -495,19 +559,18 @@ class Engine:
         and set ``row``'s columns of the case with it."""
         now = instant(now)
         with self.db.write() as conn:
-            found = self._select_case(conn, case_id, lock=True)
-            if found is None or not actor.sees(found["org_path"], found["code"]):
+            view = self._select_case(conn, case_id, lock=True)
+            if view is None or not actor.sees(view.org_path, view.code):
                 raise NotFound()
-            view = CaseView.from_row(found)
             event = self._append(conn, view, trigger, view.state, view.state, actor, payload,
                                  now)
-            done = conn.execute(sa.update(cases).where(
-                cases.c.id == case_id, cases.c.seq == view.seq).values(
-                seq=event["seq"], head_hash=event["hash"], updated_at=now, **row))
+            values = {"seq": event["seq"], "head_hash": event["hash"], "updated_at": now, **row}
+            done = _update_case(tuple(values)).execute(
+                conn, values | {"b_case_id": case_id, "b_seq": view.seq})
             if done.rowcount != 1:
                 raise StaleVersion()
-            result = self._select_case(conn, case_id, lock=False)
-        changed = CaseView.from_row(result)
+        changed = _written(view, values | {"state": view.state, "version": view.version},
+                           view.data)
         signals.event_appended.send(self, case=changed, event=event)
         return changed
 
@@ -515,7 +578,7 @@ class Engine:
 
     def settings_for(self, conn: Connection, path: str, compiled: Compiled) -> dict[str, Any]:
         """The process defaults overlaid by every ancestor's and the organisation's own."""
-        return layered_settings(conn, path, compiled.kind, compiled.process.settings)
+        return self.orgs.tree(conn).layered(path, compiled.kind, compiled.process.settings)
 
     def _keep_aside(self, conn: Connection, schema: Schema, clean: dict[str, Any],
                     case_id: int, org_path: str, actor: Actor, now: dt.datetime) -> list[int]:
@@ -531,42 +594,92 @@ class Engine:
 
     def attachment_settings(self, conn: Connection, path: str) -> dict[str, Any]:
         """Allowed kinds and size of attachments (``attachments`` group of the settings)."""
-        return layered_settings(conn, path, attachments.SETTINGS_GROUP, attachments.SETTINGS)
+        return self.orgs.tree(conn).layered(path, attachments.SETTINGS_GROUP,
+                                            attachments.SETTINGS)
 
     def _append(self, conn: Connection, view: CaseView, trigger: str, from_state: str | None,
                 to_state: str, actor: Actor, payload: Mapping[str, Any],
                 now: dt.datetime) -> dict[str, Any]:
-        text = canonical_text(payload)
-        event = {
-            "case_id": view.id, "seq": view.seq + 1, "kind": view.kind,
-            "def_version": view.def_version, "org": view.org_code, "trigger": trigger,
-            "from_state": from_state, "to_state": to_state, "actor": actor.label,
-            "at": iso_utc(now), "payload_digest": payload_digest(text),
-            "prev_hash": view.head_hash or GENESIS,
-        }
-        event["hash"] = event_hash(event)
-        event["payload"] = text
+        event = _event(view, trigger, from_state, to_state, actor, payload, now)
         _INSERT_EVENT.execute(conn, event)
         return event
 
     def _update(self, conn: Connection, view: CaseView, state: str, data: Mapping[str, Any],
                 version: int, event: Mapping[str, Any], now: dt.datetime,
                 due: Planned | None | bool, **extra: Any) -> dict[str, Any]:
-        values: dict[str, Any] = {"state": state, "data": canonical_text(data), "version": version,
-                                  "seq": event["seq"], "head_hash": event["hash"],
-                                  "updated_at": now, **extra}
-        if due is not False:
-            values |= {
-                "due_at": due.due_at if due else None,
-                "due_date": due.due_date if due else None,
-                "due_provisional": bool(due and due.provisional),
-                "due_explain": canonical_text(due.explain) if due and due.explain else None,
-            }
+        values = _projection(state, data, version, event, now, due) | extra
         done = _update_case(tuple(values)).execute(
             conn, values | {"b_case_id": view.id, "b_seq": view.seq})
         if done.rowcount != 1:
             raise StaleVersion()
         return values
+
+
+def _event(view: CaseView, trigger: str, from_state: str | None, to_state: str, actor: Actor,
+           payload: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """The next event of ``view``'s chain, hashed (its row not yet written)."""
+    text = canonical_text(payload)
+    event = {
+        "case_id": view.id, "seq": view.seq + 1, "kind": view.kind,
+        "def_version": view.def_version, "org": view.org_code, "trigger": trigger,
+        "from_state": from_state, "to_state": to_state, "actor": actor.label,
+        "at": iso_utc(now), "payload_digest": payload_digest(text),
+        "prev_hash": view.head_hash or GENESIS,
+    }
+    event["hash"] = event_hash(event)
+    event["payload"] = text
+    return event
+
+
+def _projection(state: str, data: Mapping[str, Any], version: int, event: Mapping[str, Any],
+                now: dt.datetime, due: Planned | None | bool) -> dict[str, Any]:
+    """The case row's columns after ``event`` (``due`` False: the due date is kept)."""
+    values: dict[str, Any] = {"state": state, "data": canonical_text(data), "version": version,
+                              "seq": event["seq"], "head_hash": event["hash"],
+                              "updated_at": now}
+    if due is not False:
+        values |= {
+            "due_at": due.due_at if due else None,
+            "due_date": due.due_date if due else None,
+            "due_provisional": bool(due and due.provisional),
+            "due_explain": canonical_text(due.explain) if due and due.explain else None,
+        }
+    return values
+
+
+def _case_row(view: CaseView, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Every column of a new case row: ``view``'s, overridden by ``values``."""
+    row = {key: getattr(view, key) for key in _CASE_INSERT_KEYS} | dict(values)
+    if not isinstance(row["data"], str):
+        row["data"] = canonical_text(row["data"])
+    return row
+
+
+def _opening(conn: Connection) -> tuple[int | None, int | None]:
+    """The organisation tree's generation and, on SQLite, the next case id, in one
+    statement (a start's only read). SQLite gives a new row the largest id plus one, and
+    BEGIN IMMEDIATE holds the write lock, so the id is taken by nobody else."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    if conn.dialect.name == "sqlite":
+        cursor.execute(_SQLITE_OPENING)
+        generation, last = cursor.fetchone()
+        return generation, (last or 0) + 1
+    cursor.execute(_GENERATION_SQL)
+    row = cursor.fetchone()
+    return (row[0] if row else None), None
+
+
+def _case_ids(conn: Connection, next_id: int | None, count: int) -> list[int]:
+    """``count`` new case ids: from ``next_id`` on (SQLite, see :func:`_opening`), else
+    from the table's sequence (PostgreSQL)."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    if conn.dialect.name == "sqlite":
+        if next_id is None:
+            cursor.execute(_SQLITE_LAST_ID)
+            next_id = (cursor.fetchone()[0] or 0) + 1
+        return list(range(next_id, next_id + count))
+    cursor.execute(_PG_NEXT_IDS, {"count": count})
+    return [row[0] for row in cursor.fetchall()]
 
 
 def _written(view: CaseView, values: Mapping[str, Any], data: dict[str, Any]) -> CaseView:
@@ -576,7 +689,7 @@ def _written(view: CaseView, values: Mapping[str, Any], data: dict[str, Any]) ->
         "state": values["state"], "data": data,
         "version": values["version"], "seq": values["seq"], "head_hash": values["head_hash"],
         "updated_at": values["updated_at"].astimezone(dt.UTC),
-    }
+    } | {key: values[key] for key in _ROW_ONLY if key in values}
     if "due_at" in values:
         due_at, explain = values["due_at"], values["due_explain"]
         fields |= {"due_at": due_at.astimezone(dt.UTC) if due_at else None,
@@ -584,19 +697,6 @@ def _written(view: CaseView, values: Mapping[str, Any], data: dict[str, Any]) ->
                    "due_provisional": bool(values["due_provisional"]),
                    "due_explain": json.loads(explain) if explain else None}
     return CaseView._of(fields)
-
-
-def layered_settings(conn: Connection, path: str, group: str,
-                     defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """``defaults`` overlaid by every ancestor's and the organisation's own ``group``."""
-    ids = [int(p) for p in path.strip("/").split("/") if p]
-    rows = {r.id: r.settings for r in conn.execute(
-        sa.select(orgs.c.id, orgs.c.settings).where(orgs.c.id.in_(ids))).all()}
-    settings = dict(defaults)
-    for org_id in ids:
-        own = json.loads(rows.get(org_id) or "{}").get(group, {})
-        settings.update({k: v for k, v in own.items() if k in settings})
-    return settings
 
 
 def start_data(compiled: Compiled, payload: Mapping[str, Any], now: dt.datetime,

@@ -57,12 +57,17 @@ _LIVE_TIMERS = Prepared(
 _INSERT_TIMER = Prepared(sa.insert(timers), TIMER_KEYS)
 
 
-def firing(conn: Connection, timer_id: int, trigger: str) -> dict[str, Any]:
-    """What a timer adds to its trigger's payload: its name and, for a reminder, the due day."""
-    row = _TIMER_BY_ID.first(conn, {"b_timer_id": timer_id})
-    extra: dict[str, Any] = {"_timer": row["name"]}
+def firing(conn: Connection, timer: Any, trigger: str) -> dict[str, Any]:
+    """What a timer adds to its trigger's payload: its name and, for a reminder, the due day.
+    ``timer`` is its id, or its row (``name``, ``basis``) already read by ``run_due``."""
+    if isinstance(timer, int):
+        row = _TIMER_BY_ID.first(conn, {"b_timer_id": timer})
+        name, basis = row["name"], row["basis"]
+    else:
+        name, basis = timer.name, timer.basis
+    extra: dict[str, Any] = {"_timer": name}
     if trigger == "remind":
-        extra["due"] = json.loads(row["basis"]).get("due")
+        extra["due"] = json.loads(basis).get("due")
     return extra
 
 
@@ -75,9 +80,12 @@ def mark_fired(conn: Connection, timer_id: int, seq: int) -> None:
 
 def schedule(conn: Connection, compiled: Compiled, calendars: Calendars, case_id: int,
              seq: int, org_path: str, old_state: str | None, new_state: str, trigger: str,
-             data: Mapping[str, Any], now: dt.datetime) -> Planned | None | bool:
+             data: Mapping[str, Any], now: dt.datetime,
+             later: list[dict[str, Any]] | None = None) -> Planned | None | bool:
     """Start, keep, pause, resume, extend or cancel timers for a move from ``old_state``
-    (None when the case opens); ``seq`` is the event's predecessor.
+    (None when the case opens); ``seq`` is the event's predecessor. With ``later``, the
+    new timer rows are added to it instead of written (a start writes its case row first,
+    then them: :func:`insert_timers`).
 
     Returns the case's new due timer, None to clear the due date, False to keep it.
     """
@@ -144,16 +152,29 @@ def schedule(conn: Connection, compiled: Compiled, calendars: Calendars, case_id
         planned_rows.extend(planned)
         if spec.sets_due and planned:
             due = planned[0]
-    if planned_rows:
-        _INSERT_TIMER.many(conn, [
-            {"case_id": case_id, "name": p.name, "trigger": p.trigger, "due_at": p.due_at,
+    rows = [{"case_id": case_id, "name": p.name, "trigger": p.trigger, "due_at": p.due_at,
              "due_date": p.due_date, "status": "pending", "provisional": p.provisional,
-             "started_seq": seq + 1, "basis": canonical_text(p.basis)} for p in planned_rows])
+             "started_seq": seq + 1, "basis": canonical_text(p.basis)} for p in planned_rows]
+    if later is not None:
+        later.extend(rows)
+    else:
+        insert_timers(conn, rows)
     return due
 
 
-def run_due(engine: Engine, now: dt.datetime | None = None, batch: int = 500) -> int:
+def insert_timers(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Write new pending timers (rows as :func:`schedule` plans them)."""
+    _INSERT_TIMER.many(conn, rows)
+
+
+def run_due(engine: Engine, now: dt.datetime | None = None, batch: int = 200) -> int:
     """Fire every timer due at or before ``now``, repeating while firings start more.
+
+    Timers fire by group commit (issue 21): each batch of up to ``batch`` timers in one
+    transaction, each timer with its own event and chain link, marked fired in that
+    transaction (exactly once, also after a crash). A batch that fails is rolled back and
+    fired again timer by timer, so one bad case never holds back the rest: a timer whose
+    trigger no longer applies is closed as failed with the reason.
 
     When the database cannot take a change now (:class:`Unavailable`), the round ends
     with the timers still pending: the next tick fires them."""
@@ -163,26 +184,38 @@ def run_due(engine: Engine, now: dt.datetime | None = None, batch: int = 500) ->
         for _ in range(MAX_ROUNDS):
             with engine.db.read() as conn:
                 due = conn.execute(
-                    sa.select(timers.c.id, timers.c.case_id, timers.c.trigger)
+                    sa.select(timers.c.id, timers.c.case_id, timers.c.trigger, timers.c.name,
+                              timers.c.basis)
                     .where(timers.c.status == "pending", timers.c.due_at <= now)
                     .order_by(timers.c.due_at, timers.c.id).limit(batch)
                 ).all()
             if not due:
                 break
-            for timer in due:
-                try:
-                    engine.fire(timer.case_id, timer.trigger, SYSTEM, {}, now=now,
-                                timer_id=timer.id)
-                    fired += 1
-                except AlreadyFired:
-                    continue
-                except Unavailable:
-                    raise
-                except WorkflowError as exc:
-                    _fail(engine.db, timer.id, str(exc.message))
+            try:
+                fired += engine.fire_timers(due, now)
+            except Unavailable:
+                raise
+            except Exception:  # whatever failed: each timer on its own
+                fired += _one_by_one(engine, due, now)
     except Unavailable:
         pass
     signals.timers_run.send(engine, fired=fired, now=now)
+    return fired
+
+
+def _one_by_one(engine: Engine, due: list[Any], now: dt.datetime) -> int:
+    """Fire ``due`` one transaction each: a timer that fails is closed with the reason."""
+    fired = 0
+    for timer in due:
+        try:
+            engine.fire(timer.case_id, timer.trigger, SYSTEM, {}, now=now, timer_id=timer.id)
+            fired += 1
+        except AlreadyFired:
+            continue
+        except Unavailable:
+            raise
+        except WorkflowError as exc:
+            _fail(engine.db, timer.id, str(exc.message))
     return fired
 
 

@@ -357,6 +357,16 @@ class NotifyPreference(SQLModel, table=True):
     updated_at: dt.datetime
 
 
+class Generation(SQLModel, table=True):
+    """A value that database triggers replace (at random) with every change of a table
+    (``orgs``: the organisation tree and its settings), so every process keeps what it
+    read of that table until the value changes, whoever changed it (another worker, SQL)."""
+
+    __tablename__ = "generations"
+    name: str = Field(primary_key=True, max_length=64)
+    n: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+
+
 # The tables as SQLAlchemy Core sees them, for queries: one name each, beside the models.
 orgs, cases, events, timers = Org.__table__, Case.__table__, Event.__table__, Timer.__table__
 checkpoints, copies = Checkpoint.__table__, CheckpointCopy.__table__
@@ -367,3 +377,6 @@ access_codes, attachments = AccessCode.__table__, Attachment.__table__
 receipts, sealed_values = Receipt.__table__, SealedValue.__table__
 notify_cursor, notify_messages = NotifyCursor.__table__, NotifyMessage.__table__
 notify_preferences = NotifyPreference.__table__
+
+
+generations = Generation.__table__
