@@ -300,6 +300,49 @@ class SealedValue(SQLModel, table=True):
     created_at: dt.datetime
 
 
+class StatsCursor(SQLModel, table=True):
+    """How far the statistics projection has read the event log (G14): the last event id
+    it took, and the ids below it not yet seen (a transaction that had not committed
+    then, on PostgreSQL), each with when it was first missed."""
+
+    __tablename__ = "stats_cursor"
+    name: str = Field(primary_key=True, max_length=32)
+    position: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    gaps: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False))
+
+
+class StatsCase(SQLModel, table=True):
+    """One case's facts for the statistics (G14): the marks its events gave the last time
+    it was read, so that a new event changes the counters by the difference only."""
+
+    __tablename__ = "stats_cases"
+    case_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("cases.id"), primary_key=True))
+    kind: str = Field(max_length=64)
+    org_id: int = Field(foreign_key="orgs.id", index=True)
+    seq: int
+    marks: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False))
+
+
+class StatsCount(SQLModel, table=True):
+    """A counter of the statistics (G14): for one organisation alone (``subtree`` false)
+    or with everything below it (true), one process, one day (``grain`` ``d``, period
+    ``YYYY-MM-DD``) or month (``m``, ``YYYY-MM``), one figure, part and applicant kind;
+    ``bucket`` is the working days of a days figure (0 otherwise). A period's figures are
+    whole months plus the days at its edges."""
+
+    __tablename__ = "stats_counts"
+    org_id: int = Field(primary_key=True)
+    subtree: bool = Field(primary_key=True)
+    grain: str = Field(primary_key=True, max_length=1)
+    kind: str = Field(primary_key=True, max_length=64)
+    period: str = Field(primary_key=True, max_length=10)
+    figure: str = Field(primary_key=True, max_length=64)
+    part: str = Field(primary_key=True, max_length=64)
+    who: str = Field(primary_key=True, max_length=16)
+    bucket: int = Field(primary_key=True)
+    n: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+
+
 # The tables as SQLAlchemy Core sees them, for queries: one name each, beside the models.
 orgs, cases, events, timers = Org.__table__, Case.__table__, Event.__table__, Timer.__table__
 checkpoints, copies = Checkpoint.__table__, CheckpointCopy.__table__
@@ -308,3 +351,5 @@ definitions = Definition.__table__
 users, grants, tokens = User.__table__, Grant.__table__, ApiToken.__table__
 access_codes, attachments = AccessCode.__table__, Attachment.__table__
 receipts, sealed_values = Receipt.__table__, SealedValue.__table__
+stats_cursor, stats_cases = StatsCursor.__table__, StatsCase.__table__
+stats_counts = StatsCount.__table__
