@@ -37,6 +37,7 @@ from workflow.core.declare import (
     Figure,
     Mark,
     Process,
+    ReportRow,
     Route,
     Schema,
     State,
@@ -457,7 +458,7 @@ def marks(events: list, data, days_between) -> list[Mark]:
                            who=who),
                       Mark("timeliness", today, part=stats.tier(late), who=who),
                       Mark("closed", today, who=who)]
-            if outcome in WITHHOLDING:
+            if outcome == "withheld":
                 found.append(Mark("withheld_because", today, who=who,
                                   part=draft.get("withheld_because") or "other"))
         elif stats.entered(ev, "withdrawn"):
@@ -467,11 +468,45 @@ def marks(events: list, data, days_between) -> list[Mark]:
     return found
 
 
+def _sub(label: T, *counts: tuple[str, str]) -> ReportRow:
+    return ReportRow(label, counts, level=1)
+
+
+#: G14: the annual report's table of applications, after the national format for
+#: information-disclosure annual reports (2021), its rows as our outcomes (A7) fill them
+REPORT = (
+    ReportRow(T("一、本年新收申请数量", "1. Applications received this year"),
+              (("received", ""),)),
+    ReportRow(T("二、上年结转申请数量", "2. Carried over from last year"), carried="over"),
+    ReportRow(T("三、本年度办理结果：（一）予以公开", "3. Results: (1) disclosed"),
+              (("answered", "disclosed"), ("answered", "published"))),
+    ReportRow(T("（二）部分公开", "(2) Disclosed in part"), (("answered", "partial"),)),
+    ReportRow(T("（三）不予公开", "(3) Not disclosed"), (("answered", "withheld"),)),
+    *(_sub(T(f"{i}. {label.zh}", f"{i}. {label.en}"), ("withheld_because", name))
+      for i, (name, label) in enumerate(WITHHELD_BECAUSE.items(), 1)),
+    ReportRow(T("（四）无法提供", "(4) Cannot be provided"),
+              (("answered", "not_held"), ("answered", "not_ours"))),
+    _sub(T("1. 本组织不掌握相关信息", "1. Not held"), ("answered", "not_held")),
+    _sub(T("2. 不属于本组织职责范围", "2. Not this organisation's"), ("answered", "not_ours")),
+    ReportRow(T("（五）不予处理", "(5) Not handled"),
+              (("answered", "repeated"), ("answered", "not_request"))),
+    _sub(T("1. 重复申请", "1. Repeated application"), ("answered", "repeated")),
+    _sub(T("2. 不属于党务公开申请（信访举报投诉等）", "2. Not a disclosure request"),
+         ("answered", "not_request")),
+    ReportRow(T("（六）其他处理", "(6) Otherwise closed"),
+              (("withdrawn", "lapsed"), ("withdrawn", "applicant"))),
+    _sub(T("1. 申请人逾期未补正", "1. Not clarified in time"), ("withdrawn", "lapsed")),
+    _sub(T("2. 申请人撤回申请", "2. Withdrawn by the applicant"), ("withdrawn", "applicant")),
+    ReportRow(T("（七）总计", "(7) Total"), (("answered", ""), ("withdrawn", ""))),
+    ReportRow(T("四、结转下年度继续办理", "4. Carried over to next year"), carried="forward"),
+)
+
+
 STATISTICS = Statistics(figures=(
     Figure("received", T("收到申请", "Applications received")),
     Figure("answered", T("已答复（按答复类型）", "Answered, by outcome (A7)"),
            part_labels=OUTCOMES),
-    Figure("withheld_because", T("不予公开或部分公开的理由", "Why withheld"),
+    Figure("withheld_because", T("不予公开的理由", "Why not disclosed"),
            part_labels=WITHHELD_BECAUSE),
     Figure("withdrawn", T("撤回", "Withdrawn"), part_labels=ENDINGS),
     stats.days_figure("answer_days", T("答复用时（工作日）", "Working days to answer")),
@@ -484,7 +519,8 @@ STATISTICS = Statistics(figures=(
     Figure("consultations", T("征求第三方意见", "Consultations (A8)")),
     Figure("pause_days", T("征求意见暂停的工作日", "Working days paused for consultations")),
     Figure("closed", T("办结（答复或撤回）", "Closed (answered or withdrawn)")),
-), marks=marks, open_close=("received", "closed"))
+), marks=marks, open_close=("received", "closed"), report=REPORT,
+    who_labels=stats.APPLICANT_KINDS)
 
 
 APPLICATION = Process(

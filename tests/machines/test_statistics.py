@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from workflow.base.errors import Invalid, NotFound
+from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
 from workflow.base.timeutil import end_of_local_day, iso_utc
 from workflow.core.timers import run_due
 from workflow.people.actors import PUBLIC, applicant
@@ -193,3 +193,45 @@ def test_g14_hostile_periods_and_scopes(engine, tree):
         stats.figures(engine, town, "C", dt.date(2026, 1, 1), dt.date(2026, 1, 31))
     with pytest.raises(NotFound):
         stats.figures(engine, town, "T", dt.date(2026, 1, 1), dt.date(2026, 1, 31), "nope")
+
+
+def test_g14_annual_report_adds_up_across_rows_and_columns(engine, history, scope, tree):
+    report = stats.annual(engine, scope, "T", 2026)
+    (table,) = report.tables
+    lines = {line.label.zh: line for line in table.lines}
+    for line in table.lines:
+        assert line.total == sum(line.cells.values())
+    heads = [i for i, line in enumerate(table.lines) if line.level == 0]
+    for start, end in zip(heads, [*heads[1:], len(table.lines)], strict=True):
+        subs = table.lines[start + 1:end]
+        if subs:
+            for who in table.lines[start].cells:
+                assert sum(s.cells[who] for s in subs) == table.lines[start].cells[who]
+    received, over = lines["一、本年新收申请数量"], lines["二、上年结转申请数量"]
+    total, forward = lines["（七）总计"], lines["四、结转下年度继续办理"]
+    for who in received.cells:
+        assert received.cells[who] + over.cells[who] == total.cells[who] + forward.cells[who]
+    assert received.cells == {"party": 1, "public": 4, "org": 1}
+    assert lines["（三）不予公开"].total == 1 and lines["1. 属于党和国家秘密"].total == 1
+    assert lines["（六）其他处理"].total == 1 and forward.cells == {"party": 0, "public": 0,
+                                                                 "org": 1}
+
+
+def test_g14_annual_report_is_public_only_once_published_after_the_year(engine, history,
+                                                                       scope, tree):
+    editors = [tree["T"]]
+    with pytest.raises(NotFound):
+        stats.annual(engine, None, "T", 2026)
+    stats.save_texts(engine, scope, "T", 2026, editors, "user:ban", "问题", "改进",
+                     at("2026-12-06"))
+    with pytest.raises(NotAllowed):
+        stats.publish(engine, scope, "T", 2026, editors, "user:ban", at("2026-12-06"))
+    with pytest.raises(Forbidden):
+        stats.publish(engine, scope, "T", 2026, [tree["V"]], "user:x", at("2027-01-05"))
+    stats.publish(engine, scope, "T", 2026, editors, "user:ban", at("2027-01-05"))
+    public = stats.annual(engine, None, "T", 2026)
+    assert public.problems == "问题" and public.published_at is not None
+    assert [r.org for r in stats.published(engine.db)] == ["T"]
+    with pytest.raises(NotAllowed):
+        stats.save_texts(engine, scope, "T", 2026, editors, "user:ban", "改", "改",
+                         at("2027-01-06"))

@@ -20,7 +20,7 @@ from workflow.core.schema import Field, Schema, Upload
 
 __all__ = [
     "AtField", "CalendarDays", "Condition", "Ctx", "DemoCase", "DemoPayload", "DemoStep",
-    "Document", "Field", "Figure", "Mark", "Milestone", "Process", "Refusal", "Route",
+    "Document", "Field", "Figure", "Mark", "Milestone", "Process", "Refusal", "ReportRow", "Route",
     "Schema", "Spawn", "State", "Statistics", "Text", "Timer", "Trigger", "Upload", "WorkingDays",
 ]
 
@@ -272,6 +272,19 @@ class Mark:
     who: str = ""
 
 
+@dataclass(frozen=True)
+class ReportRow:
+    """A row of a process's annual report (G14): the sum of the figures' parts named in
+    ``counts`` (``(figure, part)``, part ``""`` for the whole figure), or the cases
+    ``carried`` over into the year (``"over"``) or on to the next (``"forward"``);
+    ``level`` 1 is a sub-row of the row above it of level 0."""
+
+    label: Text
+    counts: tuple[tuple[str, str], ...] = ()
+    carried: str | None = None
+    level: int = 0
+
+
 #: A case's events (oldest first, each a mapping with ``trigger``, ``from_state``,
 #: ``to_state``, ``actor``, ``at`` and the decoded ``payload``), its data after them, and a
 #: working-day counter for its organisation (``days_between(start, end)``: working days
@@ -292,6 +305,10 @@ class Statistics:
     #: the figures whose difference up to a day is the cases still open then (received
     #: minus closed: the cases carried over into a period and on to the next)
     open_close: tuple[str, str] | None = None
+    #: the annual report's rows (after the national format's tables) and its columns, the
+    #: kinds of applicant a mark's ``who`` names; empty for a process that has none
+    report: tuple[ReportRow, ...] = ()
+    who_labels: Mapping[str, Text] = field(default_factory=dict)
 
     def figure(self, name: str) -> Figure:
         for f in self.figures:

@@ -26,12 +26,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from workflow.audit.chain import EVENT_COLUMNS, replay
-from workflow.base.errors import Forbidden, Invalid, NotFound
+from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
 from workflow.base.text import Text
+from workflow.base.timeutil import local_date
 from workflow.core.declare import Mark, Statistics
 from workflow.core.engine import Engine
 from workflow.core.registry import Registry
-from workflow.store.models import cases, events, orgs, stats_cases, stats_counts, stats_cursor
+from workflow.store.models import (
+    annual_reports,
+    cases,
+    events,
+    orgs,
+    stats_cases,
+    stats_counts,
+    stats_cursor,
+)
 from workflow.views.audit import Scope
 
 CURSOR = "stats"
@@ -280,9 +289,20 @@ class ProcessFigures:
     kind: str
     label: Text
     figures: tuple[FigureValue, ...]
-    #: cases open at the start of the period and at its end (received minus closed)
-    carried_over: int | None = None
-    carried_forward: int | None = None
+    #: cases open at the start of the period and at its end (received minus closed), by
+    #: applicant kind
+    carried_over_by_who: Mapping[str, int] | None = None
+    carried_forward_by_who: Mapping[str, int] | None = None
+
+    @property
+    def carried_over(self) -> int | None:
+        return None if self.carried_over_by_who is None else sum(
+            self.carried_over_by_who.values())
+
+    @property
+    def carried_forward(self) -> int | None:
+        return None if self.carried_forward_by_who is None else sum(
+            self.carried_forward_by_who.values())
 
     def figure(self, name: str) -> FigureValue:
         return next(f for f in self.figures if f.name == name)
@@ -335,7 +355,7 @@ Row = tuple[str, str, str, str, int, int]  # kind, figure, part, who, bucket, n
 
 
 def shape(registry: Registry, kinds: Sequence[str], rows: Iterable[Row],
-          carried: Mapping[str, tuple[int, int]]) -> tuple[ProcessFigures, ...]:
+          carried: Mapping[str, tuple[Counter, Counter]]) -> tuple[ProcessFigures, ...]:
     """The figures of each process from summed counter rows."""
     sums: dict[str, dict[str, list[tuple[str, str, int, int]]]] = defaultdict(
         lambda: defaultdict(list))
@@ -365,7 +385,9 @@ def shape(registry: Registry, kinds: Sequence[str], rows: Iterable[Row],
                 nearest_rank(hist, 0.5), nearest_rank(hist, 0.9),
                 max((v for v, n in hist if n), default=None), hist))
         over, forward = carried.get(kind, (None, None))
-        shaped.append(ProcessFigures(kind, process.label, tuple(values), over, forward))
+        shaped.append(ProcessFigures(kind, process.label, tuple(values),
+                                     None if over is None else dict(+over),
+                                     None if forward is None else dict(+forward)))
     return tuple(shaped)
 
 
@@ -426,21 +448,24 @@ def _summed(conn: Connection, org_id: int, subtree: bool, kinds: Sequence[str],
 
 
 def _open_at(conn: Connection, registry: Registry, org_id: int, subtree: bool,
-             kinds: Sequence[str], before: dt.date) -> dict[str, int]:
-    """Cases open at the start of ``before`` for the processes that name their opening and
-    closing figures: everything opened before minus everything closed before."""
+             kinds: Sequence[str], before: dt.date) -> dict[str, Counter]:
+    """Cases open at the start of ``before``, by applicant kind, for the processes that
+    name their opening and closing figures: everything opened before minus everything
+    closed before."""
     counted = {k: registry.get(k).process.statistics.open_close for k in kinds}
     counted = {k: v for k, v in counted.items() if v}
     if not counted:
         return {}
     ranges = _ranges(EARLIEST, before - dt.timedelta(days=1))
     c = stats_counts.c
-    totals = {(r.kind, r.figure): r.total for r in conn.execute(
-        sa.select(c.kind, c.figure, sa.func.sum(c.n).label("total"))
-        .where(_where(org_id, subtree, list(counted), ranges))
-        .group_by(c.kind, c.figure))}
-    return {k: (totals.get((k, o)) or 0) - (totals.get((k, s)) or 0)
-            for k, (o, s) in counted.items()}
+    found: dict[str, Counter] = {k: Counter() for k in counted}
+    for r in conn.execute(sa.select(c.kind, c.figure, c.who, sa.func.sum(c.n).label("total"))
+                          .where(_where(org_id, subtree, list(counted), ranges))
+                          .group_by(c.kind, c.figure, c.who)):
+        opened, closed = counted[r.kind]
+        if r.figure in (opened, closed):
+            found[r.kind][r.who] += r.total * (1 if r.figure == opened else -1)
+    return found
 
 
 def _org(conn: Connection, scope: Scope, code: str) -> Any:
@@ -544,11 +569,186 @@ def as_of(eng: Engine, scope: Scope, code: str, start: dt.date, end: dt.date, at
     for k in kinds:
         pair = eng.registry.get(k).process.statistics.open_close
         if pair:
-            def open_before(limit: str, k=k, pair=pair) -> int:
-                return sum(n * (1 if f == pair[0] else -1)
-                           for (kk, d, f, _p, _w, _b), n in counted.items()
-                           if kk == k and d < limit and f in pair)
+            def open_before(limit: str, k=k, pair=pair) -> Counter:
+                found: Counter = Counter()
+                for (kk, d, f, _p, who, _b), n in counted.items():
+                    if kk == k and d < limit and f in pair:
+                        found[who] += n * (1 if f == pair[0] else -1)
+                return found
             carried[k] = (open_before(first),
                           open_before((end + dt.timedelta(days=1)).isoformat()))
     return Figures(org.code, org.name, start, end, subtree,
                    shape(eng.registry, kinds, rows, carried))
+
+
+# -- the annual report (年度报告) ---------------------------------------------------------------
+
+#: who writes and publishes an organisation's annual report (G15: the office, the secretary)
+EDITORS = ("office", "secretary")
+NOT_EDITOR = Text("只有本组织的党务公开办公室或书记可以编写和发布年度报告",
+                  "Only the organisation's office or secretary writes and publishes its annual "
+                  "report")
+YEAR_NOT_OVER = Text("年度尚未结束，年度报告只能在次年发布",
+                     "The year is not over: its annual report is published the year after")
+ALREADY_PUBLISHED = Text("年度报告已发布，不能再修改",
+                         "The annual report is published: no more edits")
+BAD_YEAR = Text("年份应在 2000 至 2099 之间", "The year is between 2000 and 2099")
+NOT_PUBLISHED = Text("该年度报告尚未发布", "This annual report is not published")
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    label: Text
+    level: int
+    cells: Mapping[str, int]
+    total: int
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    kind: str
+    label: Text
+    columns: tuple[tuple[str, Text], ...]
+    lines: tuple[ReportLine, ...]
+
+
+@dataclass(frozen=True)
+class Annual:
+    org: str
+    org_name: str
+    year: int
+    tables: tuple[ReportTable, ...]
+    problems: str = ""
+    improvements: str = ""
+    published_at: dt.datetime | None = None
+    published_by: str | None = None
+
+
+def year_of(text: object) -> int:
+    """A report year from a path or form (422 for anything but 2000–2099)."""
+    try:
+        year = int(str(text))
+    except ValueError:
+        raise Invalid(fields={"year": BAD_YEAR}) from None
+    if not 2000 <= year <= 2099:
+        raise Invalid(fields={"year": BAD_YEAR})
+    return year
+
+
+def report_tables(registry: Registry, found: Figures) -> tuple[ReportTable, ...]:
+    """Each process's report rows (its own declaration) filled from a year's figures:
+    a cell per applicant kind and the row's total."""
+    tables = []
+    for proc in found.processes:
+        statistics = registry.get(proc.kind).process.statistics
+        if not statistics.report:
+            continue
+        columns = tuple(statistics.who_labels.items())
+        lines = []
+        for row in statistics.report:
+            cells: Counter = Counter()
+            if row.carried:
+                cells.update((proc.carried_over_by_who if row.carried == "over"
+                              else proc.carried_forward_by_who) or {})
+            for figure, part in row.counts:
+                fig = proc.figure(figure)
+                source = fig.by_who if not part else next(
+                    (p.by_who for p in fig.parts if p.name == part), {})
+                cells.update(source)
+            lines.append(ReportLine(row.label, row.level,
+                                    {who: cells.get(who, 0) for who, _l in columns},
+                                    sum(cells.get(who, 0) for who, _l in columns)))
+        tables.append(ReportTable(proc.kind, proc.label, columns, tuple(lines)))
+    return tuple(tables)
+
+
+def _year_figures(eng: Engine, conn: Connection, org: Any, year: int) -> Figures:
+    kinds = [k for k in kinds_of(eng.registry, None)
+             if eng.registry.get(k).process.statistics.report]
+    return _figures(conn, eng.registry, org, dt.date(year, 1, 1), dt.date(year, 12, 31),
+                    kinds, True)
+
+
+def annual(eng: Engine, scope: Scope | None, code: str, year: int) -> Annual:
+    """An organisation's annual report with its subtree's tables; ``scope`` None is the
+    public, who see a published report only (404 otherwise)."""
+    catch_up(eng)
+    with eng.db.read() as conn:
+        if scope is None:
+            org = conn.execute(sa.select(orgs.c.id, orgs.c.code, orgs.c.name, orgs.c.path)
+                               .where(orgs.c.code == code)).first()
+        else:
+            org = _org(conn, scope, code)
+        saved = None if org is None else conn.execute(
+            sa.select(annual_reports).where(annual_reports.c.org_id == org.id,
+                                            annual_reports.c.year == year)).first()
+        if scope is None and (saved is None or saved.published_at is None):
+            raise NotFound(NOT_PUBLISHED)
+        tables = report_tables(eng.registry, _year_figures(eng, conn, org, year))
+    return Annual(org.code, org.name, year, tables,
+                  saved.problems if saved else "", saved.improvements if saved else "",
+                  saved.published_at if saved else None, saved.published_by if saved else None)
+
+
+def _editable(conn: Connection, scope: Scope, code: str, year: int,
+              editor_paths: Sequence[str]) -> tuple[Any, Any]:
+    org = _org(conn, scope, code)
+    if not any(org.path.startswith(p) for p in editor_paths):
+        raise Forbidden(NOT_EDITOR)
+    saved = conn.execute(sa.select(annual_reports).where(
+        annual_reports.c.org_id == org.id, annual_reports.c.year == year)).first()
+    if saved is not None and saved.published_at is not None:
+        raise NotAllowed(ALREADY_PUBLISHED)
+    return org, saved
+
+
+def save_texts(eng: Engine, scope: Scope, code: str, year: int, editor_paths: Sequence[str],
+               actor: str, problems: str, improvements: str, now: dt.datetime) -> None:
+    """The office writes the report's texts; refused once it is published."""
+    with eng.db.write() as conn:
+        org, saved = _editable(conn, scope, code, year, editor_paths)
+        values = {"problems": problems[:20000], "improvements": improvements[:20000],
+                  "updated_by": actor, "updated_at": now}
+        if saved is None:
+            conn.execute(sa.insert(annual_reports).values(org_id=org.id, year=year, **values))
+        else:
+            conn.execute(sa.update(annual_reports).where(
+                annual_reports.c.org_id == org.id, annual_reports.c.year == year).values(values))
+
+
+def publish(eng: Engine, scope: Scope, code: str, year: int, editor_paths: Sequence[str],
+            actor: str, now: dt.datetime) -> None:
+    """Published on the public board: only a year that is over, whose figures no longer
+    change; once only."""
+    if year >= local_date(now).year:
+        raise NotAllowed(YEAR_NOT_OVER)
+    with eng.db.write() as conn:
+        org, saved = _editable(conn, scope, code, year, editor_paths)
+        values = {"published_by": actor, "published_at": now, "updated_by": actor,
+                  "updated_at": now}
+        if saved is None:
+            conn.execute(sa.insert(annual_reports).values(org_id=org.id, year=year,
+                                                          problems="", improvements="",
+                                                          **values))
+        else:
+            conn.execute(sa.update(annual_reports).where(
+                annual_reports.c.org_id == org.id, annual_reports.c.year == year).values(values))
+
+
+@dataclass(frozen=True)
+class PublishedReport:
+    org: str
+    org_name: str
+    year: int
+    published_at: dt.datetime
+
+
+def published(db) -> list[PublishedReport]:
+    """Every published annual report, newest year first (the public board's list)."""
+    with db.read() as conn:
+        return [PublishedReport(r.code, r.name, r.year, r.published_at) for r in conn.execute(
+            sa.select(orgs.c.code, orgs.c.name, annual_reports.c.year,
+                      annual_reports.c.published_at)
+            .join(orgs, orgs.c.id == annual_reports.c.org_id)
+            .where(annual_reports.c.published_at.is_not(None))
+            .order_by(annual_reports.c.year.desc(), orgs.c.path))]
