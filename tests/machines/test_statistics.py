@@ -7,6 +7,8 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
 from workflow.base.timeutil import end_of_local_day, iso_utc
@@ -235,3 +237,36 @@ def test_g14_annual_report_is_public_only_once_published_after_the_year(engine, 
     with pytest.raises(NotAllowed):
         stats.save_texts(engine, scope, "T", 2026, editors, "user:ban", "改", "改",
                          at("2027-01-06"))
+
+
+@given(st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)), st.integers(0, 800))
+def test_g14_a_period_is_whole_months_and_edge_days_each_day_once(start, length):
+    end = min(start + dt.timedelta(days=length), dt.date(2099, 12, 31))
+    covered = []
+    for grain, first, last in stats._ranges(start, end):
+        if grain == "d":
+            day = dt.date.fromisoformat(first)
+            while day <= dt.date.fromisoformat(last):
+                covered.append(day)
+                day += dt.timedelta(days=1)
+        else:
+            month = dt.date.fromisoformat(first + "-01")
+            while month.isoformat()[:7] <= last:
+                day = month
+                while day.month == month.month:
+                    covered.append(day)
+                    day += dt.timedelta(days=1)
+                month = day
+    assert sorted(covered) == [start + dt.timedelta(days=i)
+                               for i in range((end - start).days + 1)]
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dates(dt.date(2026, 8, 1), dt.date(2026, 11, 30)), st.integers(0, 90))
+def test_g14_any_period_from_the_counters_equals_replay(engine, history, scope, start,
+                                                        length):
+    end = start + dt.timedelta(days=length)
+    counted = stats.figures(engine, scope, "C", start, end)
+    replayed = stats.as_of(engine, scope, "C", start, end, iso_utc(at("2027-01-01")))
+    assert counted.processes == replayed.processes
