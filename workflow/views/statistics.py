@@ -441,7 +441,7 @@ def _where(org_id: int, subtree: bool, kinds: Sequence[str],
 def _summed(conn: Connection, org_id: int, subtree: bool, kinds: Sequence[str],
             ranges: Sequence[tuple[str, str, str]]) -> list[Row]:
     c = stats_counts.c
-    return [tuple(r) for r in conn.execute(
+    return [(*r[:5], int(r[5])) for r in conn.execute(
         sa.select(c.kind, c.figure, c.part, c.who, c.bucket, sa.func.sum(c.n))
         .where(_where(org_id, subtree, kinds, ranges))
         .group_by(c.kind, c.figure, c.part, c.who, c.bucket))]
@@ -464,7 +464,7 @@ def _open_at(conn: Connection, registry: Registry, org_id: int, subtree: bool,
                           .group_by(c.kind, c.figure, c.who)):
         opened, closed = counted[r.kind]
         if r.figure in (opened, closed):
-            found[r.kind][r.who] += r.total * (1 if r.figure == opened else -1)
+            found[r.kind][r.who] += int(r.total) * (1 if r.figure == opened else -1)
     return found
 
 
