@@ -87,7 +87,7 @@ def marks(rng: random.Random) -> list[tuple[str, str, str, str, int, int]]:
     answered = (received + dt.timedelta(days=days * 7 // 5)).isoformat()
     tier = "on_time" if days <= 20 else ("overdue" if days <= 40 else "long_overdue")
     found += [(answered, "answered", rng.choice(OUTCOMES), who, 0, 1),
-              (answered, "answer_days", "", who, days, 1),
+              (answered, "answer_days", "", "", days, 1),
               (answered, "timeliness", tier, who, 0, 1),
               (answered, "closed", "", who, 0, 1)]
     if rng.random() < 0.1:
