@@ -19,10 +19,11 @@ from flask_login import login_required
 
 from web import charts
 from web.auth import current_account
+from web.documents import FontMissing
 from web.exports import XLSX, csv_bytes, xlsx_bytes
 from web.i18n import pick
 from web.openapi import STR, Param, Routes, register
-from web.views import engine
+from web.views import FONT_MISSING, engine
 from workflow.base.errors import Forbidden, Invalid, NotFound
 from workflow.base.text import Text
 from workflow.base.timeutil import local_date, utcnow
@@ -182,13 +183,14 @@ def _desk(args) -> dict[str, Any]:
     found = scope()
     org, (start, end), kind = _org(args, found), _period(args), _process(args)
     sort = args.get("sort") if args.get("sort") in SORTS else "rate"
-    figures = stats.figures(engine(), found, org, start, end, kind)
+    own = args.get("own") == "1"
+    figures = stats.figures(engine(), found, org, start, end, kind, subtree=not own)
     kids = stats.children(engine(), found, org, start, end, kind)
     months = stats.monthly(engine(), found, org, start, end, kind)
     tables = {t.name: t for t in (figures_table(figures), children_table(kids, sort),
                                    monthly_table(months), days_table(figures))}
     query = {"org": org, "from": start.isoformat(), "to": end.isoformat(),
-             "process": kind or "", "sort": sort}
+             "process": kind or "", "sort": sort, "own": "1" if own else ""}
     return {"scope": found, "org": org, "start": start, "end": end, "kind": kind,
             "sort": sort, "figures": figures, "tables": tables, "months": months,
             "query": query}
@@ -206,6 +208,7 @@ def _sort_links(query: dict[str, str]) -> list[tuple[str, str, str]]:
 
 
 def _charts(desk: dict[str, Any]) -> dict[str, str]:
+    """The monthly trend (each process's first figure) and the days-to-answer bars."""
     months = [m.month for m in desk["months"]]
     series = []
     for i, proc in enumerate(desk["figures"].processes):
@@ -288,8 +291,12 @@ def _annual_file(report: stats.Annual, fmt: str) -> Response:
     if fmt == "pdf":
         from web.annual_pdf import render
 
-        return Response(render(report, [annual_table(report, t) for t in report.tables]),
-                        mimetype="application/pdf", headers={
+        try:
+            pdf = render(report, [annual_table(report, t) for t in report.tables])
+        except FontMissing:
+            return render_template("error.html", status=503, title=pick(FONT_MISSING),
+                                   message=pick(FONT_MISSING)), 503
+        return Response(pdf, mimetype="application/pdf", headers={
                             "Content-Disposition":
                             f"attachment; filename=annual-{report.org}-{report.year}.pdf"})
     if fmt != "xlsx" or not report.tables:
