@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from playwright.sync_api import Page, expect
 
+from tests.machines.demo_counts import counts_match_rows_and_events
 from workflow.base.timeutil import local_date, utcnow
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ VILLAGES = {"小板桥村党总支", "东湖村党支部"}
 
 
 def test_g14_town_secretary_compares_its_villages(page: Page, live: Live, log_in):
+    counts_match_rows_and_events(live.engine)
     log_in("qs-reviewer")
     page.locator("header nav a", has_text="统计").click()
     page.wait_for_url("**/stats/**")
