@@ -22,7 +22,7 @@ from web.auth import current_account
 from web.documents import FontMissing
 from web.exports import XLSX, csv_bytes, xlsx_bytes
 from web.i18n import pick
-from web.openapi import STR, Param, Routes, register
+from web.openapi import OPTIONAL, STR, Param, Routes, register
 from web.views import FONT_MISSING, engine
 from workflow.base.errors import Forbidden, Invalid, NotFound
 from workflow.base.text import Text
@@ -415,13 +415,18 @@ def register_api(app: Flask) -> None:
 
     @routes.route("/annual/<org>/<int:year>", summary=Text("年度报告", "Annual report"),
                   tag="stats",
-                  description=Text("组织的年度报告（依申请公开情况表，按申请人类别分列）及其文字部分。",
+                  description=Text("组织的年度报告（依申请公开情况表，按申请人类别分列）及其文字部分。"
+                                   "不带令牌时只给已发布的报告。",
                                    "An organisation's annual report: the applications table "
-                                   "by kind of applicant, and its texts."),
-                  response="StatsAnnual", errors=("forbidden", "not_found", "invalid"))
+                                   "by kind of applicant, and its texts. Without a token, "
+                                   "published reports only."),
+                  response="StatsAnnual", auth=OPTIONAL,
+                  errors=("unauthenticated", "forbidden", "not_found", "invalid"))
+    @api_module.token_optional
     def annual(org: str, year: int):
-        report = stats.annual(engine(), _scope(), org, stats.year_of(year))
-        return annual_json(report, api_module.lang())
+        number = stats.year_of(year)
+        found = None if g.account is None else _scope()
+        return annual_json(stats.annual(engine(), found, org, number), api_module.lang())
 
     app.register_blueprint(api)
     register(app, routes)

@@ -142,6 +142,9 @@ def test_g14_no_party_internal_figure_reaches_the_public(client, engine, users, 
     for text in (public, listed):
         for internal in ("例行公开", "党员旁听", "四议", "预公开", "党内"):
             assert internal not in text.split("<main>", 1)[-1].split("</main>")[0]
+    assert client.get("/api/v1/stats/annual/T/2025").status_code == 404, "not published"
+    api = client.get("/api/v1/stats/annual/T/2026").json
+    assert api["published_at"] and api["tables"][0]["kind"] == "application"
     sheet = load_workbook(io.BytesIO(client.get("/board/annual/T/2026.xlsx").get_data()))
     assert sheet.active.cell(2, 1).value == "一、本年新收申请数量"
 
