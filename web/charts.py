@@ -40,14 +40,18 @@ def trend(months: Sequence[str], series: Sequence[tuple[str, Sequence[int]]],
     with matplotlib.rc_context(STYLE):
         figure = _figure()
         axes = figure.add_subplot()
+        positions = range(len(months))
         for label, values in series:
-            axes.plot(list(months), list(values), marker="o", label=label)
+            axes.plot(positions, list(values), marker="o", markersize=3, label=label)
+        step = max(1, len(months) // 8)
+        axes.set_xticks(list(positions)[::step], list(months)[::step])
         axes.set_title(title)
         axes.yaxis.get_major_locator().set_params(integer=True)
         axes.set_ylim(bottom=0)
         axes.grid(axis="y", alpha=0.3)
         if series:
-            axes.legend(loc="upper left", frameon=False)
+            axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=2,
+                        frameon=False, fontsize=8)
         figure.autofmt_xdate()
         return _svg(figure)
 
@@ -59,6 +63,7 @@ def distribution(histogram: Sequence[tuple[int, int]], title: str, xlabel: str,
         figure = _figure()
         axes = figure.add_subplot()
         axes.bar([d for d, _n in histogram], [n for _d, n in histogram], width=0.8)
+        axes.xaxis.get_major_locator().set_params(integer=True)
         axes.set_title(title)
         axes.set_xlabel(xlabel)
         axes.set_ylabel(ylabel)

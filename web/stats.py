@@ -53,8 +53,8 @@ def _rate(rate: float | None) -> str:
 
 
 def figures_table(found: stats.Figures) -> Table:
-    """Every figure of every process: total, then parts indented; days figures with their
-    median, 90th percentile and longest."""
+    """Every figure of every process: total, then its parts that counted anything,
+    indented; days figures with their median, 90th percentile and longest."""
     headers = (pick(Text("流程", "Process")), pick(Text("指标", "Figure")),
                pick(Text("数量", "Count")), pick(Text("中位数（工作日）", "Median (working days)")),
                pick(Text("第 90 百分位", "90th percentile")), pick(Text("最长", "Longest")))
@@ -70,7 +70,8 @@ def figures_table(found: stats.Figures) -> Table:
                              _blank(fig.p90), _blank(fig.longest)))
                 continue
             rows.append((label, pick(fig.label), fig.total, "", "", ""))
-            rows.extend((label, "　" + pick(p.label), p.total, "", "", "") for p in fig.parts)
+            rows.extend((label, "　" + pick(p.label), p.total, "", "", "")
+                        for p in fig.parts if p.total)
         if proc.carried_forward is not None:
             rows.append((label, pick(Text("期末结转（未办结）", "Carried forward (open at end)")),
                          proc.carried_forward, "", "", ""))
