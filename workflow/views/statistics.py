@@ -96,14 +96,19 @@ def _deltas(old: list[list[Any]], new: list[list[Any]]) -> Counter:
     return change
 
 
-def _upsert(conn: Connection, dialect: str, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
+def _insert(dialect: str, table: sa.Table):
+    """An INSERT that can say what to do on a conflict, in the database's own dialect."""
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:
         from sqlalchemy.dialects.postgresql import insert
-    stmt = insert(stats_counts)
+    return insert(table)
+
+
+def _upsert(conn: Connection, dialect: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = _insert(dialect, stats_counts)
     keys = [c.name for c in stats_counts.primary_key.columns]
     conn.execute(stmt.on_conflict_do_update(index_elements=keys,
                                             set_={"n": stats_counts.c.n + stmt.excluded.n}),
@@ -190,15 +195,14 @@ def catch_up(eng: Engine, now: float | None = None) -> int:
     while _behind(eng):
         moment = time.time() if now is None else now
         with eng.db.write() as conn:
+            conn.execute(_insert(eng.db.engine.dialect.name, stats_cursor)
+                         .values(name=CURSOR, position=0, gaps="[]")
+                         .on_conflict_do_nothing(index_elements=["name"]))
             query = sa.select(stats_cursor).where(stats_cursor.c.name == CURSOR)
             if not eng.db.is_sqlite:
                 query = query.with_for_update()
-            cursor = conn.execute(query).first()
-            if cursor is None:
-                conn.execute(sa.insert(stats_cursor).values(name=CURSOR, position=0, gaps="[]"))
-                position, gaps = 0, []
-            else:
-                position, gaps = cursor.position, json.loads(cursor.gaps)
+            cursor = conn.execute(query).one()
+            position, gaps = cursor.position, json.loads(cursor.gaps)
             waiting = {gap_id: since for gap_id, since in gaps}
             new = conn.execute(sa.select(events.c.id, events.c.case_id)
                                .where(events.c.id > position).order_by(events.c.id)
