@@ -270,3 +270,53 @@ def test_g14_any_period_from_the_counters_equals_replay(engine, history, scope, 
     counted = stats.figures(engine, scope, "C", start, end)
     replayed = stats.as_of(engine, scope, "C", start, end, iso_utc(at("2027-01-01")))
     assert counted.processes == replayed.processes
+
+
+STEPS = st.lists(st.sampled_from([
+    "start", "register", "request_clarification", "clarify", "consult", "consulted",
+    "request_extension", "approve_extension", "answer", "withdraw"]), min_size=1, max_size=8)
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS, days=st.lists(st.integers(0, 3), min_size=8, max_size=8))
+def test_g14_counters_moved_by_differences_equal_replay_after_every_step(engine, people,
+                                                                         steps, days):
+    """The projection moves its counters by the difference of a case's marks after each
+    event; whatever the events, after every step they equal the figures replay gives."""
+    scope = stats.scope_of(engine.db, ["/"])
+    h, r = people["handler"], people["reviewer"]
+    payloads = {
+        "register": (people["office"], {}), "request_clarification": (h, {"missing": "年份"}),
+        "consult": (h, {"party": "第三方", "kind": "third_party"}),
+        "consulted": (h, {"reply": "同意"}), "request_extension": (h, {"days": 3,
+                                                                     "reason": "调档"}),
+        "approve_extension": (r, {})}
+    day, case = dt.date(2026, 11, 2), None
+    for step, gap in zip(steps, days, strict=False):
+        day += dt.timedelta(days=gap)
+        when = at(day.isoformat())
+        try:
+            if step == "start" or case is None:
+                case = engine.start("application", "T", PUBLIC, APPLY | {"name": "甲"}, when)
+            elif step in ("clarify", "withdraw"):
+                payload = {"supplement": "补"} if step == "clarify" else {}
+                case = engine.fire(case.id, step, applicant(case.code), payload, case.version,
+                                   when)
+            elif step == "answer":
+                if case.state == "received":
+                    case = engine.fire(case.id, "register", people["office"], {},
+                                       case.version, when)
+                case = engine.fire(case.id, "draft_answer", h, {"outcome": "disclosed",
+                                                                "content": "见附件"},
+                                   case.version, when)
+                case = engine.fire(case.id, "approve", r, {}, case.version, when)
+            else:
+                who, payload = payloads[step]
+                case = engine.fire(case.id, step, who, payload, case.version, when)
+        except (NotAllowed, Forbidden, Invalid):
+            case = engine.get(case.id, people["office"]) if case else None
+        first, last = dt.date(2026, 1, 1), dt.date(2027, 12, 31)
+        assert stats.figures(engine, scope, "C", first, last, "application").processes == \
+            stats.as_of(engine, scope, "C", first, last, iso_utc(at("2099-01-01")),
+                        "application").processes
