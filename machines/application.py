@@ -12,6 +12,7 @@ co-owner does not count (A8); overdue comes in two tiers with reminders before (
 from __future__ import annotations
 
 from machines import demo, overdue
+from machines import statistics as stats
 from machines.common import (
     ANSWERED_RECORDS,
     NOTE,
@@ -33,10 +34,14 @@ from workflow.core.declare import (
     Ctx,
     Document,
     Field,
+    Figure,
+    Mark,
     Process,
+    ReportRow,
     Route,
     Schema,
     State,
+    Statistics,
     Timer,
     Trigger,
     WorkingDays,
@@ -102,6 +107,18 @@ OUTCOME_FIELDS = {
 }
 
 WITHHOLDING = frozenset({"partial", "withheld"})
+
+#: A3, A7: why something is withheld, for the annual report's sub-rows (G14), after the
+#: national format's reasons as they apply to Party affairs (G2)
+WITHHELD_BECAUSE = {
+    "secret": T("属于党和国家秘密", "A Party or state secret"),
+    "forbidden": T("其他法规禁止公开", "Forbidden by other rules"),
+    "stability": T("危及安全和社会稳定", "Endangers security or stability"),
+    "third_party": T("保护第三方合法权益（个人隐私等）", "Protects a third party (privacy)"),
+    "internal": T("属于内部事务信息", "Internal affairs"),
+    "process": T("属于过程性信息", "Information still in process"),
+    "other": T("其他理由", "Other reasons"),
+}
 
 DELIVERY = {
     "electronic": T("电子邮件或在线获取", "Electronic"),
@@ -294,6 +311,9 @@ ANSWER = Schema((
           required=False, max_length=8000),
     Field("withheld", "text", T("不予公开的部分", "What is withheld"), required=False),
     Field("reason", "text", T("不予公开的理由和依据", "Why it is withheld"), required=False),
+    Field("withheld_because", "choice", T("不予公开的理由类别", "Kind of reason"),
+          choices=WITHHELD_BECAUSE, required=False,
+          help=T("用于年度报告统计", "Counted in the annual report")),
     Field("searched", "text", T("检索情况", "How it was searched"), required=False),
     Field("responsible_org", "str", T("负责该信息的组织", "Responsible organisation"),
           required=False),
@@ -393,6 +413,115 @@ TIMERS = (
           T("补正答复期限", "Clarification due"), sets_due=True),
 )
 
+# -- statistics (G14) -------------------------------------------------------------------------
+
+ENDINGS = {"applicant": T("申请人撤回", "Withdrawn by the applicant"),
+           "lapsed": T("逾期未补正，视为撤回", "Not clarified in time")}
+
+
+def marks(events: list, data, days_between) -> list[Mark]:
+    """G14: an application's facts. Received on the day of its first event (the columns by
+    applicant kind); answered on the day the answer went out (A7's outcome, and for a
+    withholding the kind of reason) after this many working days: counted from the day of
+    receipt, or from the day the clarification arrived (A5), less the working days spent
+    consulting (A8), on time or in which overdue tier (A9); the 补正 requests, consultations
+    with the working days they paused, extensions; withdrawn; closed (answered or
+    withdrawn), which with received gives the cases carried over."""
+    who = stats.applicant_kind(events[0]["payload"])
+    clock = stats.day(events[0])
+    found = [Mark("received", clock, who=who)]
+    paused, consulting, draft, late = 0, None, {}, []
+    for ev in events[1:]:
+        today, trigger = stats.day(ev), ev["trigger"]
+        if trigger == "request_clarification":
+            found.append(Mark("clarifications", today, who=who))
+        elif trigger == "clarify":
+            clock, paused = today, 0
+        elif trigger == "consult":
+            consulting = today
+            found.append(Mark("consultations", today, who=who))
+        elif trigger == "consulted" and consulting is not None:
+            pause = days_between(consulting, today)
+            paused, consulting = paused + pause, None
+            found.append(Mark("pause_days", today, pause, who=who))
+        elif trigger == "approve_extension":
+            found.append(Mark("extensions", today, who=who))
+        elif trigger == "draft_answer":
+            draft = ev["payload"]
+        elif trigger in ("overdue", "long_overdue") and not stats.entered(ev, "answered"):
+            late.append(ev)
+            found.append(Mark("went_overdue", today, part=trigger, who=who))
+        if stats.entered(ev, "answered"):
+            outcome = draft.get("outcome", "")
+            found += [Mark("answered", today, part=outcome, who=who),
+                      Mark("answer_days", today, max(0, days_between(clock, today) - paused),
+                           who=who),
+                      Mark("timeliness", today, part=stats.tier(late), who=who),
+                      Mark("closed", today, who=who)]
+            if outcome == "withheld":
+                found.append(Mark("withheld_because", today, who=who,
+                                  part=draft.get("withheld_because") or "other"))
+        elif stats.entered(ev, "withdrawn"):
+            ending = "lapsed" if trigger == "clarify_lapsed" else "applicant"
+            found += [Mark("withdrawn", today, part=ending, who=who),
+                      Mark("closed", today, who=who)]
+    return found
+
+
+def _sub(label: T, *counts: tuple[str, str]) -> ReportRow:
+    return ReportRow(label, counts, level=1)
+
+
+#: G14: the annual report's table of applications, after the national format for
+#: information-disclosure annual reports (2021), its rows as our outcomes (A7) fill them
+REPORT = (
+    ReportRow(T("一、本年新收申请数量", "1. Applications received this year"),
+              (("received", ""),)),
+    ReportRow(T("二、上年结转申请数量", "2. Carried over from last year"), carried="over"),
+    ReportRow(T("三、本年度办理结果：（一）予以公开", "3. Results: (1) disclosed"),
+              (("answered", "disclosed"), ("answered", "published"))),
+    ReportRow(T("（二）部分公开", "(2) Disclosed in part"), (("answered", "partial"),)),
+    ReportRow(T("（三）不予公开", "(3) Not disclosed"), (("answered", "withheld"),)),
+    *(_sub(T(f"{i}. {label.zh}", f"{i}. {label.en}"), ("withheld_because", name))
+      for i, (name, label) in enumerate(WITHHELD_BECAUSE.items(), 1)),
+    ReportRow(T("（四）无法提供", "(4) Cannot be provided"),
+              (("answered", "not_held"), ("answered", "not_ours"))),
+    _sub(T("1. 本组织不掌握相关信息", "1. Not held"), ("answered", "not_held")),
+    _sub(T("2. 不属于本组织职责范围", "2. Not this organisation's"), ("answered", "not_ours")),
+    ReportRow(T("（五）不予处理", "(5) Not handled"),
+              (("answered", "repeated"), ("answered", "not_request"))),
+    _sub(T("1. 重复申请", "1. Repeated application"), ("answered", "repeated")),
+    _sub(T("2. 不属于党务公开申请（信访举报投诉等）", "2. Not a disclosure request"),
+         ("answered", "not_request")),
+    ReportRow(T("（六）其他处理", "(6) Otherwise closed"),
+              (("withdrawn", "lapsed"), ("withdrawn", "applicant"))),
+    _sub(T("1. 申请人逾期未补正", "1. Not clarified in time"), ("withdrawn", "lapsed")),
+    _sub(T("2. 申请人撤回申请", "2. Withdrawn by the applicant"), ("withdrawn", "applicant")),
+    ReportRow(T("（七）总计", "(7) Total"), (("answered", ""), ("withdrawn", ""))),
+    ReportRow(T("四、结转下年度继续办理", "4. Carried over to next year"), carried="forward"),
+)
+
+
+STATISTICS = Statistics(figures=(
+    Figure("received", T("收到申请", "Applications received")),
+    Figure("answered", T("已答复（按答复类型）", "Answered, by outcome (A7)"),
+           part_labels=OUTCOMES),
+    Figure("withheld_because", T("不予公开的理由", "Why not disclosed"),
+           part_labels=WITHHELD_BECAUSE),
+    Figure("withdrawn", T("撤回", "Withdrawn"), part_labels=ENDINGS),
+    stats.days_figure("answer_days", T("答复用时（工作日）", "Working days to answer")),
+    stats.timeliness_figure("timeliness", T("答复时效", "Timeliness of the answers (A9)")),
+    Figure("went_overdue", T("进入逾期", "Cases that went overdue"),
+           part_labels={"overdue": stats.TIMELINESS["overdue"],
+                        "long_overdue": stats.TIMELINESS["long_overdue"]}),
+    Figure("extensions", T("延期", "Extensions")),
+    Figure("clarifications", T("补正通知", "Clarification requests (补正)")),
+    Figure("consultations", T("征求第三方意见", "Consultations (A8)")),
+    Figure("pause_days", T("征求意见暂停的工作日", "Working days paused for consultations")),
+    Figure("closed", T("办结（答复或撤回）", "Closed (answered or withdrawn)")),
+), marks=marks, open_close=("received", "closed"), report=REPORT,
+    who_labels=stats.APPLICANT_KINDS)
+
 
 APPLICATION = Process(
     kind="application", version=1, label=T("依申请公开", "Disclosure on application"),
@@ -400,7 +529,7 @@ APPLICATION = Process(
     start_roles=frozenset({"public"}), start_schema=APPLY, start_effects=(record_receipt,),
     settings=SETTINGS, code_prefix="YS", title_field="description", public_name="applications",
     rules=("A1", "A2", "A3", "A4", "A5", "A7", "A8", "A9", "G3", "G6", "G15"),
-    demo=demo.APPLICATION,
+    demo=demo.APPLICATION, statistics=STATISTICS,
     public_data=ANSWERED_RECORDS | {
         "clarification": T("补正", "Clarification"), "extension": T("延期", "Extension"),
         "consultations": T("征求意见（不计入期限）", "Consultations (not counted)"),
@@ -420,5 +549,7 @@ APPLICATION = Process(
     # recorded before routes and the shared rules (issue 13), which changed nothing it does
     earlier_fingerprints=("a0fb4c4c7c62fccb5421bf04cc0ca8c44ab86c8911106954a4b128512a4b19f5",
                           # before the optional attachment fields (documents, released)
-                          "ea9a4277b7c5cf42bc5a626eb59035523ba840ac2cbe445e69d4f949cbd2f03a"),
+                          "ea9a4277b7c5cf42bc5a626eb59035523ba840ac2cbe445e69d4f949cbd2f03a",
+                          # before the optional kind of a withholding's reason (G14)
+                          "c8ed5575f96d8ef97550b4fb96b7e54e3f987372c90f2bd426f0eb4a11a5a624"),
 )

@@ -42,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 
 from machines import demo, overdue
+from machines import statistics as stats
 from machines.common import (
     ANSWERED_RECORDS,
     NOTE,
@@ -55,7 +56,19 @@ from machines.common import (
     withdrawn,
 )
 from machines.filing import FILING, outside_authority_named, record_filing
-from workflow.core.declare import Ctx, Field, Process, Schema, State, Timer, Trigger, WorkingDays
+from workflow.core.declare import (
+    Ctx,
+    Field,
+    Figure,
+    Mark,
+    Process,
+    Schema,
+    State,
+    Statistics,
+    Timer,
+    Trigger,
+    WorkingDays,
+)
 from workflow.core.declare import Text as T
 
 # -- settings: the rules' defaults, configurable per organisation ---------------------------
@@ -490,6 +503,43 @@ TIMERS = (
 )
 
 
+# -- statistics (G14) -------------------------------------------------------------------------
+
+ANSWERS = {"on_spot": T("当场答复", "On the spot"), "written": T("书面答复", "Written")}
+
+
+def marks(events: list, data, days_between) -> list[Mark]:
+    """G14: an inquiry's facts: received; answered (on the spot or in writing) after this
+    many working days from receipt, on time or in which overdue tier (A9); published, or
+    kept from publication and filed (G2, G6); declined; withdrawn."""
+    received = stats.day(events[0])
+    found, late = [Mark("received", received)], []
+    for ev in events[1:]:
+        today = stats.day(ev)
+        if ev["trigger"] in ("overdue", "long_overdue"):
+            late.append(ev)
+        if stats.entered(ev, "answered"):
+            how = "on_spot" if ev["trigger"] == "answer_on_spot" else "written"
+            found += [Mark("answered", today, part=how),
+                      Mark("answer_days", today, days_between(received, today)),
+                      Mark("timeliness", today, part=stats.tier(late))]
+        for state in ("published", "withheld", "declined", "withdrawn"):
+            if stats.entered(ev, state):
+                found.append(Mark(state, today))
+    return found
+
+
+STATISTICS = Statistics(figures=(
+    Figure("received", T("收到问询", "Inquiries received")),
+    Figure("answered", T("已答复", "Answered"), part_labels=ANSWERS),
+    stats.days_figure("answer_days", T("答复用时（工作日）", "Working days to answer")),
+    stats.timeliness_figure("timeliness", T("答复时效", "Timeliness of the answers (A9)")),
+    Figure("published", T("问询及答复已公开", "Published with the answer")),
+    Figure("withheld", T("涉密不公开", "Kept from publication (G2)")),
+    Figure("declined", T("不予受理", "Declined")),
+    Figure("withdrawn", T("撤回", "Withdrawn")),
+), marks=marks)
+
 INQUIRY = Process(
     kind="inquiry", version=1, label=T("党内事务问询", "Inquiry into Party affairs"),
     states=STATES, initial="received", triggers=TRIGGERS, timers=TIMERS,
@@ -497,6 +547,7 @@ INQUIRY = Process(
     start_effects=(record_submission,), settings=SETTINGS, code_prefix="WX",
     title_field="title", public_name="inquiries",
     rules=("A6", "A9", "G1", "G2", "G3", "G6", "G12", "G15"), demo=demo.INQUIRY,
+    statistics=STATISTICS,
     public_data=ANSWERED_RECORDS | {
         "declined": T("不予受理", "Declined"),
         "cosign_lapsed": T("联名确认期满", "Co-signing closed"),

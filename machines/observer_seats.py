@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from machines import demo, lottery
+from machines import statistics as stats
 from machines.common import (
     NOTE,
     OFFICERS,
@@ -35,7 +36,19 @@ from machines.common import (
     record_return,
     still_unanswered,
 )
-from workflow.core.declare import AtField, Ctx, Field, Process, Schema, State, Timer, Trigger
+from workflow.core.declare import (
+    AtField,
+    Ctx,
+    Field,
+    Figure,
+    Mark,
+    Process,
+    Schema,
+    State,
+    Statistics,
+    Timer,
+    Trigger,
+)
 from workflow.core.declare import Text as T
 
 MB = 1024 * 1024
@@ -774,13 +787,54 @@ TIMERS = (
           T("会议时间", "Meeting")),
 )
 
+# -- statistics (G14) -------------------------------------------------------------------------
+
+VERDICTS = {"verified": T("核验通过", "Verified"), "not_verified": T("未通过", "Not verified")}
+
+
+def marks(events: list, data, days_between) -> list[Mark]:
+    """G14: a meeting's facts: proposed; the notice published (O2); registrations (O4) and
+    their verification (O5); the seats offered and, at the draw that stands, filled (O6);
+    held."""
+    found = [Mark("meetings", stats.day(events[0]))]
+    for ev in events[1:]:
+        today, trigger = stats.day(ev), ev["trigger"]
+        if trigger == "publish_notice":
+            found += [Mark("notices", today), Mark("seats_offered", today, data.get("seats", 0))]
+        elif trigger == "register":
+            found.append(Mark("registrations", today))
+        elif trigger == "verify":
+            found.append(Mark("verifications", today, part="verified"
+                              if ev["payload"].get("verified") else "not_verified"))
+        elif trigger == "draw":
+            found.append(Mark("draws", today))
+        elif trigger == "meeting_held":
+            found.append(Mark("held", today))
+    drawn = data.get("drawn") or {}
+    if drawn.get("on"):
+        seats = len((data.get("seating") or {}).get("seats") or ())
+        found.append(Mark("seats_filled", dt.date.fromisoformat(drawn["on"]), seats))
+    return found
+
+
+STATISTICS = Statistics(figures=(
+    Figure("meetings", T("旁听会议", "Meetings proposed")),
+    Figure("notices", T("发布旁听通知", "Notices published (O2)")),
+    Figure("seats_offered", T("旁听名额", "Seats offered")),
+    Figure("registrations", T("报名", "Registrations (O4)")),
+    Figure("verifications", T("核验", "Verifications (O5)"), part_labels=VERDICTS),
+    Figure("draws", T("抽签", "Draws (O6)")),
+    Figure("seats_filled", T("抽中席位", "Seats filled")),
+    Figure("held", T("会议召开", "Meetings held")),
+), marks=marks)
+
 OBSERVER_SEATS = Process(
     kind="observer_seats", version=1, label=T("党员旁听", "Observer seats"),
     states=STATES, initial="proposed", triggers=TRIGGERS, timers=TIMERS,
     start_roles=OFFICERS, start_schema=PROPOSAL, start_effects=(start_case,),
     settings=SETTINGS, code_prefix="PT", title_field="title", board=("notice", "result"),
     rules=("O1", "O2", "O3", "O4", "O5", "O6", "O7", "G1", "G2", "G8", "G9", "G12"),
-    demo=demo.OBSERVER_SEATS,
+    demo=demo.OBSERVER_SEATS, statistics=STATISTICS,
     labels=RECORD_LABELS | {
         "notice": T("旁听通知", "Notice"), "record": T("抽签记录", "Draw record"),
         "draw": T("抽签包", "Draw bundle"), "result": T("抽签结果", "Result"),

@@ -58,6 +58,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from machines import demo
+from machines import statistics as stats
 from machines.common import (
     CHANNELS,
     NOTE,
@@ -69,7 +70,20 @@ from machines.common import (
     reviewer_is_not_the_drafter,
 )
 from machines.routine import CHECKLIST, SCOPES, checklist_passed
-from workflow.core.declare import AtField, Ctx, Field, Process, Route, Schema, State, Timer, Trigger
+from workflow.core.declare import (
+    AtField,
+    Ctx,
+    Field,
+    Figure,
+    Mark,
+    Process,
+    Route,
+    Schema,
+    State,
+    Statistics,
+    Timer,
+    Trigger,
+)
 from workflow.core.declare import Text as T
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -783,13 +797,45 @@ TIMERS = (
 )
 
 
+# -- statistics (G14) -------------------------------------------------------------------------
+
+
+def marks(events: list, data, days_between) -> list[Mark]:
+    """G14: a draft's facts: drafted; opened for comments (P3); comments by stance and
+    their answers by outcome (P4); deferrals for a majority objection (P5); decided; the
+    outcome published (P6)."""
+    found = [Mark("drafts", stats.day(events[0]))]
+    for ev in events[1:]:
+        today, trigger, payload = stats.day(ev), ev["trigger"], ev["payload"]
+        if trigger in ("comment", "supervisor_comment"):
+            found.append(Mark("comments", today, part=payload.get("stance", "")))
+        elif trigger == "dispose":
+            found.append(Mark("dispositions", today, part=payload.get("outcome", "")))
+        for state, figure in (("open", "opened"), ("deferred", "deferrals"),
+                              ("decided", "decided"), ("published", "published")):
+            if stats.entered(ev, state) and not (state == "open" and trigger == "reopen"):
+                found.append(Mark(figure, today))
+    return found
+
+
+STATISTICS = Statistics(figures=(
+    Figure("drafts", T("预公开事项", "Drafts")),
+    Figure("opened", T("发布征求意见", "Opened for comments (P3)")),
+    Figure("comments", T("收到意见（按态度）", "Comments, by stance (P4)"), part_labels=STANCES),
+    Figure("dispositions", T("意见处理（按结果）", "Comments answered, by outcome (P4)"),
+           part_labels=OUTCOMES),
+    Figure("deferrals", T("暂缓决定", "Decisions deferred (P5)")),
+    Figure("decided", T("作出决定", "Decided")),
+    Figure("published", T("公开处理情况和结果", "Outcome published (P6)")),
+), marks=marks)
+
 PRE_DISCLOSURE = Process(
     kind="pre_disclosure", version=1, label=T("预公开", "Pre-disclosure"), states=STATES,
     initial="drafting", triggers=TRIGGERS, timers=TIMERS, start_roles=OFFICERS,
     start_schema=START, start_effects=(record_plan,), settings=SETTINGS, code_prefix="YG",
     rules=("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "G1", "G2", "G3", "G10", "G12",
            "G13"),
-    demo=demo.PRE_DISCLOSURE, board=("outcome",),
+    demo=demo.PRE_DISCLOSURE, statistics=STATISTICS, board=("outcome",),
     labels=RECORD_LABELS | CHANNELS | FORMS | STANCES | OUTCOMES | GROUNDS | {
         "comments": T("意见", "Comments"), "notices": T("征求意见公告", "Notices"),
         "deferrals": T("暂缓决定", "Deferrals"), "rounds": T("以往各轮", "Earlier rounds"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from machines import demo
+from machines import statistics as stats
 from machines.common import (
     CHANNELS,
     CHANNELS_FIELD,
@@ -41,10 +42,13 @@ from machines.filing import (
 from workflow.core.declare import (
     Ctx,
     Field,
+    Figure,
+    Mark,
     Process,
     Schema,
     Spawn,
     State,
+    Statistics,
     Timer,
     Trigger,
     WorkingDays,
@@ -482,6 +486,54 @@ START = Schema((
 ), checks=(channels_known,))
 
 
+# -- statistics (G14) -------------------------------------------------------------------------
+
+CHANGES = {"change": T("变更", "Changed"), "withdraw": T("撤销", "Withdrawn")}
+
+
+def marks(events: list, data, days_between) -> list[Mark]:
+    """G14: an item's facts, by catalogue category: opened; published (its first release,
+    internal or public) on time or after the deadline passed (R3, the ``overdue`` the timer
+    recorded); fallen overdue while still unpublished; released to the public; withheld
+    and filed (G6); changes and withdrawals approved (G7); opinions received and answered
+    (G8)."""
+    category = data.get("category") or ""
+    found, late, published = [Mark("opened", stats.day(events[0]), part=category)], [], False
+    for ev in events[1:]:
+        today, trigger = stats.day(ev), ev["trigger"]
+        if trigger == "overdue" and not published:
+            late.append(ev)
+            found.append(Mark("went_overdue", today, part=category))
+        elif trigger == "publish_internal" and not published:
+            published = True
+            found += [Mark("published", today, part=category),
+                      Mark("timeliness", today, part=stats.tier(late))]
+        elif trigger == "approve_change":
+            kind = "withdraw" if ev["to_state"] == "withdrawn" else "change"
+            found.append(Mark("changes", today, part=kind))
+        elif trigger in ("opinion", "answer_opinion", "withhold"):
+            found.append(Mark({"opinion": "opinions", "answer_opinion": "opinions_answered",
+                               "withhold": "withheld"}[trigger], today, part=category))
+        if stats.entered(ev, "feedback") and ev["from_state"] == "published_internal":
+            found.append(Mark("published_public", today, part=category))
+    return found
+
+
+STATISTICS = Statistics(figures=(
+    Figure("opened", T("公开事项（按目录类别）", "Items, by catalogue category"),
+           part_labels=CATEGORIES),
+    Figure("published", T("已发布", "Published"), part_labels=CATEGORIES),
+    stats.timeliness_figure("timeliness", T("发布时效（R3）", "Published on time (R3)")),
+    Figure("went_overdue", T("到期未发布", "Fell due unpublished"), part_labels=CATEGORIES),
+    Figure("published_public", T("党外公开", "Released to the public"), part_labels=CATEGORIES),
+    Figure("withheld", T("暂不公开（报备）", "Withheld and filed (G6)"), part_labels=CATEGORIES),
+    Figure("changes", T("变更与撤销（G7）", "Changes and withdrawals (G7)"),
+           part_labels=CHANGES),
+    Figure("opinions", T("收到意见", "Opinions received (G8)"), part_labels=CATEGORIES),
+    Figure("opinions_answered", T("答复意见", "Opinions answered (G8)"),
+           part_labels=CATEGORIES),
+), marks=marks)
+
 ROUTINE_V1 = Process(
     kind="routine", version=1, label=T("例行公开", "Routine disclosure"), states=STATES,
     initial="drafting", triggers=TRIGGERS, timers=TIMERS, start_roles=OFFICERS,
@@ -489,7 +541,7 @@ ROUTINE_V1 = Process(
     rules=("G1", "G2", "G3", "G4", "G6", "G7", "G8", "G9", "G12", "G13", "R1", "R3", "R4",
            "R5"),
     labels=CHANNELS,
-    demo=demo.ROUTINE,
+    demo=demo.ROUTINE, statistics=STATISTICS,
     # recorded before routes and the shared rules (issue 13), which changed nothing it does
     earlier_fingerprints=("9ab683fe4d93e3b0888cd41eca8796f1439d8efbb6cde300b9bf951ec382752b",),
 )

@@ -44,6 +44,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from machines import demo, overdue, quorum
+from machines import statistics as stats
 from machines.common import (
     CHANNELS,
     CHANNELS_FIELD,
@@ -63,10 +64,13 @@ from machines.filing import (
 from workflow.core.declare import (
     Ctx,
     Field,
+    Figure,
+    Mark,
     Milestone,
     Process,
     Schema,
     State,
+    Statistics,
     Timer,
     Trigger,
     WorkingDays,
@@ -605,6 +609,48 @@ START = Schema((
     Field("amount", "int", T("涉及资金（元）", "Money involved (yuan)"), required=False, min=0),
 ))
 
+# -- statistics (G14) -------------------------------------------------------------------------
+
+STEPS = {"propose": T("提议", "Proposed"), "town_review": T("镇审查", "Town review"),
+         "two_committees": T("两委商议", "Discussed"),
+         "party_meeting": T("党员大会审议", "Reviewed"),
+         "villagers_meeting": T("村民（代表）会议决议", "Resolved")}
+PUBLICATIONS = {"publish_resolution": T("决议公开", "Resolution"),
+                "publish_result": T("实施结果公开", "Result")}
+VERDICTS = {"party_meeting": party_verdict, "villagers_meeting": villagers_verdict}
+
+
+def marks(events: list, data, days_between) -> list[Mark]:
+    """G14: a decision's facts: each step of 四议 taken (V1, V3); meetings that missed their
+    quorum (V4); the two publications (V2), each on time or in which overdue tier since
+    the one before (A9)."""
+    found, late = [Mark("decisions", stats.day(events[0]))], []
+    for ev in events[1:]:
+        today, trigger = stats.day(ev), ev["trigger"]
+        if trigger in ("overdue", "long_overdue"):
+            late.append(ev)
+        elif trigger in STEPS:
+            verdict = VERDICTS.get(trigger)
+            if verdict is not None and not verdict(ev["payload"]).valid:
+                found.append(Mark("invalid_meetings", today, part=trigger))
+            elif ev["to_state"] != ev["from_state"] or trigger in VERDICTS:
+                found.append(Mark("steps", today, part=trigger))
+        elif trigger in PUBLICATIONS:
+            found += [Mark("publications", today, part=trigger),
+                      Mark("timeliness", today, part=stats.tier(late))]
+            late = []
+    return found
+
+
+STATISTICS = Statistics(figures=(
+    Figure("decisions", T("四议两公开事项", "Decisions")),
+    Figure("steps", T("四议各步骤", "Steps taken (V1)"), part_labels=STEPS),
+    Figure("invalid_meetings", T("未达法定人数的会议", "Meetings short of quorum (V4)"),
+           part_labels=STEPS),
+    Figure("publications", T("两公开", "Publications (V2)"), part_labels=PUBLICATIONS),
+    stats.timeliness_figure("timeliness", T("公开时效", "Publications on time (A9)")),
+), marks=marks)
+
 VILLAGE_DECISION = Process(
     kind="village_decision", version=1,
     label=T("四议两公开", "Village decision (four deliberations, two publications)"),
@@ -612,7 +658,7 @@ VILLAGE_DECISION = Process(
     start_roles=frozenset({"secretary", "office"}), start_schema=START,
     start_effects=(record_draft,), settings=SETTINGS, code_prefix="SY",
     rules=("V1", "V2", "V3", "V4", "G1", "G6", "G10", "G12", "A9"),
-    demo=demo.VILLAGE_DECISION,
+    demo=demo.VILLAGE_DECISION, statistics=STATISTICS,
     board=("resolution_publication", "result_publication"),
     milestones=MILESTONES,
     labels=RECORD_LABELS | CHANNELS | FORMS | TOWN_DECISIONS | STAGES | {

@@ -103,4 +103,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web import notify
 
     notify.init_app(app)
+
+    from web import stats
+
+    stats.init_app(app)
     return app

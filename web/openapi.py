@@ -301,6 +301,7 @@ TAGS = {
     "cases": Text("事项", "Cases"),
     "attachments": Text("附件", "Attachments"),
     "docs": Text("接口文档", "API documentation"),
+    "stats": Text("统计（考核评价）", "Statistics (assessment)"),
 }
 
 INFO = {
@@ -614,4 +615,45 @@ AUDIT_SCHEMAS: dict[str, Any] = {
             "added_at": STR, "retired_at": OPT_STR, "ledger_seq": INT, "replaces": OPT_STR})},
         "latest_checkpoint": {"type": ["object", "null"]},
     })}}),
+}
+
+
+# -- the statistics desk's schemas (web/stats.py) -----------------------------------------------
+
+#: counts by kind of applicant (``party``, ``public``, ``org``; empty keys for none)
+BY_KIND = _d({"type": "object", "additionalProperties": INT}, "按申请人类别（party 党员、public "
+             "群众、org 组织）", "By kind of applicant (party, public, org)")
+STATS_FIGURE = _obj({
+    "name": STR, "label": STR,
+    "unit": _d({"type": "string", "enum": ["count", "days"]}, "count 计数；days 工作日分布",
+               "count: summed; days: a distribution of working days"),
+    "total": INT, "by_kind": BY_KIND,
+    "parts": {"type": "array", "items": _obj({"name": STR, "label": STR, "total": INT,
+                                              "by_kind": BY_KIND})},
+    "median": OPT_INT, "p90": OPT_INT, "longest": OPT_INT,
+    "histogram": _d({"type": "array", "items": {"type": "array", "items": INT}},
+                    "[工作日, 件数]", "[working days, cases]"),
+}, required=("name", "label", "unit", "total", "by_kind", "parts"))
+
+STATS_SCHEMAS: dict[str, Any] = {
+    "StatsFigure": STATS_FIGURE,
+    "StatsFigures": _obj({
+        "org": STR, "org_name": STR, "from": STR, "to": STR, "subtree": BOOL,
+        "on_time": INT, "overdue": INT, "long_overdue": INT,
+        "on_time_rate": _d({"type": ["number", "null"]}, "按期率（无计时事项时为 null）",
+                           "On-time rate (null when nothing was timed)"),
+        "processes": {"type": "array", "items": _obj({
+            "kind": STR, "label": STR, "carried_over": OPT_INT, "carried_forward": OPT_INT,
+            "figures": {"type": "array", "items": _ref("StatsFigure")}})},
+    }),
+    "StatsAnnual": _obj({
+        "org": STR, "org_name": STR, "year": INT, "problems": STR, "improvements": STR,
+        "published_at": OPT_STR,
+        "tables": {"type": "array", "items": _obj({
+            "kind": STR, "label": STR,
+            "columns": {"type": "array", "items": _obj({"kind": STR, "label": STR})},
+            "rows": {"type": "array", "items": _obj({
+                "label": STR, "level": INT,
+                "cells": {"type": "object", "additionalProperties": INT}, "total": INT})}})},
+    }),
 }

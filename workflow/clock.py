@@ -1,4 +1,5 @@
-"""APScheduler as the clock: it wakes the timer runner and writes checkpoints.
+"""APScheduler as the clock: it wakes the timer runner, writes checkpoints and keeps the
+statistics projection near the head of the event log (G14).
 
 APScheduler's job store is not shared between processes (its FAQ), so the durable
 state lives in our ``timers`` table and the clock only wakes the runner; a lease in
@@ -19,6 +20,7 @@ from workflow.base.timeutil import utcnow
 from workflow.core import attachments, signals
 from workflow.core.engine import Engine
 from workflow.core.timers import acquire, run_due
+from workflow.views import statistics
 
 log = logging.getLogger("gongkai.clock")
 
@@ -48,6 +50,8 @@ class Clock:
                                id="checkpoint", max_instances=1, coalesce=True)
         self.scheduler.add_job(self.sweep, "interval", minutes=CHECKPOINT_MINUTES,
                                id="attachments", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.statistics, "interval", seconds=TICK_SECONDS,
+                               id="statistics", max_instances=1, coalesce=True)
 
     def tick(self) -> int:
         if not acquire(self.engine.db, self.holder, ttl=LEASE_SECONDS):
@@ -73,6 +77,14 @@ class Clock:
             removed = attachments.sweep(self.engine.db, self.engine.files, utcnow())
             if removed:
                 log.info("removed %d unreferenced uploads", removed)
+
+    def statistics(self) -> int:
+        """The events since the last request or tick into the statistics' counters, so a
+        request seldom has more than a few to take (the cursor's lock keeps it exact)."""
+        taken = statistics.catch_up(self.engine)
+        if taken:
+            log.info("statistics took %d events", taken)
+        return taken
 
     def start(self) -> None:
         """Blocks for the stand-alone scheduler; returns at once inside ``gongkai serve``."""

@@ -20,8 +20,8 @@ from workflow.core.schema import Field, Schema, Upload
 
 __all__ = [
     "AtField", "CalendarDays", "Condition", "Ctx", "DemoCase", "DemoPayload", "DemoStep",
-    "Document", "Field", "Milestone", "Process", "Refusal", "Route", "Schema", "Spawn",
-    "State", "Text", "Timer", "Trigger", "Upload", "WorkingDays",
+    "Document", "Field", "Figure", "Mark", "Milestone", "Process", "Refusal", "ReportRow", "Route",
+    "Schema", "Spawn", "State", "Statistics", "Text", "Timer", "Trigger", "Upload", "WorkingDays",
 ]
 
 
@@ -245,6 +245,78 @@ class Milestone:
     summary: str | None = None
 
 
+@dataclass(frozen=True)
+class Figure:
+    """One figure a process counts for the annual assessment (G14). ``unit`` is
+    ``count`` (marks summed), or ``days`` (each mark is one case's working days: the
+    figure is a distribution with its median, 90th percentile and longest). A mark's
+    ``part`` splits a figure (by outcome, category, stance: ``part_labels``) and the
+    ``kinds`` split it again by kind of applicant where the process records one."""
+
+    name: str
+    label: Text
+    unit: str = "count"
+    part_labels: Mapping[str, Text] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One fact a case contributes to a figure, on a day (Asia/Shanghai): the figure's
+    name, the part (``""`` for none), the applicant's kind (``""`` for none), and a
+    value (a count, or the working days of a ``days`` figure)."""
+
+    figure: str
+    day: dt.date
+    value: int = 1
+    part: str = ""
+    who: str = ""
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """A row of a process's annual report (G14): the sum of the figures' parts named in
+    ``counts`` (``(figure, part)``, part ``""`` for the whole figure), or the cases
+    ``carried`` over into the year (``"over"``) or on to the next (``"forward"``);
+    ``level`` 1 is a sub-row of the row above it of level 0."""
+
+    label: Text
+    counts: tuple[tuple[str, str], ...] = ()
+    carried: str | None = None
+    level: int = 0
+
+
+#: A case's events (oldest first, each a mapping with ``trigger``, ``from_state``,
+#: ``to_state``, ``actor``, ``at`` and the decoded ``payload``), its data after them, and a
+#: working-day counter for its organisation (``days_between(start, end)``: working days
+#: after ``start`` up to ``end``) -> the marks the case contributes.
+DaysBetween = Callable[[dt.date, dt.date], int]
+Marker = Callable[[list[Mapping[str, Any]], Mapping[str, Any], DaysBetween], list[Mark]]
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """What a process counts (G14): its figures in the order a page shows them, and the
+    pure function that reads a case's events into marks. The engine's statistics
+    projection (``workflow.views.statistics``) runs it on every case a new event touches,
+    and again over the events up to a past moment for a figure as of then (AU2)."""
+
+    figures: tuple[Figure, ...]
+    marks: Marker
+    #: the figures whose difference up to a day is the cases still open then (received
+    #: minus closed: the cases carried over into a period and on to the next)
+    open_close: tuple[str, str] | None = None
+    #: the annual report's rows (after the national format's tables) and its columns, the
+    #: kinds of applicant a mark's ``who`` names; empty for a process that has none
+    report: tuple[ReportRow, ...] = ()
+    who_labels: Mapping[str, Text] = field(default_factory=dict)
+
+    def figure(self, name: str) -> Figure:
+        for f in self.figures:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
 #: A demo payload: fixed data, or data made from the day the demo is loaded (in China),
 #: so that periods, dates and years in the demo stay near the day it is shown.
 DemoPayload = Mapping[str, Any] | Callable[[dt.date], Mapping[str, Any]]
@@ -310,6 +382,9 @@ class Process:
     board: tuple[str, ...] = ()
     #: the chain's steps, in order, for the case page's progress line (:class:`Milestone`)
     milestones: tuple[Milestone, ...] = ()
+    #: what the process counts for the annual assessment (G14); no part of the fingerprint:
+    #: it reads what the case did, it changes nothing the case does
+    statistics: Statistics | None = None
     #: fingerprints this version was recorded under before a change that kept what it does
     #: (docs/engine.md "Versions"): a database that recorded one of them still opens
     earlier_fingerprints: tuple[str, ...] = ()

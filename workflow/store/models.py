@@ -367,6 +367,66 @@ class Generation(SQLModel, table=True):
     n: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
 
 
+
+class StatsCursor(SQLModel, table=True):
+    """How far the statistics projection has read the event log (G14): the last event id
+    it took, and the ids below it not yet seen (a transaction that had not committed
+    then, on PostgreSQL), each with when it was first missed."""
+
+    __tablename__ = "stats_cursor"
+    name: str = Field(primary_key=True, max_length=32)
+    position: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    gaps: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False))
+
+
+class StatsCase(SQLModel, table=True):
+    """One case's facts for the statistics (G14): the marks its events gave the last time
+    it was read, so that a new event changes the counters by the difference only."""
+
+    __tablename__ = "stats_cases"
+    case_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("cases.id"), primary_key=True))
+    kind: str = Field(max_length=64)
+    org_id: int = Field(foreign_key="orgs.id", index=True)
+    seq: int
+    marks: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False))
+
+
+class StatsCount(SQLModel, table=True):
+    """A counter of the statistics (G14): for one organisation alone (``subtree`` false)
+    or with everything below it (true), one process, one day (``grain`` ``d``, period
+    ``YYYY-MM-DD``) or month (``m``, ``YYYY-MM``), one figure, part and applicant kind;
+    ``bucket`` is the working days of a days figure (0 otherwise). A period's figures are
+    whole months plus the days at its edges."""
+
+    __tablename__ = "stats_counts"
+    org_id: int = Field(primary_key=True)
+    subtree: bool = Field(primary_key=True)
+    grain: str = Field(primary_key=True, max_length=1)
+    kind: str = Field(primary_key=True, max_length=64)
+    period: str = Field(primary_key=True, max_length=10)
+    figure: str = Field(primary_key=True, max_length=64)
+    part: str = Field(primary_key=True, max_length=64)
+    who: str = Field(primary_key=True, max_length=16)
+    bucket: int = Field(primary_key=True)
+    n: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+
+
+class AnnualReport(SQLModel, table=True):
+    """An organisation's annual report (G14): the texts its office writes (problems and
+    improvements) and, once published, when and by whom. The tables are the statistics
+    of a year already over, so they no longer change and are not copied here."""
+
+    __tablename__ = "annual_reports"
+    org_id: int = Field(foreign_key="orgs.id", primary_key=True)
+    year: int = Field(primary_key=True)
+    problems: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    improvements: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    updated_by: str = Field(max_length=200)
+    updated_at: dt.datetime
+    published_by: str | None = Field(default=None, max_length=200)
+    published_at: dt.datetime | None = None
+
+
 # The tables as SQLAlchemy Core sees them, for queries: one name each, beside the models.
 orgs, cases, events, timers = Org.__table__, Case.__table__, Event.__table__, Timer.__table__
 checkpoints, copies = Checkpoint.__table__, CheckpointCopy.__table__
@@ -380,3 +440,6 @@ notify_preferences = NotifyPreference.__table__
 
 
 generations = Generation.__table__
+
+stats_cursor, stats_cases = StatsCursor.__table__, StatsCase.__table__
+stats_counts, annual_reports = StatsCount.__table__, AnnualReport.__table__
