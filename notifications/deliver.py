@@ -191,8 +191,9 @@ def fold_digests(db: Database, now: dt.datetime) -> int:
             conn.execute(sa.insert(notify_messages).values(
                 source=f"digest:{day}:{rows[0].id}", recipient=recipient, channel=channel,
                 kind="digest", case_id=None, org=rows[0].org, lang=rows[0].lang, urgent=False,
-                params=json.dumps({"count": len(rows), "lines": "\n".join(lines_zh),
-                                   "lines_en": "\n".join(lines_en)}, ensure_ascii=False),
+                params=json.dumps({"count": len(rows), "lines": {
+                    "zh": "\n".join(lines_zh), "en": "\n".join(lines_en)}},
+                    ensure_ascii=False),
                 address=rows[0].address, status="pending", attempts=0, next_at=now,
                 created_at=now))
             conn.execute(sa.update(notify_messages).where(
