@@ -33,7 +33,7 @@ def test_kill_nine_mid_burst_then_rerun_delivers_every_message_once(engine, tree
                  "delivery": "electronic"} for i in range(BURST)]
     engine.start_many("application", "T", PUBLIC, payloads)
     env = os.environ | {
-        "GONGKAI_DATABASE_URL": db_url, "GONGKAI_TICK_SECONDS": "0.5",
+        "GONGKAI_DATABASE_URL": db_url, "GONGKAI_TICK_SECONDS": "0.25",
         "PYTHONPATH": str(ROOT), "GONGKAI_SMTP_HOST": "127.0.0.1",
         "GONGKAI_SMTP_PORT": str(port), "GONGKAI_SMTP_SECURITY": "none",
         "GONGKAI_MAIL_FROM": "gongkai@example.cn"}
