@@ -23,13 +23,13 @@ def N_(text: str) -> str:  # noqa: N802 (pybabel's keyword for a msgid used late
 @functools.cache
 def english() -> NullTranslations:
     """The English catalogue, compiled from its ``.po`` when that is newer."""
-    from web.i18n import compile_catalogues
+    from web import i18n
 
-    folder = Path(__import__("web").__file__).parent / "translations"
-    compile_catalogues(folder)
+    folder = Path(i18n.__file__).parent / "translations"
+    i18n.compile_catalogues(folder)
     return Translations.load(str(folder), ["en"], "messages")
 
 
 def translate(msgid: str, lang: str) -> str:
     """``msgid`` (the Chinese) in ``lang``."""
-    return english().ugettext(msgid) if lang == "en" else msgid
+    return english().gettext(msgid) if lang == "en" else msgid

@@ -2,7 +2,7 @@
 exponential backoff, failed after the last try with the reason.
 
 One commit per message does three things: it records the outcome of the message just
-tried, marks the next one ``sending`` (in flight) and renews the dispatcher's lease. So
+tried, marks the next one ``sending`` (in flight) and keeps the dispatcher's lease. So
 at most one row is ever ``sending``, and it is the only message that can reach its
 server twice: a crash between the server's *250* and the next commit leaves it
 ``sending``, and the next run sends it again with the same ``Message-ID``

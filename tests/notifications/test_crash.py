@@ -6,6 +6,7 @@ only one that may arrive twice is the one in flight at the kill: the row left
 from __future__ import annotations
 
 import collections
+import logging
 import os
 import signal
 import subprocess
@@ -89,3 +90,21 @@ def test_a_dispatcher_whose_lease_passed_on_claims_nothing_more(engine, tree, de
     assert smtp.raw == []
     assert deliverer.run(lease=Lease("there:2", 60)) == 3
     assert len(smtp.raw) == 3
+
+
+def test_the_message_left_in_flight_goes_again_with_its_message_id(engine, tree, deliverer,
+                                                                   smtp_server, caplog):
+    smtp, _port = smtp_server
+    engine.start("application", "T", PUBLIC, {"name": "张三", "email": "c@example.cn",
+                                               "description": "党费", "delivery": "electronic"})
+    outbox.fill(engine)
+    with engine.db.write() as conn:  # what a kill after the server's 250 leaves behind
+        conn.execute(sa.update(notify_messages).where(notify_messages.c.channel == "email")
+                     .values(status="sending"))
+        [row_id] = conn.execute(sa.select(notify_messages.c.id).where(
+            notify_messages.c.channel == "email")).scalars()
+    caplog.set_level(logging.INFO, "gongkai.notify")
+    assert deliverer.run() == 1
+    assert smtp.header("Message-ID") == [f"<gongkai-{row_id}@example.cn>"]
+    assert f"message {row_id} was in flight" in caplog.text
+    assert "c@example.cn" not in caplog.text
