@@ -5,8 +5,9 @@ second through the door.
 ``Engine.start`` (the events fired per second); then the dispatcher reads those events
 from the outbox and sends each applicant's acknowledgement to a local ``aiosmtpd`` server
 (the messages dispatched per second, outbox filling included). Every message must
-arrive exactly once (counted by Message-ID at the server). Each message is marked sent in
-its own commit (exactly once after a crash), as each event is: the target is 0.5.
+arrive exactly once (counted by Message-ID at the server). Each message costs one commit,
+as each event does (it records the message's outcome and claims the next, so at most one
+is in flight at a crash): the target is 0.5.
 """
 
 from __future__ import annotations

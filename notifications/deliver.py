@@ -1,11 +1,16 @@
 """Sending what the outbox holds: due messages over their channel, retried with
 exponential backoff, failed after the last try with the reason.
 
-A message is marked sent in its own transaction right after the channel took it. A
-crash between the two (the server has it, the row does not say so) sends it once more
-on the next run, with the same ``Message-ID`` (``<gongkai-N@…>``), so a mail client
-shows one message; nothing is lost and nothing else is repeated (docs/notifications.md).
-Folding a digest reader's held messages into one digest is one transaction too.
+One commit per message does three things: it records the outcome of the message just
+tried, marks the next one ``sending`` (in flight) and keeps the dispatcher's lease. So
+at most one row is ever ``sending``, and it is the only message that can reach its
+server twice: a crash between the server's *250* and the next commit leaves it
+``sending``, and the next run sends it again with the same ``Message-ID``
+(``<gongkai-N@…>``), which mail programs show once. SMTP has no idempotent submit, so
+that one repeat cannot be closed from this side (docs/notifications.md, How exactly-once
+works). A dispatcher that finds its lease gone stops before claiming another message, so
+two dispatchers never send the same batch. Folding a digest reader's held messages into
+one digest is one transaction too.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +31,7 @@ from notifications.channels.mail import Letter, Mailer, MailFolder, mailer
 from notifications.kinds import render
 from workflow.base.timeutil import LOCAL_TZ, utcnow
 from workflow.store.db import Database
-from workflow.store.models import notify_messages, notify_preferences, users
+from workflow.store.models import locks, notify_messages, notify_preferences, users
 
 log = logging.getLogger("gongkai.notify")
 
@@ -32,11 +39,36 @@ MAX_ATTEMPTS = 5
 #: the wait after the first failure; each further failure doubles it
 BACKOFF = dt.timedelta(minutes=1)
 BATCH = 200
+#: the one message whose server may have it already (see the module's docstring)
+SENDING = "sending"
 
 
 def backoff(attempts: int) -> dt.timedelta:
     """1, 2, 4, 8 minutes after the 1st, 2nd, 3rd, 4th failure."""
     return BACKOFF * (2 ** (attempts - 1))
+
+
+class Lease:
+    """The clock's database lease (:func:`workflow.core.timers.acquire`) this dispatcher
+    holds, renewed while it claims messages so a long batch never outlives it: at least
+    every quarter of its length, so no other process can take it in between."""
+
+    def __init__(self, holder: str, seconds: float, name: str = "clock") -> None:
+        self.holder, self.seconds, self.name = holder, seconds, name
+        self._renewed = -math.inf
+
+    def keep(self, conn: Any) -> bool:
+        """Renew it inside ``conn``'s transaction when due; False when another process
+        has it."""
+        if time.monotonic() - self._renewed < self.seconds / 4:
+            return True
+        until = utcnow() + dt.timedelta(seconds=self.seconds)
+        if conn.execute(sa.update(locks).where(
+                locks.c.name == self.name, locks.c.holder == self.holder)
+                .values(expires_at=until)).rowcount != 1:
+            return False
+        self._renewed = time.monotonic()
+        return True
 
 
 class Deliverer:
@@ -49,32 +81,58 @@ class Deliverer:
         self.mail = mail or mailer(instance)
         self.post = post
 
-    def run(self, now: dt.datetime | None = None, batch: int = BATCH) -> int:
-        """Fold due digests, then send up to ``batch`` due messages; how many went out."""
+    def run(self, now: dt.datetime | None = None, batch: int = BATCH,
+            lease: Lease | None = None) -> int:
+        """Fold due digests, then send up to ``batch`` due messages, each claimed under
+        ``lease`` when one is given; how many went out."""
         now = now or utcnow()
         fold_digests(self.db, now)
         with self.db.read() as conn:
             due = conn.execute(
-                sa.select(notify_messages).where(notify_messages.c.status == "pending",
-                                                 notify_messages.c.next_at <= now)
+                sa.select(notify_messages).where(
+                    notify_messages.c.status.in_(("pending", SENDING)),
+                    notify_messages.c.next_at <= now)
                 .order_by(notify_messages.c.next_at, notify_messages.c.id).limit(batch)
             ).all()
             secrets = _webhook_secrets(conn, {r.recipient for r in due
                                               if r.channel == "webhook"})
         sent = 0
-        for row in due:
+        if not due or not self._settle(None, due[0].id, lease):
+            return sent
+        for n, row in enumerate(due):
+            if row.status == SENDING:
+                log.info("message %d was in flight when a dispatcher stopped: sent again "
+                         "with the same Message-ID", row.id)
             try:
                 self._send(row._mapping, secrets.get(row.recipient, ""))
             except DeliveryError as exc:
-                self._failed(row, str(exc), now)
-                continue
-            with self.db.write() as conn:
-                conn.execute(sa.update(notify_messages).where(
-                    notify_messages.c.id == row.id, notify_messages.c.status == "pending")
-                    .values(status="sent", sent_at=now, attempts=row.attempts + 1,
-                            error=None))
-            sent += 1
+                outcome = self._failure(row, str(exc), now)
+            else:
+                outcome = {"status": "sent", "sent_at": now, "attempts": row.attempts + 1,
+                           "error": None}
+                sent += 1
+            following = due[n + 1].id if n + 1 < len(due) else None
+            if not self._settle((row.id, outcome), following, lease):
+                break
         return sent
+
+    def _settle(self, done: tuple[int, dict[str, Any]] | None, claim: int | None,
+                lease: Lease | None) -> bool:
+        """One commit: the outcome of the message just tried, then the next one claimed
+        (``sending``) under the lease; False when the lease is gone."""
+        with self.db.write() as conn:
+            if done is not None:
+                conn.execute(sa.update(notify_messages).where(
+                    notify_messages.c.id == done[0], notify_messages.c.status == SENDING)
+                    .values(**done[1]))
+            if claim is None:
+                return True
+            if lease is not None and not lease.keep(conn):
+                log.warning("the dispatcher's lease passed to another process: stopping")
+                return False
+            conn.execute(sa.update(notify_messages).where(notify_messages.c.id == claim)
+                         .values(status=SENDING))
+        return True
 
     def _send(self, row: Any, secret: str) -> None:
         params = json.loads(row["params"])
@@ -86,16 +144,16 @@ class Deliverer:
         else:
             raise DeliveryError(f"no such channel: {row['channel']}")
 
-    def _failed(self, row: Any, reason: str, now: dt.datetime) -> None:
+    def _failure(self, row: Any, reason: str, now: dt.datetime) -> dict[str, Any]:
+        """The row's values after a failed try: back to pending after the backoff, or
+        failed after the last try."""
         attempts = row.attempts + 1
         last = attempts >= MAX_ATTEMPTS
         log.warning("message %d (%s over %s) not delivered, try %d of %d: %s", row.id,
                     row.kind, row.channel, attempts, MAX_ATTEMPTS, reason)
-        with self.db.write() as conn:
-            conn.execute(sa.update(notify_messages).where(notify_messages.c.id == row.id)
-                         .values(attempts=attempts, error=reason[:500],
-                                 status="failed" if last else "pending",
-                                 next_at=now if last else now + backoff(attempts)))
+        return {"attempts": attempts, "error": reason[:500],
+                "status": "failed" if last else "pending",
+                "next_at": now if last else now + backoff(attempts)}
 
     def close(self) -> None:
         self.mail.close()
@@ -133,8 +191,9 @@ def fold_digests(db: Database, now: dt.datetime) -> int:
             conn.execute(sa.insert(notify_messages).values(
                 source=f"digest:{day}:{rows[0].id}", recipient=recipient, channel=channel,
                 kind="digest", case_id=None, org=rows[0].org, lang=rows[0].lang, urgent=False,
-                params=json.dumps({"count": len(rows), "lines": "\n".join(lines_zh),
-                                   "lines_en": "\n".join(lines_en)}, ensure_ascii=False),
+                params=json.dumps({"count": len(rows), "lines": {
+                    "zh": "\n".join(lines_zh), "en": "\n".join(lines_en)}},
+                    ensure_ascii=False),
                 address=rows[0].address, status="pending", attempts=0, next_at=now,
                 created_at=now))
             conn.execute(sa.update(notify_messages).where(

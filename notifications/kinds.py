@@ -1,14 +1,17 @@
-"""Every kind of message: its templates in zh-CN and English and whether it is urgent.
+"""Every kind of message: its subject and body templates and whether it is urgent.
 
-Urgent messages are never held by quiet hours or folded into a digest (an overdue tier,
-a failed audit). ``{placeholders}`` are filled from the message's ``params``, which never
-hold an ID number or a phone.
+The templates are zh-CN msgids of the i18n catalogue (:mod:`notifications.catalogue`),
+their English in ``web/translations/en/LC_MESSAGES/messages.po``. Urgent messages are
+never held by quiet hours or folded into a digest (an overdue tier, a failed audit).
+Named ``%(placeholders)s`` are filled from the message's ``params``, which never hold an
+ID number or a phone; the catalogue test checks each translation keeps them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from notifications.catalogue import N_, translate
 from workflow.base.text import Text as T
 
 
@@ -16,8 +19,8 @@ from workflow.base.text import Text as T
 class Kind:
     name: str
     label: T
-    subject: T
-    body: T
+    subject: str  # msgids
+    body: str
     urgent: bool = False
     #: whom it is for: officers choose channels; applicants are reached by e-mail only
     officers: bool = True
@@ -25,77 +28,63 @@ class Kind:
 
 KINDS = {k.name: k for k in (
     Kind("queue", T("新待办", "New work"),
-         T("新待办：{title}", "New work: {title}"),
-         T("事项“{title}”（{process}）已到“{state}”，等待您处理。",
-           "“{title}” ({process}) is now “{state}” and waits for you.")),
+         N_("新待办：%(title)s"),
+         N_("事项“%(title)s”（%(process)s）已到“%(state)s”，等待您处理。")),
     Kind("assigned", T("分派给我", "Assigned to me"),
-         T("分派给您：{title}", "Assigned to you: {title}"),
-         T("{by}把事项“{title}”（{process}）分派给您承办。",
-           "{by} assigned “{title}” ({process}) to you.")),
+         N_("分派给您：%(title)s"),
+         N_("%(by)s把事项“%(title)s”（%(process)s）分派给您承办。")),
     Kind("reminder", T("到期提醒", "Due-date reminder"),
-         T("到期提醒：{title}，{due}到期", "Reminder: {title} is due on {due}"),
-         T("事项“{title}”（{process}）将于{due}到期，请及时办理。",
-           "“{title}” ({process}) falls due on {due}.")),
+         N_("到期提醒：%(title)s，%(due)s到期"),
+         N_("事项“%(title)s”（%(process)s）将于%(due)s到期，请及时办理。")),
     Kind("overdue", T("逾期", "Overdue"),
-         T("已逾期：{title}", "Overdue: {title}"),
-         T("事项“{title}”（{process}）已超过期限（A9），请承办人和负责人督办。",
-           "“{title}” ({process}) is past its due date (A9): the handler and the "
-           "responsible person are told."), urgent=True),
+         N_("已逾期：%(title)s"),
+         N_("事项“%(title)s”（%(process)s）已超过期限（A9），请承办人和负责人督办。"),
+         urgent=True),
     Kind("long_overdue", T("严重逾期", "Long overdue"),
-         T("严重逾期：{title}", "Long overdue: {title}"),
-         T("事项“{title}”（{process}，{org}）已严重逾期（A9），报上级督办。",
-           "“{title}” ({process}, {org}) is long overdue (A9): the upper level is told."),
+         N_("严重逾期：%(title)s"),
+         N_("事项“%(title)s”（%(process)s，%(org)s）已严重逾期（A9），报上级督办。"),
          urgent=True),
     Kind("comment_new", T("新意见", "New comment"),
-         T("新意见：{title}", "New comment: {title}"),
-         T("预公开事项“{title}”收到意见 {receipt}，请处理。",
-           "“{title}” received comment {receipt}; please answer it.")),
+         N_("新意见：%(title)s"),
+         N_("预公开事项“%(title)s”收到意见 %(receipt)s，请处理。")),
     Kind("applicant_ack", T("申请已收到", "Request received"),
-         T("已收到您的申请（{code}）", "Your request {code} has been received"),
-         T("您的申请“{title}”已收到，编号 {code}。可凭编号和查询码查看办理进度：{link}",
-           "Your request “{title}” has been received as {code}. Follow it with the code "
-           "and your access code: {link}"), officers=False),
+         N_("已收到您的申请（%(code)s）"),
+         N_("您的申请“%(title)s”已收到，编号 %(code)s。可凭编号和查询码查看办理进度：%(link)s"),
+         officers=False),
     Kind("clarify_request", T("补正通知", "Request to complete"),
-         T("请补正您的申请（{code}）", "Please complete your request {code}"),
-         T("您的申请 {code} 需要补正，请在期限内通过查询页面提交：{link}",
-           "Your request {code} needs more from you; please add it on the tracking page "
-           "in time: {link}"), officers=False),
+         N_("请补正您的申请（%(code)s）"),
+         N_("您的申请 %(code)s 需要补正，请在期限内通过查询页面提交：%(link)s"),
+         officers=False),
     Kind("answered", T("答复", "Answer"),
-         T("您的申请已答复（{code}）", "Your request {code} has been answered"),
-         T("您的申请 {code} 已答复。答复和告知书见查询页面：{link}",
-           "Your request {code} has been answered. The answer and the written notice are "
-           "on the tracking page: {link}"), officers=False),
+         N_("您的申请已答复（%(code)s）"),
+         N_("您的申请 %(code)s 已答复。答复和告知书见查询页面：%(link)s"),
+         officers=False),
     Kind("comment_receipt", T("意见回执", "Comment receipt"),
-         T("意见已收到（{receipt}）", "Comment received ({receipt})"),
-         T("您对“{title}”的意见已收到，回执编号 {receipt}。处理结果将在此告知。",
-           "Your comment on “{title}” has been received as {receipt}. You will be told "
-           "what was done with it."), officers=False),
+         N_("意见已收到（%(receipt)s）"),
+         N_("您对“%(title)s”的意见已收到，回执编号 %(receipt)s。处理结果将在此告知。"),
+         officers=False),
     Kind("comment_disposed", T("意见处理结果", "Comment answered"),
-         T("意见处理结果（{receipt}）", "What was done with your comment ({receipt})"),
-         T("您对“{title}”的意见 {receipt} 已处理：{outcome}。详见：{link}",
-           "Your comment {receipt} on “{title}” was answered: {outcome}. See {link}"),
+         N_("意见处理结果（%(receipt)s）"),
+         N_("您对“%(title)s”的意见 %(receipt)s 已处理：%(outcome)s。详见：%(link)s"),
          officers=False),
     Kind("observer_verified", T("旁听报名核验", "Registration checked"),
-         T("旁听报名核验结果（{receipt}）", "Your registration {receipt} was checked"),
-         T("您报名旁听“{title}”（{receipt}）的核验结果：{result}。",
-           "Your registration {receipt} to observe “{title}” was checked: {result}."),
+         N_("旁听报名核验结果（%(receipt)s）"),
+         N_("您报名旁听“%(title)s”（%(receipt)s）的核验结果：%(result)s。"),
          officers=False),
     Kind("observer_draw", T("旁听抽签结果", "Draw result"),
-         T("旁听抽签结果（{receipt}）", "Draw result for {receipt}"),
-         T("“{title}”的旁听抽签已完成，您（{receipt}）的结果：{result}。",
-           "The draw for “{title}” has been held; your result ({receipt}): {result}."),
+         N_("旁听抽签结果（%(receipt)s）"),
+         N_("“%(title)s”的旁听抽签已完成，您（%(receipt)s）的结果：%(result)s。"),
          officers=False),
     Kind("audit_failed", T("审计校验失败", "Audit check failed"),
-         T("审计校验失败：{what}", "Audit check failed: {what}"),
-         T("{what}未通过：{detail}。请审计人员和管理员立即核查（AU3）。",
-           "{what} failed: {detail}. Auditors and administrators, please look now (AU3)."),
+         N_("审计校验失败：%(what)s"),
+         N_("%(what)s未通过：%(detail)s。请审计人员和管理员立即核查（AU3）。"),
          urgent=True),
     Kind("digest", T("每日汇总", "Daily digest"),
-         T("每日汇总：{count} 条消息", "Daily digest: {count} messages"),
-         T("{lines}", "{lines_en}")),
+         N_("每日汇总：%(count)s 条消息"),
+         N_("您有 %(count)s 条消息：\n%(lines)s")),
 )}
 
-#: the words a rule puts in ``{result}``, ``{outcome}`` or ``{what}``, both languages
+#: the words a rule puts in ``%(result)s``, ``%(outcome)s`` or ``%(what)s``, both languages
 WORDS = {
     "verified": T("核验通过", "verified"), "refused": T("未通过", "not verified"),
     "seated": T("抽中", "seated"), "waiting": T("进入候补名单", "on the waiting list"),
@@ -107,13 +96,8 @@ WORDS = {
 def render(kind: str, params: dict, lang: str) -> tuple[str, str]:
     """(subject, body) of a message in one language."""
     spec = KINDS[kind]
-    values = {k: _word(v, lang) for k, v in params.items()}
-    values.setdefault("lines_en", "")
-    try:
-        return spec.subject.get(lang).format_map(_Blank(values)), \
-            spec.body.get(lang).format_map(_Blank(values))
-    except (ValueError, IndexError):  # a stray brace in a title: show it plainly
-        return spec.label.get(lang), spec.body.get(lang)
+    values = _Blank({k: _word(v, lang) for k, v in params.items()})
+    return translate(spec.subject, lang) % values, translate(spec.body, lang) % values
 
 
 def _word(value: object, lang: str) -> object:

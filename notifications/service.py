@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from notifications import outbox
-from notifications.deliver import Deliverer
+from notifications.deliver import Deliverer, Lease
 from workflow.base.timeutil import utcnow
 from workflow.clock import LEASE_SECONDS, TICK_SECONDS, holder
 from workflow.core import signals
@@ -44,7 +44,8 @@ class Dispatcher:
             read += done
             if done:
                 continue
-            went = self.deliverer.run(now or utcnow())
+            went = self.deliverer.run(now or utcnow(),
+                                      lease=Lease(self.holder, LEASE_SECONDS))
             sent += went
             if not went:
                 break

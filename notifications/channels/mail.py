@@ -106,6 +106,9 @@ class Mailer:
             codes = sorted({str(code) for code, _text in exc.recipients.values()})
             raise DeliveryError(f"recipient refused / 收件人被拒绝 ({', '.join(codes)})") \
                 from None
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP login refused ({exc.smtp_code}) / "
+                                f"邮件服务器拒绝登录") from None
         except smtplib.SMTPResponseException as exc:
             self.close()
             raise DeliveryError(f"SMTP {exc.smtp_code} / 邮件服务器拒绝") from None
@@ -125,10 +128,14 @@ class Mailer:
                                                   context=ssl.create_default_context())
         else:
             smtp = smtplib.SMTP(s.host, s.port, timeout=TIMEOUT)
+        try:
             if s.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
-        if s.user:
-            smtp.login(s.user, s.password)
+            if s.user:
+                smtp.login(s.user, s.password)
+        except BaseException:  # a refused login or handshake leaves no socket open
+            smtp.close()
+            raise
         self._smtp = smtp
         return smtp
 
