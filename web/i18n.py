@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from flask import request, session
@@ -58,5 +59,9 @@ def compile_catalogues(directory: Path) -> None:
             continue
         with po.open("rb") as source:
             catalog = read_po(source)
-        with mo.open("wb") as target:
+        # written aside and renamed: a worker or the dispatcher compiling at the same
+        # moment never reads a half-written catalogue
+        partial = mo.with_name(f"{mo.name}.{os.getpid()}.part")
+        with partial.open("wb") as target:
             write_mo(target, catalog)
+        os.replace(partial, mo)
