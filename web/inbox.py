@@ -84,13 +84,14 @@ def index():
         view=view, kind=args.get("kind") or None, state=args.get("state") or None,
         org=args.get("org") or None, q=args.get("q") or None,
         sort=args.get("sort") if args.get("sort") in queries.SORTS else "new",
-        after=args.get("after") or None,
+        after=args.get("after") or None, before=args.get("before") or None,
     )
     page = queries.list_cases(engine(), account.actor.grants, filters)
     return render_template("inbox.html", page=page, filters=filters,
                            views=queries.VIEWS, view_labels=VIEW_LABELS,
                            processes=engine().registry.latest(),
-                           orgs=sorted({(c, n) for c, n, _p, _r in account.roles}))
+                           orgs=queries.orgs_in_scope(
+                               engine(), [path for path, _role in account.actor.grants]))
 
 
 def _case_or_404(case_id: int):

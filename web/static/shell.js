@@ -1,0 +1,50 @@
+// The page shell on a phone (issue 22): below 640 px the header's menu folds behind a
+// button, and the folded filter boxes (<details class="fold">) stay open on a desk.
+// Without this script the menu simply wraps under the title and the filters open on a tap.
+(function () {
+  "use strict";
+  var narrow = window.matchMedia("(max-width: 639.98px)");
+
+  function setUpMenu() {
+    var header = document.getElementById("top");
+    var button = document.getElementById("menu-button");
+    var menu = document.getElementById("menu");
+    if (!header || !button || !menu) return;
+    button.hidden = false;
+    header.classList.add("foldable");
+
+    function show(open) {
+      header.classList.toggle("open", open);
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+
+    button.addEventListener("click", function () {
+      var open = button.getAttribute("aria-expanded") !== "true";
+      show(open);
+      if (open) {
+        var first = menu.querySelector("a, button");
+        if (first) first.focus();
+      }
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && header.classList.contains("open")) {
+        show(false);
+        button.focus();
+      }
+    });
+    narrow.addEventListener("change", function () { show(false); });
+  }
+
+  function openFoldsOnDesk() {
+    var folds = document.querySelectorAll("details.fold");
+    for (var i = 0; i < folds.length; i++) {
+      if (!narrow.matches) folds[i].open = true;
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpMenu();
+    openFoldsOnDesk();
+    narrow.addEventListener("change", openFoldsOnDesk);
+  });
+})();
