@@ -4,6 +4,7 @@
 #   make run     initialise instance/, load the demo data once, serve on 127.0.0.1:5000
 #   make test    ruff, the suite on SQLite and on a throwaway PostgreSQL 15, a date sweep on both
 #   make bench   run bench/bench_*.py
+#   make screenshots  rewrite docs/screenshots/ (every page kind, phone and desk)
 #   make lint    ruff check
 #   make lock    rewrite constraints.txt from what is installed in .venv
 #   make system  install the Debian packages the service needs, if missing and root
@@ -18,7 +19,7 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 PYTEST := $(VENV)/bin/pytest -n 2 -q
 
-.PHONY: venv system system-test run test bench lint lock clean
+.PHONY: venv system system-test run test bench lint lock clean screenshots
 
 venv: $(STAMP)
 
@@ -77,6 +78,9 @@ test: venv system-test
 	export GONGKAI_TEST_DATABASE_URL="$$url" GONGKAI_TEST_REDIS_URL="$$redis"; \
 	GONGKAI_TEST_CLOCK=$(SHIFTED_DAY) $(PYTEST); \
 	$(call sweep,$(POSTGRES_DAYS))
+
+screenshots: venv system-test
+	scripts/screenshots.sh $(PYTHON)
 
 bench: venv
 	@shopt -s nullglob; \

@@ -1,6 +1,7 @@
 // The page shell on a phone (issue 22): below 640 px the header's menu folds behind a
 // button, and the folded filter boxes (<details class="fold">) stay open on a desk.
 // Without this script the menu simply wraps under the title and the filters open on a tap.
+// Lines of an error summary take the keyboard to their field.
 (function () {
   "use strict";
   var narrow = window.matchMedia("(max-width: 639.98px)");
@@ -42,8 +43,24 @@
     }
   }
 
+  // A line of an error summary moves the focus to its field (a fragment link alone only
+  // scrolls to a <select> or a checkbox).
+  function focusFieldsFromSummaries() {
+    var links = document.querySelectorAll(".error-summary a[href^='#']");
+    for (var i = 0; i < links.length; i++) {
+      links[i].addEventListener("click", function (event) {
+        var field = document.getElementById(this.getAttribute("href").slice(1));
+        if (!field) return;
+        event.preventDefault();
+        field.focus();
+        field.scrollIntoView({block: "center"});
+      });
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpMenu();
+    focusFieldsFromSummaries();
     openFoldsOnDesk();
     narrow.addEventListener("change", openFoldsOnDesk);
   });
