@@ -1,7 +1,8 @@
 # gongkai: build, run and test.
 #
 #   make venv    .venv with the project (editable) and its test extras, pinned by constraints.txt
-#   make run     initialise instance/, load the demo data once, serve on 127.0.0.1:5000
+#   make run     initialise instance/, load the demo data once, make the organisations' signing
+#                keys, serve on $HOST:$PORT (default 127.0.0.1:5000)
 #   make test    ruff, the suite on SQLite and on a throwaway PostgreSQL 15, a date sweep on both
 #   make bench   run bench/bench_*.py
 #   make screenshots  rewrite docs/screenshots/ (every page kind, phone and desk)
@@ -42,10 +43,17 @@ system:
 system-test:
 	scripts/apt-ensure.sh $(TEST_PACKAGES)
 
+# HOST and PORT come from the environment or the command line (make run PORT=8080).
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+# `audit keygen` gives every organisation without one a checkpoint key (none on a rerun), so
+# the clock's checkpoints are signed from the start (AU3).
 run: venv system
 	$(VENV)/bin/gongkai init
 	$(VENV)/bin/gongkai demo --if-empty
-	$(VENV)/bin/gongkai serve --host 127.0.0.1 --port 5000
+	$(VENV)/bin/gongkai audit keygen
+	$(VENV)/bin/gongkai serve --host '$(HOST)' --port '$(PORT)'
 
 # The date sweep (issue 12): the whole suite runs once on SQLite at the real clock and
 # once on PostgreSQL with the clock at the last half hour of a year in Beijing; the tests
