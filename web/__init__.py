@@ -99,4 +99,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web import audit
 
     audit.init_app(app)
+
+    from web import rules
+
+    rules.init_app(app)
     return app

@@ -632,3 +632,4 @@ def test_g2_a_failed_approval_marks_each_unticked_box(client, engine, tree):
         assert f"须通过{check}审核后才能发布" in form
     assert 'class="error-summary" role="alert"' in form and 'href="#approve-necessity"' in form
     assert 'id="approve-secrecy-error"' not in form, "the ticked box is not marked"
+    assert '<a class="rule" href="/rules#G2">G2</a>' in html, "rule IDs link to docs/rules.md"
