@@ -58,8 +58,21 @@
     }
   }
 
+  // A box that scrolls (a wide table on a phone, a tall diagram) takes the keyboard's focus
+  // when it holds nothing focusable, so that keyboard users can scroll it too.
+  function focusableScrollers() {
+    var boxes = document.querySelectorAll("table.list, table.diff, .diagram, .ledger-wrap");
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      var scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      var reachable = box.querySelector("a[href], button, input, select, textarea, [tabindex]");
+      if (scrolls && !reachable) box.setAttribute("tabindex", "0");
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpMenu();
+    focusableScrollers();
     focusFieldsFromSummaries();
     openFoldsOnDesk();
     narrow.addEventListener("change", openFoldsOnDesk);
