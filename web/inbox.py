@@ -86,6 +86,11 @@ def index():
         sort=args.get("sort") if args.get("sort") in queries.SORTS else "new",
         after=args.get("after") or None, before=args.get("before") or None,
     )
+    by_due = filters.sort == "due" or view in ("due", "overdue")
+    bad = {name: queries.BAD_CURSOR for name in ("after", "before")
+           if args.get(name) and not queries.cursor_ok(args[name], by_due)}
+    if bad:
+        raise Invalid(queries.BAD_CURSOR, bad)
     page = queries.list_cases(engine(), account.actor.grants, filters)
     return render_template("inbox.html", page=page, filters=filters,
                            views=queries.VIEWS, view_labels=VIEW_LABELS,

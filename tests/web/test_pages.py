@@ -198,3 +198,11 @@ def test_the_inbox_shows_a_total_and_pages_back(client, users, engine, tree):
     assert "before=" not in again and "after=" in again, "back on the first page"
     by_due = client.get("/inbox?view=org&sort=due").get_data(as_text=True)
     assert "共 0 件" in by_due, "drafts have no due time yet"
+
+
+@pytest.mark.parametrize("query", ["after=abc", "before=abc", "after=-1", "before=9" * 30,
+                                   "sort=due&after=2026-01-01", "sort=due&before=x|1"])
+def test_a_forged_page_cursor_is_refused_with_a_reason(client, users, query):
+    login(client, users["handler"])
+    response = client.get(f"/inbox?view=org&{query}")
+    assert response.status_code == 422 and "翻页标记无效" in response.get_data(as_text=True)

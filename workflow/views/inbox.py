@@ -25,7 +25,7 @@ from workflow.core.engine import CaseView, Engine, event_label
 from workflow.core.registry import Registry
 from workflow.people.accounts import actor_of
 from workflow.people.actors import Actor
-from workflow.store.models import cases, orgs, users
+from workflow.store.models import as_id, cases, orgs, users
 
 VIEWS = ("mine", "org", "due", "overdue")
 SORTS = ("new", "due")
@@ -180,6 +180,22 @@ def list_cases(engine: Engine, grants: Iterable[tuple[str, str]], filters: Filte
         page.next = last if (more and not backwards) or (backwards and filters.before) else None
         page.prev = first if (more and backwards) or (not backwards and filters.after) else None
     return page
+
+
+BAD_CURSOR = Text("翻页标记无效", "Invalid page cursor")
+
+
+def cursor_ok(cursor: str, by_due: bool) -> bool:
+    """Is this a page cursor as ``Page.next``/``prev`` gives them (an id, or a due time and
+    an id when paging by due time)? Anything else is refused before it reaches a query."""
+    if not by_due:
+        return as_id(cursor) is not None
+    stamp, sep, last = cursor.partition("|")
+    try:
+        dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return False
+    return bool(sep) and as_id(last) is not None
 
 
 def _cursor(row: Any, by_due: bool) -> str:
