@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -151,6 +152,18 @@ def _colleagues(org_path: str) -> list[tuple[str, str]]:
 @login_required
 def case_page(case_id: int):
     return render_case(case_id)
+
+
+@bp.get("/cases/<int:case_id>/diagram.svg")
+@login_required
+def diagram(case_id: int):
+    """The case's process diagram on its own, full size: a phone's case page scales it
+    down to the screen, too small to read."""
+    case = _case_or_404(case_id)
+    svg = diagram_svg(engine().registry.get(case.kind, case.def_version), case.state, lang())
+    if svg is None:
+        abort(404)
+    return Response('<?xml version="1.0" encoding="UTF-8"?>\n' + svg, mimetype="image/svg+xml")
 
 
 @bp.post("/cases/<int:case_id>/actions/<trigger>")

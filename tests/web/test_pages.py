@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import pytest
 
@@ -206,3 +207,16 @@ def test_a_forged_page_cursor_is_refused_with_a_reason(client, users, query):
     login(client, users["handler"])
     response = client.get(f"/inbox?view=org&{query}")
     assert response.status_code == 422 and "翻页标记无效" in response.get_data(as_text=True)
+
+
+def test_the_diagram_opens_full_size_on_its_own(client, users, opened):
+    login(client, users["reviewer"])
+    page = client.get(f"/cases/{opened[2].id}").get_data(as_text=True)
+    response = client.get(f"/cases/{opened[2].id}/diagram.svg")
+    if shutil.which("dot") is None:  # no Graphviz: the page lists the states instead
+        assert response.status_code == 404 and "diagram.svg" not in page
+        return
+    assert f'href="/cases/{opened[2].id}/diagram.svg"' in page
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert "<svg" in response.get_data(as_text=True)
+    assert client.get("/cases/999999/diagram.svg").status_code == 404
