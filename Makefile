@@ -1,9 +1,11 @@
 # gongkai: build, run and test.
 #
 #   make venv    .venv with the project (editable) and its test extras, pinned by constraints.txt
-#   make run     initialise instance/, load the demo data once, serve on 127.0.0.1:5000
+#   make run     initialise instance/, load the demo data once, make the organisations' signing
+#                keys, serve on $HOST:$PORT (default 127.0.0.1:5000)
 #   make test    ruff, the suite on SQLite and on a throwaway PostgreSQL 15, a date sweep on both
 #   make bench   install the bench extra (the peers), then run bench/bench_*.py
+#   make screenshots  rewrite docs/screenshots/ (every page kind, phone and desk)
 #   make lint    ruff check
 #   make lock    rewrite constraints.txt from what is installed in .venv
 #   make system  install the Debian packages the service needs, if missing and root
@@ -18,7 +20,7 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 PYTEST := $(VENV)/bin/pytest -n 2 -q
 
-.PHONY: venv system system-test run test bench lint lock clean
+.PHONY: venv system system-test run test bench lint lock clean screenshots
 
 venv: $(STAMP)
 
@@ -41,10 +43,17 @@ system:
 system-test:
 	scripts/apt-ensure.sh $(TEST_PACKAGES)
 
+# HOST and PORT come from the environment or the command line (make run PORT=8080).
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+# `audit keygen` gives every organisation without one a checkpoint key (none on a rerun), so
+# the clock's checkpoints are signed from the start (AU3).
 run: venv system
 	$(VENV)/bin/gongkai init
 	$(VENV)/bin/gongkai demo --if-empty
-	$(VENV)/bin/gongkai serve --host 127.0.0.1 --port 5000
+	$(VENV)/bin/gongkai audit keygen
+	$(VENV)/bin/gongkai serve --host '$(HOST)' --port '$(PORT)'
 
 # The date sweep (issue 12): the whole suite runs once on SQLite at the real clock and
 # once on PostgreSQL with the clock at the last half hour of a year in Beijing; the tests
@@ -77,6 +86,9 @@ test: venv system-test
 	export GONGKAI_TEST_DATABASE_URL="$$url" GONGKAI_TEST_REDIS_URL="$$redis"; \
 	GONGKAI_TEST_CLOCK=$(SHIFTED_DAY) $(PYTEST); \
 	$(call sweep,$(POSTGRES_DAYS))
+
+screenshots: venv system-test
+	scripts/screenshots.sh $(PYTHON)
 
 bench: venv
 	$(PIP) install --quiet -c constraints.txt -e '.[test,bench]'

@@ -125,14 +125,15 @@ def record_item(ctx: Ctx) -> dict:
     return found
 
 
-def checklist_passed(ctx: Ctx) -> T | None:
-    """G2: 保密性、必要性、准确性 — every item passes all three before it is published."""
-    missing = [label for key, label in (("secrecy", "保密性"), ("necessity", "必要性"),
-                                        ("accuracy", "准确性")) if not ctx.payload.get(key)]
-    if missing:
-        return T(f"未通过{'、'.join(missing)}审核，不能发布",
-                 "The secrecy, necessity and accuracy checks must all pass")
-    return None
+def checklist_passed(ctx: Ctx) -> dict[str, T] | None:
+    """G2: 保密性、必要性、准确性 — every item passes all three before it is published. Each
+    unticked check is an error on its own box, so that the form marks it."""
+    unticked = {key: T(f"须通过{zh}审核后才能发布", f"The {en} check must pass before publication")
+                for key, zh, en in (("secrecy", "保密性", "secrecy"),
+                                    ("necessity", "必要性", "necessity"),
+                                    ("accuracy", "准确性", "accuracy"))
+                if not ctx.payload.get(key)}
+    return unticked or None
 
 
 def record_draft(ctx: Ctx) -> dict:

@@ -107,4 +107,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web import stats
 
     stats.init_app(app)
+
+    from web import rules
+
+    rules.init_app(app)
     return app

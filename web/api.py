@@ -59,20 +59,19 @@ from workflow.core.registry import Compiled
 from workflow.core.schema import REQUIRED, UNKNOWN, Upload
 from workflow.people import accounts
 from workflow.people.actors import PUBLIC
-from workflow.store.models import as_id
 from workflow.views import attachments
 from workflow.views import inbox as queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 UNAUTHENTICATED = Text("缺少或无效的访问令牌", "Missing or invalid access token")
+BAD_CURSOR = queries.BAD_CURSOR  # one reason for every forged page cursor (inbox, audit)
 RATE_LIMITED = Text("请求过于频繁，请稍后再试", "Too many requests; try later")
 BAD_JSON = Text("请求体不是有效的 JSON", "The request body is not valid JSON")
 NOT_OBJECT = Text("应为 JSON 对象", "Must be a JSON object")
 NOT_TEXT = Text("应为文字", "Must be text")
 UNKNOWN_KIND = Text("没有这个流程", "No such process")
 ONE_OF = Text("应为以下之一：{c}", "Must be one of: {c}")
-BAD_CURSOR = Text("翻页标记无效", "Invalid page cursor")
 LIMIT_RANGE = Text("应为 1 到 {n} 之间的整数", "Must be a whole number from 1 to {n}")
 NO_FILE = Text("请以 multipart/form-data 上传，文件放在字段 file 中（每次一个）",
                "Send one file as multipart/form-data in the field `file`")
@@ -354,7 +353,8 @@ LIST_PARAMS = (
     Param("kind", STR, Text("流程", "Process kind")),
     Param("state", STR, Text("状态", "State")),
     Param("org", STR, Text("组织代码（含其下级）", "Organisation code (with its subtree)")),
-    Param("q", STR, Text("编号或标题关键字", "Code or words of the title")),
+    Param("q", STR, Text("编号的一部分（如 004965）或标题关键字",
+                         "Part of the code (e.g. 004965) or words of the title")),
     Param("assignee", STR, Text("承办人用户名", "Assignee's username")),
     Param("sort", {"type": "string", "enum": list(queries.SORTS), "default": "new"},
           Text("new 新的在前；due 期限近的在前", "new: newest first; due: soonest due first")),
@@ -374,7 +374,7 @@ def _filters() -> queries.Filters:
         fields["sort"] = ONE_OF.format(c="、".join(queries.SORTS))
     limit = page_limit(args, queries.PAGE, fields)
     after = args.get("after") or None
-    if after and not _cursor_ok(after, sort == "due" or view in ("due", "overdue")):
+    if after and not queries.cursor_ok(after, sort == "due" or view in ("due", "overdue")):
         fields["after"] = BAD_CURSOR
     if fields:
         raise Invalid(fields=fields)
@@ -396,17 +396,6 @@ def page_limit(args: Mapping[str, str], default: int, fields: dict[str, Text]) -
     if not 1 <= limit <= MAX_LIMIT:
         fields["limit"] = LIMIT_RANGE.format(n=MAX_LIMIT)
     return limit
-
-
-def _cursor_ok(after: str, by_due: bool) -> bool:
-    if not by_due:
-        return as_id(after) is not None
-    stamp, sep, last = after.partition("|")
-    try:
-        dt.datetime.fromisoformat(stamp)
-    except ValueError:
-        return False
-    return bool(sep) and as_id(last) is not None
 
 
 @routes.route("/cases", summary=Text("事项列表", "List cases"),

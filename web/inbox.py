@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -84,13 +85,19 @@ def index():
         view=view, kind=args.get("kind") or None, state=args.get("state") or None,
         org=args.get("org") or None, q=args.get("q") or None,
         sort=args.get("sort") if args.get("sort") in queries.SORTS else "new",
-        after=args.get("after") or None,
+        after=args.get("after") or None, before=args.get("before") or None,
     )
+    by_due = filters.sort == "due" or view in ("due", "overdue")
+    bad = {name: queries.BAD_CURSOR for name in ("after", "before")
+           if args.get(name) and not queries.cursor_ok(args[name], by_due)}
+    if bad:
+        raise Invalid(queries.BAD_CURSOR, bad)
     page = queries.list_cases(engine(), account.actor.grants, filters)
     return render_template("inbox.html", page=page, filters=filters,
                            views=queries.VIEWS, view_labels=VIEW_LABELS,
                            processes=engine().registry.latest(),
-                           orgs=sorted({(c, n) for c, n, _p, _r in account.roles}))
+                           orgs=queries.orgs_in_scope(
+                               engine(), [path for path, _role in account.actor.grants]))
 
 
 def _case_or_404(case_id: int):
@@ -145,6 +152,18 @@ def _colleagues(org_path: str) -> list[tuple[str, str]]:
 @login_required
 def case_page(case_id: int):
     return render_case(case_id)
+
+
+@bp.get("/cases/<int:case_id>/diagram.svg")
+@login_required
+def diagram(case_id: int):
+    """The case's process diagram on its own, full size: a phone's case page scales it
+    down to the screen, too small to read."""
+    case = _case_or_404(case_id)
+    svg = diagram_svg(engine().registry.get(case.kind, case.def_version), case.state, lang())
+    if svg is None:
+        abort(404)
+    return Response('<?xml version="1.0" encoding="UTF-8"?>\n' + svg, mimetype="image/svg+xml")
 
 
 @bp.post("/cases/<int:case_id>/actions/<trigger>")

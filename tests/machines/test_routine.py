@@ -59,9 +59,10 @@ def test_r3_periodic_case_is_due_ten_working_days_after_the_period(engine, staff
 
 def test_g2_the_three_checks_must_all_pass(engine, staff):
     case = act(engine, opened(engine, staff), "submit", staff["handler"])
-    with pytest.raises(NotAllowed) as refused:
+    with pytest.raises(Invalid) as refused:
         act(engine, case, "approve", staff["reviewer"], {"secrecy": True, "accuracy": True})
-    assert "必要性" in refused.value.message.zh
+    assert set(refused.value.fields) == {"necessity"}, "the unticked box itself is marked"
+    assert "必要性" in refused.value.fields["necessity"].zh
 
 
 def test_g1_public_release_only_after_the_internal_one(engine, staff):

@@ -260,7 +260,8 @@ def test_verify_now_shows_what_verify_names(client, users, engine, built, name):
 def test_verify_now_clean_and_per_case(client, users, built):
     login(client, users["auditor"])
     text = text_of(client.post("/audit/verify", data={"org": "T"}))
-    assert "完好：没有发现问题" in text
+    assert "哈希链完好，但有 1 个检查点未签名" in text, "V has no key: its checkpoint is unsigned"
+    assert "完好：没有发现问题" not in text
     assert text.count("✓ 完好") == 4, "T's three cases and V's one, one line each"
     everything = text_of(client.post("/audit/verify", data={}))
     assert everything.count("✓ 完好") == 4 and "局内事项" not in everything
@@ -348,3 +349,30 @@ def test_the_desk_in_english(client, users, built):
     case = page(client, f"/audit/cases/{built['b']}")
     assert "Chain intact, replay agrees" in case and "Data item" in case
     assert "Verify now" in text_of(client.post("/audit/verify", data={}))
+
+
+def test_an_unsigned_checkpoint_is_never_shown_as_intact(client, users, engine, people):
+    """Issue 22: checkpoints written before any key exists prove only that the chain holds
+    together; the desk says so and names the command that fixes it (AU3)."""
+    three_cases(engine, people)
+    write_checkpoint(engine.db, now=LATER)
+    login(client, users["auditor"])
+    text = text_of(client.post("/audit/verify", data={}))
+    assert "完好：没有发现问题" not in text and "哈希链完好，但有 1 个检查点未签名" in text
+    assert 'class="verdict warn"' in text and "gongkai audit keygen" in text
+    table = page(client, "/audit/checkpoints")
+    assert 'id="unsigned-notice"' in table and "gongkai audit keygen" in table
+    assert "⚠ 未签名" in table.split('id="checkpoints"')[1]
+    body = client.post(f"{API}/verify", json={}, headers=users["auditor"].headers).get_json()
+    assert body["checkpoints"] == 1 and body["signed"] == 0
+
+
+def test_signed_checkpoints_are_intact(client, users, engine, people):
+    for code in ("C", "T", "V"):
+        signing.add_key(engine.db, code, now=at(-20))
+    three_cases(engine, people)
+    write_checkpoint(engine.db, now=LATER)
+    login(client, users["auditor"])
+    text = text_of(client.post("/audit/verify", data={}))
+    assert "完好：没有发现问题" in text and "未签名" not in text.split('id="verify-cases"')[0]
+    assert 'id="unsigned-notice"' not in page(client, "/audit/checkpoints")

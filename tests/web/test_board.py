@@ -603,3 +603,33 @@ def test_g10_the_ledger_exports_make_every_formula_inert(client, engine, tree, i
         for cell in row:
             assert cell.data_type != "f", f"{cell.coordinate} is a formula: {cell.value}"
     assert any(evil in str(cell.value) for row in sheet.iter_rows() for cell in row)
+
+
+def test_the_board_advertises_its_atom_feed_in_its_head(client, items):
+    head = client.get("/board").get_data(as_text=True).split("</head>")[0]
+    assert '<link rel="alternate" type="application/atom+xml"' in head
+    assert 'href="/board/feed.atom"' in head
+    town = client.get("/board/T").get_data(as_text=True).split("</head>")[0]
+    assert 'href="/board/T/feed.atom"' in town
+
+
+def test_g2_a_failed_approval_marks_each_unticked_box(client, engine, tree):
+    handler = officer(tree, "T")
+    case = engine.start("routine", "T", handler, {
+        "title": "待审事项", "content": "内容", "category": "organisation", "scope": "public",
+        "channels": ["board"], "time_class": "standing", "entry": "ML-1"})
+    case = engine.fire(case.id, "submit", handler, {}, case.version)
+    login(client, make_user(engine, "t-reviewer", "T", ("reviewer",)))
+    page = client.post(f"/cases/{case.id}/actions/approve",
+                       data={"secrecy": "on", "expected_version": str(case.version)})
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    form = html.split('id="action-approve"')[1].split("</form>")[0]
+    for name, check in (("necessity", "必要性"), ("accuracy", "准确性")):
+        box = form.split(f'id="approve-{name}"')[0].rsplit('<div class="field', 1)[1]
+        assert box.startswith(" has-error"), f"the unticked {name} box is marked"
+        assert f'aria-describedby="approve-{name}-error"' in form
+        assert f"须通过{check}审核后才能发布" in form
+    assert 'class="error-summary" role="alert"' in form and 'href="#approve-necessity"' in form
+    assert 'id="approve-secrecy-error"' not in form, "the ticked box is not marked"
+    assert '<a class="rule" href="/rules#G2">G2</a>' in html, "rule IDs link to docs/rules.md"

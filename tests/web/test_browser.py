@@ -3,15 +3,12 @@
 Debian's Chromium through Playwright's sync API (fixtures in ``tests/web/browser.py``:
 one browser and one live server per module; a fresh database, demo data and app per
 test, so the PostgreSQL round covers these tests too). CSRF stays on: every form is
-submitted as a person would submit it, with its token. The pages are also saved as
-screenshots in docs/screenshots/ for the README.
+submitted as a person would submit it, with its token.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,22 +23,7 @@ if TYPE_CHECKING:
 #: the fixtures ``browser``, ``server``, ``live`` and ``page``
 pytest_plugins = ["tests.web.browser"]
 
-ROOT = Path(__file__).resolve().parents[2]
-#: docs/screenshots is rewritten only when asked (GONGKAI_UPDATE_SCREENSHOTS=1), so a test
-#: run leaves the work tree clean; otherwise the pictures go to a temporary folder.
-SCREENSHOTS = (ROOT / "docs" / "screenshots" if os.environ.get("GONGKAI_UPDATE_SCREENSHOTS")
-               else Path(tempfile.gettempdir()) / "gongkai-screenshots")
 NEED_FIELD = "该答复类型必须填写此项"
-
-
-def screenshot(page: Page, name: str) -> Path:
-    """A full-page PNG of what the page shows now, as <SCREENSHOTS>/<name>.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.wait_for_load_state("networkidle")
-    page.evaluate("document.fonts.ready.then(() => true)")
-    page.screenshot(path=str(path), full_page=True, animations="disabled")
-    return path
 
 
 def log_out(page: Page) -> None:
@@ -88,7 +70,6 @@ def test_officers_register_draft_approve_and_the_parent_consents(page: Page, liv
 
     page.goto("/login")
     expect(page.locator("h1")).to_have_text("登录")
-    screenshot(page, "login")
     log_in("qs-handler")
 
     expect(page.locator("h1")).to_have_text("待办事项")
@@ -96,7 +77,6 @@ def test_officers_register_draft_approve_and_the_parent_consents(page: Page, liv
     row = page.locator("table.list tbody tr", has_text=title)
     expect(row.locator(".state")).to_have_text("已收到，待登记")
     expect(page.locator("table.list tbody")).to_contain_text("小板桥村发展党员")  # in progress
-    screenshot(page, "inbox")
 
     open_from_inbox(page, title)
     expect(case_state(page)).to_have_attribute("data-state", "received")
@@ -110,7 +90,6 @@ def test_officers_register_draft_approve_and_the_parent_consents(page: Page, liv
     expect(case_state(page)).to_have_text("办理中")
     expect(timeline(page)).to_have_count(2)
     expect(timeline(page).first).to_contain_text("登记受理")
-    screenshot(page, "case")
 
     # A partial answer without what is withheld and why: inline Chinese errors, nothing saved.
     form = action(page, "#action-draft_answer")
@@ -173,7 +152,6 @@ def test_applicant_applies_tracks_clarifies_and_gets_the_notice(page: Page, live
     form.locator("#purpose").fill("了解本村情况")
     form.locator("#delivery").select_option("electronic")
     form.locator("#member").check()
-    screenshot(page, "apply")
     submit(page, "#apply-form")
 
     expect(page.locator("h1")).to_have_text("申请已提交")
@@ -181,7 +159,6 @@ def test_applicant_applies_tracks_clarifies_and_gets_the_notice(page: Page, live
     access = page.locator("#access-code").inner_text().strip()
     assert re.fullmatch(r"YS-\d{4}-\d{6}", code), code
     assert re.fullmatch(r"[A-Z2-9]{5}-[A-Z2-9]{5}", access), access
-    screenshot(page, "submitted")
 
     page.get_by_role("link", name="查询办理进度").click()
     page.wait_for_url("**/track")
@@ -202,7 +179,6 @@ def test_applicant_applies_tracks_clarifies_and_gets_the_notice(page: Page, live
     expect(page.locator("#state")).to_have_text("待申请人补正")
     expect(page.locator("main")).to_contain_text(missing)
     expect(page.locator("#action-clarify")).to_be_visible()
-    screenshot(page, "track")
 
     page.locator("#clarify-supplement").fill("小板桥村和东湖村 2025 年换届选举结果。")
     submit(page, "#action-clarify")
@@ -293,4 +269,3 @@ def test_g1_an_officer_publishes_an_item_and_the_public_sees_it_on_the_board(
     expect(page.locator("main")).to_contain_text(title)
     page.get_by_role("link", name=re.compile(re.escape(title))).first.click()
     expect(page.locator("main")).to_contain_text("公开栏")
-    screenshot(page, "board")

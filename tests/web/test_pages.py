@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import pytest
 
@@ -156,3 +157,66 @@ def test_new_case_page_starts_a_case(client, users):
                                            "meeting_at": (local_date(utcnow()) + dt.timedelta(
                                                days=30)).isoformat() + "T09:00"})
     assert made.status_code == 302
+
+
+def org_options(page: str) -> list[str]:
+    """The organisation codes the inbox's 组织 filter offers."""
+    select = page.split('id="filter-org"')[1].split("</select>")[0]
+    return [part.split('"')[0] for part in select.split('value="')[1:] if part[0] != '"']
+
+
+def test_the_org_filter_offers_my_organisations_and_those_below(client, users):
+    login(client, users["upper"])
+    assert sorted(org_options(client.get("/inbox").get_data(as_text=True))) == [
+        "B", "C", "T", "V"], "the county and every organisation below it"
+    client.post("/logout")
+    login(client, users["handler"])
+    assert org_options(client.get("/inbox").get_data(as_text=True)) == ["T", "V"]
+
+
+def test_search_by_a_part_of_the_code_finds_the_case(client, users, opened):
+    login(client, users["handler"])
+    code = opened[1].code  # e.g. SA-2026-000002
+    number = code.rsplit("-", 1)[1]
+    for part in (number, number[2:], code.lower()):  # 000002, 0002 (as 004965, 4965)
+        found = client.get(f"/inbox?view=org&q={part}").get_data(as_text=True)
+        assert "事项1" in found and "事项0" not in found and "事项2" not in found, part
+
+
+def test_the_inbox_shows_a_total_and_pages_back(client, users, engine, tree):
+    handler = user("handler", {(tree["T"], "handler")})
+    for i in range(55):
+        engine.start("sample", "T", handler, {"title": f"批量{i:02d}"})
+    login(client, users["handler"])
+    first = client.get("/inbox?view=org").get_data(as_text=True)
+    assert "共 55 件" in first and "before=" not in first, "the first page has no previous one"
+    cursor = first.split("after=")[1].split('"')[0]
+    second = client.get(f"/inbox?view=org&after={cursor}").get_data(as_text=True)
+    assert "共 55 件" in second and 'rel="prev"' in second and "after=" not in second
+    back = second.split("before=")[1].split('"')[0]
+    again = client.get(f"/inbox?view=org&before={back}").get_data(as_text=True)
+    assert "批量54" in again and "批量05" in again and "批量04" not in again
+    assert "before=" not in again and "after=" in again, "back on the first page"
+    by_due = client.get("/inbox?view=org&sort=due").get_data(as_text=True)
+    assert "共 0 件" in by_due, "drafts have no due time yet"
+
+
+@pytest.mark.parametrize("query", ["after=abc", "before=abc", "after=-1", "before=9" * 30,
+                                   "sort=due&after=2026-01-01", "sort=due&before=x|1"])
+def test_a_forged_page_cursor_is_refused_with_a_reason(client, users, query):
+    login(client, users["handler"])
+    response = client.get(f"/inbox?view=org&{query}")
+    assert response.status_code == 422 and "翻页标记无效" in response.get_data(as_text=True)
+
+
+def test_the_diagram_opens_full_size_on_its_own(client, users, opened):
+    login(client, users["reviewer"])
+    page = client.get(f"/cases/{opened[2].id}").get_data(as_text=True)
+    response = client.get(f"/cases/{opened[2].id}/diagram.svg")
+    if shutil.which("dot") is None:  # no Graphviz: the page lists the states instead
+        assert response.status_code == 404 and "diagram.svg" not in page
+        return
+    assert f'href="/cases/{opened[2].id}/diagram.svg"' in page
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert "<svg" in response.get_data(as_text=True)
+    assert client.get("/cases/999999/diagram.svg").status_code == 404

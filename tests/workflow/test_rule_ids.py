@@ -1,6 +1,7 @@
 """Rule IDs cited in the code exist in RULES.md, and the rules no test cites are listed.
 
-Code and tests cite the rule catalogue (../shared/RULES.md, next to the repository) by ID:
+Code and tests cite the rule catalogue by ID: docs/rules.md, the repository's copy of the
+team's catalogue (../shared/RULES.md, next to the repository), which it must equal:
 in ``rules=`` of triggers, states and processes, in docstrings and comments, and in test
 names (``test_g4_…``). A cited ID that the catalogue does not have is a typo or a rule
 that was renamed; a rule no test cites is a rule nothing shows to be kept. Run with
@@ -17,10 +18,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-RULES = ROOT.parent / "shared" / "RULES.md"
+RULES = ROOT / "docs" / "rules.md"
+SHARED = ROOT.parent / "shared" / "RULES.md"
 CITING = ("machines", "workflow", "tests")
 
-_ROW = re.compile(r"^\| ([A-Z]+\d+) \|", re.MULTILINE)
+_ROW = re.compile(r'^\| (?:<a id="\w+"></a>)?([A-Z]+\d+) \|', re.MULTILINE)
 
 
 def catalogue(text: str) -> list[str]:
@@ -62,9 +64,23 @@ def untested(rules: list[str], in_code: set[str], in_tests: set[str]) -> dict[st
 
 @pytest.fixture(scope="module")
 def rules() -> list[str]:
-    if not RULES.is_file():
-        pytest.skip(f"no rule catalogue at {RULES} (the team's shared folder is not here)")
     return catalogue(RULES.read_text(encoding="utf-8"))
+
+
+def rows(text: str) -> list[str]:
+    """The catalogue's table rows, anchors taken out."""
+    return [re.sub(r'<a id="\w+"></a>', "", line) for line in text.splitlines()
+            if _ROW.match(line)]
+
+
+def test_docs_rules_md_is_the_team_catalogue_with_an_anchor_per_id():
+    text = RULES.read_text(encoding="utf-8")
+    ids = catalogue(text)
+    assert ids and all(f'<a id="{rule}"></a>{rule}' in text for rule in ids)
+    if not SHARED.is_file():
+        pytest.skip(f"no team catalogue at {SHARED} to compare docs/rules.md with")
+    assert rows(text) == rows(SHARED.read_text(encoding="utf-8")), (
+        "docs/rules.md differs from the team's RULES.md: copy the changed rows over")
 
 
 def _prefixes(rules: list[str]) -> set[str]:
@@ -72,7 +88,8 @@ def _prefixes(rules: list[str]) -> set[str]:
 
 
 def test_the_helpers_read_ids_as_the_catalogue_and_the_code_write_them():
-    table = "| ID | rule |\n|---|---|\n| G1 | scope |\n| AU2 | replay |\n| G12 | channels |\n"
+    table = ('| ID | rule |\n|---|---|\n| G1 | scope |\n| <a id="AU2"></a>AU2 | replay |\n'
+             "| G12 | channels |\n")
     assert catalogue(table) == ["G1", "AU2", "G12"]
     source = ('rules=("G1", "AU2")  # G12, not XG1 nor G1x\n'
               "def test_g4_r5_opinions(): ...\ndef test_signal(): ...\n")

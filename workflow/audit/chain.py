@@ -223,6 +223,12 @@ class Report:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def unsigned(self) -> int:
+        """Checkpoints without a valid signature: a chain can be intact and still rewritten
+        whole by whoever holds the database, so these are never reported as intact."""
+        return self.checkpoints - self.signed
+
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "cases": self.cases, "events": self.events,
                 "checkpoints": self.checkpoints, "ledger_events": self.ledger_events,

@@ -25,7 +25,7 @@ from workflow.core.engine import CaseView, Engine, event_label
 from workflow.core.registry import Registry
 from workflow.people.accounts import actor_of
 from workflow.people.actors import Actor
-from workflow.store.models import cases, orgs, users
+from workflow.store.models import as_id, cases, orgs, users
 
 VIEWS = ("mine", "org", "due", "overdue")
 SORTS = ("new", "due")
@@ -44,12 +44,23 @@ class Filters:
     after: str | None = None
     limit: int = PAGE
     assignee: str | None = None
+    before: str | None = None
 
 
 @dataclass
 class Page:
+    """One page of the inbox; ``next``/``prev`` are the cursors of the pages beside it and
+    ``total`` counts every match, up to ``COUNT_CAP`` (``more`` when there are more)."""
+
     items: list[dict[str, Any]] = field(default_factory=list)
     next: str | None = None
+    prev: str | None = None
+    total: int = 0
+    more: bool = False
+
+
+#: the inbox counts its matches up to this many, so that a count stays cheap at a million
+COUNT_CAP = 10_000
 
 
 def subtree_ids(conn: Connection, paths: Iterable[str]) -> list[int]:
@@ -58,6 +69,19 @@ def subtree_ids(conn: Connection, paths: Iterable[str]) -> list[int]:
         return []
     return [r.id for r in conn.execute(sa.select(orgs.c.id).where(
         sa.or_(*[orgs.c.path.startswith(p) for p in paths])))]
+
+
+def orgs_in_scope(engine: Engine, paths: Iterable[str]) -> list[tuple[str, str, int]]:
+    """(code, name, depth) of the organisations at or below these paths, in tree order:
+    what a person may filter their inbox by."""
+    paths = sorted(set(paths))
+    if not paths:
+        return []
+    with engine.db.read() as conn:
+        rows = conn.execute(sa.select(orgs.c.code, orgs.c.name, orgs.c.path).where(
+            sa.or_(*[orgs.c.path.startswith(p) for p in paths])).order_by(orgs.c.path)).all()
+    top = min(r.path.count("/") for r in rows) if rows else 0
+    return [(r.code, r.name, r.path.count("/") - top) for r in rows]
 
 
 def waiting_on(registry: Registry) -> dict[str, list[tuple[str, str]]]:
@@ -117,10 +141,12 @@ PER_ORG_LIMIT = 64  # up to this many organisations in scope: one index range ea
 
 def list_cases(engine: Engine, grants: Iterable[tuple[str, str]], filters: Filters,
                now: dt.datetime | None = None) -> Page:
-    """One page of the inbox, keyset-paged by id (newest first) or by due time."""
+    """One page of the inbox, keyset-paged by id (newest first) or by due time; from
+    ``after`` forwards or, with ``before``, the page that ends just before it."""
     now = now or utcnow()
     grants = list(grants)
     limit = max(1, min(filters.limit, 200))
+    backwards = bool(filters.before) and not filters.after
     with engine.db.read() as conn:
         scope = subtree_ids(conn, [path for path, _ in grants])
         if filters.org:
@@ -130,17 +156,14 @@ def list_cases(engine: Engine, grants: Iterable[tuple[str, str]], filters: Filte
         by_due = filters.sort == "due" or filters.view in ("due", "overdue")
         if by_due:
             conditions.append(cases.c.due_at.is_not(None))
-            order = (cases.c.due_at, cases.c.id)
-            if filters.after:
-                stamp, _, last = filters.after.partition("|")
-                moment = dt.datetime.fromisoformat(stamp)
-                conditions.append(sa.or_(cases.c.due_at > moment, sa.and_(
-                    cases.c.due_at == moment, cases.c.id > int(last))))
-        else:
-            order = (cases.c.id.desc(),)
-            if filters.after:
-                conditions.append(cases.c.id < int(filters.after))
-        ids = _top_ids(conn, scope, conditions, order, by_due, limit + 1)
+        total = _count(conn, scope, conditions)
+        cursor = filters.before if backwards else filters.after
+        if cursor:
+            conditions.append(_beyond(cursor, by_due, backwards))
+        ids = _top_ids(conn, scope, conditions, by_due, limit + 1, backwards)
+        more, ids = len(ids) > limit, ids[:limit]
+        if backwards:
+            ids.reverse()
         rows = conn.execute(
             sa.select(cases.c.id, cases.c.code, cases.c.title, cases.c.kind,
                       cases.c.def_version, cases.c.state, cases.c.version, cases.c.due_at,
@@ -150,12 +173,55 @@ def list_cases(engine: Engine, grants: Iterable[tuple[str, str]], filters: Filte
             .join(orgs, orgs.c.id == cases.c.org_id).where(cases.c.id.in_(ids))).all()
         rank = {case_id: i for i, case_id in enumerate(ids)}
         rows = sorted(rows, key=lambda r: rank[r.id])
-        items = [describe(engine, conn, r, now) for r in rows[:limit]]
-    page = Page(items)
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        page.next = f"{last.due_at.isoformat()}|{last.id}" if by_due else str(last.id)
+        items = [describe(engine, conn, r, now) for r in rows]
+    page = Page(items, total=min(total, COUNT_CAP), more=total > COUNT_CAP)
+    if rows:
+        first, last = _cursor(rows[0], by_due), _cursor(rows[-1], by_due)
+        page.next = last if (more and not backwards) or (backwards and filters.before) else None
+        page.prev = first if (more and backwards) or (not backwards and filters.after) else None
     return page
+
+
+BAD_CURSOR = Text("翻页标记无效", "Invalid page cursor")
+
+
+def cursor_ok(cursor: str, by_due: bool) -> bool:
+    """Is this a page cursor as ``Page.next``/``prev`` gives them (an id, or a due time and
+    an id when paging by due time)? Anything else is refused before it reaches a query."""
+    if not by_due:
+        return as_id(cursor) is not None
+    stamp, sep, last = cursor.partition("|")
+    try:
+        dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return False
+    return bool(sep) and as_id(last) is not None
+
+
+def _cursor(row: Any, by_due: bool) -> str:
+    return f"{row.due_at.isoformat()}|{row.id}" if by_due else str(row.id)
+
+
+def _beyond(cursor: str, by_due: bool, backwards: bool):
+    """The rows after a page's cursor in page order (before it, going ``backwards``)."""
+    if by_due:
+        stamp, _, last = cursor.partition("|")
+        moment, last_id = dt.datetime.fromisoformat(stamp), int(last)
+        if backwards:
+            return sa.or_(cases.c.due_at < moment, sa.and_(
+                cases.c.due_at == moment, cases.c.id < last_id))
+        return sa.or_(cases.c.due_at > moment, sa.and_(
+            cases.c.due_at == moment, cases.c.id > last_id))
+    return cases.c.id > int(cursor) if backwards else cases.c.id < int(cursor)
+
+
+def _count(conn: Connection, scope: list[int], conditions: list[Any]) -> int:
+    """How many cases match, counted up to one past ``COUNT_CAP``."""
+    if not scope:
+        return 0
+    capped = (sa.select(cases.c.id).where(cases.c.org_id.in_(scope), *conditions)
+              .limit(COUNT_CAP + 1).subquery())
+    return conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
 
 
 def _conditions(engine: Engine, conn: Connection, grants: list[tuple[str, str]],
@@ -178,29 +244,35 @@ def _conditions(engine: Engine, conn: Connection, grants: list[tuple[str, str]],
     if filters.assignee:
         found.append(cases.c.assignee == filters.assignee)
     if filters.q:
-        text = filters.q.strip()
-        found.append(sa.or_(cases.c.code == text.upper(),
+        text = filters.q.strip()  # a part of the code (``4965``, ``004965``) or of the title
+        found.append(sa.or_(cases.c.code.contains(text.upper(), autoescape=True),
                             cases.c.title.contains(text, autoescape=True)))
     return found
 
 
-def _top_ids(conn: Connection, scope: list[int], conditions: list[Any], order: tuple,
-             by_due: bool, count: int) -> list[int]:
-    """The first ``count`` case ids in page order. With few organisations in scope, each
-    one's index range (``org_id, id`` or ``org_id, due_at, id``) gives its own first
-    rows and those are merged, so a page costs the same at a million cases as at ten
-    thousand; a wide scope has matches enough near the top of the primary key."""
+def _top_ids(conn: Connection, scope: list[int], conditions: list[Any], by_due: bool,
+             count: int, backwards: bool = False) -> list[int]:
+    """The first ``count`` case ids in page order (in reverse order, ``backwards``). With
+    few organisations in scope, each one's index range (``org_id, id`` or ``org_id,
+    due_at, id``) gives its own first rows and those are merged, so a page costs the same
+    at a million cases as at ten thousand; a wide scope has matches enough near the top
+    of the primary key."""
     if not scope:
         return []
-    keys = (cases.c.id, cases.c.due_at) if by_due else (cases.c.id,)
+    descending = by_due == backwards  # newest first by id; soonest first by due time
+
+    def order(*columns):
+        return tuple(c.desc() if descending else c.asc() for c in columns)
+
+    keys = (cases.c.due_at, cases.c.id) if by_due else (cases.c.id,)
     if len(scope) > PER_ORG_LIMIT:
         query = sa.select(cases.c.id).where(cases.c.org_id.in_(scope), *conditions)
-        return list(conn.execute(query.order_by(*order).limit(count)).scalars())
+        return list(conn.execute(query.order_by(*order(*keys)).limit(count)).scalars())
     parts = [sa.select(sa.select(*keys).where(cases.c.org_id == org_id, *conditions)
-                       .order_by(*order).limit(count).subquery())
+                       .order_by(*order(*keys)).limit(count).subquery())
              for org_id in scope]
     merged = sa.union_all(*parts).subquery()
-    outer = ((merged.c.due_at, merged.c.id) if by_due else (merged.c.id.desc(),))
+    outer = order(merged.c.due_at, merged.c.id) if by_due else order(merged.c.id)
     return list(conn.execute(sa.select(merged.c.id).order_by(*outer).limit(count)).scalars())
 
 
