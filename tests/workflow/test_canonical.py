@@ -20,7 +20,9 @@ from workflow.base.canonical import (
     GENESIS,
     HEADER_FIELDS,
     canonical,
+    canonical_text,
     event_hash,
+    header_text,
     payload_digest,
 )
 from workflow.core.schema import Field, Schema
@@ -102,6 +104,22 @@ def test_event_hash_changes_with_any_header_field(name, header):
     original = event_hash(header)
     assert original == hashlib.sha256(rfc8785.dumps(header)).hexdigest()
     assert event_hash({**header, name: changed(header[name])}) != original
+
+
+# Anything a hostile bundle may put in a header field: the fast header encoder must give
+# the general encoder's text (or its error) for every value, not only the expected types.
+odd_values = json_values | st.floats(allow_nan=False, allow_infinity=False)
+
+
+@given(header=headers, odd=st.dictionaries(st.sampled_from(HEADER_FIELDS), odd_values))
+@example(header={name: "" for name in HEADER_FIELDS}, odd={"seq": True, "case_id": 1.0})
+def test_header_text_is_the_canonical_text_of_the_header(header, odd):
+    """``header_text`` lays the keys out once; its text is the general encoder's, so the
+    hashes of every stored event and exported bundle stay what they were (issue 21)."""
+    header = header | odd
+    expected = canonical_text({name: header[name] for name in HEADER_FIELDS})
+    assert header_text(header) == expected
+    assert event_hash(header) == hashlib.sha256(expected.encode("utf-8")).hexdigest()
 
 
 @pytest.mark.parametrize("name", ["seq", "case_id", "def_version"])

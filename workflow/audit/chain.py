@@ -190,7 +190,7 @@ def replay(rows: Iterable[Mapping[str, Any]], registry: Registry) -> Rebuilt:
                 case.assignee = payload.get("assignee")
             case.seq, case.head_hash = ev["seq"], ev["hash"]
             continue
-        ctx = Ctx(case.data, payload, parse_iso(ev["at"]), ev["actor"], case.state)
+        ctx = Ctx.of(case.data, payload, parse_iso(ev["at"]), ev["actor"], case.state)
         arrow, refusal = compiled.resolve(case.state, ev["trigger"], ctx)
         if arrow is None:
             raise ReplayError(ev["seq"], refusal_text(refusal) if refusal else Text(

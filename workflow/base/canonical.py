@@ -43,6 +43,11 @@ HEADER_FIELDS = (
     "actor", "at", "payload_digest", "prev_hash",
 )
 
+_HEADER_KEYS = tuple(sorted(HEADER_FIELDS))
+#: the canonical header with its keys in place: only the values are encoded per event
+_HEADER_TEMPLATE = "{" + ",".join(f'"{key}":%s' for key in _HEADER_KEYS) + "}"
+_quote = json.encoder.encode_basestring
+
 
 def canonical_text(value: Any) -> str:
     return _dumps(value)
@@ -61,9 +66,25 @@ def payload_digest(payload_text: str) -> str:
     return hashlib.sha256(payload_text.encode("utf-8")).hexdigest()
 
 
+def header_text(header: Mapping[str, Any]) -> str:
+    """The canonical header: every field but the payload itself. The keys are fixed, so
+    they are laid out once (``_HEADER_TEMPLATE``) and each value is encoded as the
+    canonical encoder encodes it (a string by the same quoting function, an int by its
+    ``repr``, anything else by the encoder itself): the same text as
+    ``canonical_text`` of the header, in less than half its time, which counts on the
+    door and in every verify (issue 21)."""
+    parts = []
+    for key in _HEADER_KEYS:
+        value = header[key]
+        kind = type(value)
+        parts.append(_quote(value) if kind is str else int.__repr__(value) if kind is int
+                     else _dumps(value))
+    return _HEADER_TEMPLATE % tuple(parts)
+
+
 def event_hash(header: Mapping[str, Any]) -> str:
     """SHA-256 over the canonical header: every field but the payload itself."""
-    return hashlib.sha256(_dumps({k: header[k] for k in HEADER_FIELDS}).encode()).hexdigest()
+    return hashlib.sha256(header_text(header).encode()).hexdigest()
 
 
 def checkpoint_hash(seq: int, at: str, heads_digest: str, prev_hash: str) -> str:

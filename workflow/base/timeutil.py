@@ -32,10 +32,12 @@ def iso_utc(moment: dt.datetime) -> str:
 
 
 def parse_iso(text: str) -> dt.datetime:
-    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """ISO-8601 text as an aware UTC datetime (no offset: Asia/Shanghai). Python 3.11
+    reads a trailing ``Z`` itself; verify's replay parses every event's time."""
+    moment = dt.datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL_TZ)
-    return moment.astimezone(UTC)
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
 def local_date(moment: dt.datetime) -> dt.date:

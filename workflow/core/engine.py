@@ -156,7 +156,7 @@ def apply_effects(arrow_effects, ctx: Ctx) -> dict[str, Any]:
         updates = effect(seen)
         if updates:
             data.update(updates)
-            seen = Ctx(data, ctx.payload, ctx.now, ctx.actor, ctx.state)
+            seen = Ctx.of(data, ctx.payload, ctx.now, ctx.actor, ctx.state)
     return data
 
 
@@ -499,7 +499,7 @@ class Engine:
             receipt = receipts.issue(conn, view.id, first.receipt,
                                      access_code or new_access_code(), now)
             clean[receipts.KEY] = receipt[1]
-        ctx = Ctx(view.data, clean, now, actor.label, view.state)
+        ctx = Ctx.of(view.data, clean, now, actor.label, view.state)
         arrow, new_state, refusal = compiled.run(
             view.state, trigger, ctx, lambda a: actor.holds(a.roles, view.org_path))
         if arrow is None:
@@ -703,7 +703,7 @@ def start_data(compiled: Compiled, payload: Mapping[str, Any], now: dt.datetime,
                actor: str) -> dict[str, Any]:
     """The case data right after ``start``: the payload (less its code) and start effects."""
     data = {k: v for k, v in payload.items() if k != "_code"}
-    ctx = Ctx(data, payload, now, actor, compiled.process.initial)
+    ctx = Ctx.of(data, payload, now, actor, compiled.process.initial)
     return apply_effects(compiled.process.start_effects, ctx)
 
 
