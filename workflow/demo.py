@@ -11,7 +11,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from workflow.base.timeutil import local_date, utcnow
+from workflow.base.timeutil import LOCAL_TZ, local_date, utcnow
 from workflow.core.declare import demo_payload
 from workflow.core.engine import Engine
 from workflow.core.timers import run_due
@@ -85,16 +85,19 @@ def load(engine: Engine, now: dt.datetime | None = None) -> dict[str, int]:
         for username, name, org_code, roles in PEOPLE:
             add_user(conn, username, org_code, list(roles), PASSWORD, name)
         parents = {r["code"]: r["parent"] for r in list_orgs(conn)}
+    since_midnight = now - dt.datetime.combine(today, dt.time(), LOCAL_TZ)
     for compiled in engine.registry.latest():
         for demo in compiled.process.demo:
-            # the case and its steps a minute apart, the last step no later than now
-            at = now - dt.timedelta(days=demo.days_ago, minutes=len(demo.steps) + 1)
+            # the case and its steps a minute apart (closer just after midnight, so that
+            # none slips back into the day before), the last step no later than now
+            gap = min(dt.timedelta(minutes=1), since_midnight / (len(demo.steps) + 2))
+            at = now - dt.timedelta(days=demo.days_ago) - gap * (len(demo.steps) + 1)
             with engine.db.write() as conn:
                 starter = demo_actor(conn, demo.org, demo.role)
             case = engine.start(compiled.kind, demo.org, starter,
                                 demo_payload(demo.payload, today), at)
             for step in demo.steps:
-                at += dt.timedelta(days=step.after_days, minutes=1)
+                at += dt.timedelta(days=step.after_days) + gap
                 if step.after_days:
                     run_due(engine, at)
                     case = engine.get(case.id, SYSTEM)

@@ -17,9 +17,10 @@ from workflow.store.models import cases, timers
 pytestmark = pytest.mark.dates  # swept over several days by make test
 
 #: loading days the demo must survive: the last half hour of a year, the first working
-#: day after it, National Day, Spring Festival, a leap day, and a year no calendar knows
+#: day after it, National Day, Spring Festival, a leap day, a year no calendar knows, and
+#: the first seconds of a day (a case's steps must not slip back into the day before)
 LOAD_DAYS = ("2026-12-31T23:30", "2027-01-04T09:00", "2026-10-01T10:00", "2026-02-16T10:00",
-             "2028-02-29T10:00", "2031-06-30T23:55")
+             "2028-02-29T10:00", "2031-06-30T23:55", "2026-12-07T00:00:30", "2026-12-07T00:00")
 
 
 def test_demo_has_every_process_in_several_states_with_timers(engine):
