@@ -10,28 +10,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.machines.stats_check import wd
 from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
 from workflow.base.timeutil import end_of_local_day, iso_utc
 from workflow.core.timers import run_due
 from workflow.people.actors import PUBLIC, applicant
 from workflow.store.models import cases, stats_cases
 from workflow.views import statistics as stats
-
-#: 2026's official days around 国庆 and 中秋 (国务院办公厅通知): off on a weekday, and the
-#: make-up working weekend days (调休)
-OFF = {dt.date(2026, 9, 25), dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 5),
-       dt.date(2026, 10, 6), dt.date(2026, 10, 7)}
-WORK = {dt.date(2026, 9, 20), dt.date(2026, 10, 10)}
-
-
-def working(d: dt.date) -> bool:
-    return d in WORK or (d.weekday() < 5 and d not in OFF)
-
-
-def wd(start: str, end: str) -> int:
-    """Working days after ``start`` up to ``end``, counted here without the engine."""
-    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-    return sum(working(first + dt.timedelta(days=i)) for i in range(1, (last - first).days + 1))
 
 
 def at(day: str, hour: int = 10) -> dt.datetime:
