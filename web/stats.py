@@ -266,20 +266,19 @@ def export_table(name: str, fmt: str):
 @login_required
 def annual_page(org: str, year: str):
     found, number = scope(), stats.year_of(year)
-    editors = current_account().orgs_with("office") + current_account().orgs_with("secretary")
+    actor = current_account().actor
     if request.method == "POST":
-        actor, now = current_account().actor.label, utcnow()
         if request.form.get("action") == "publish":
-            stats.publish(engine(), found, org, number, editors, actor, now)
+            stats.publish(engine(), found, org, number, actor, utcnow())
         else:
-            stats.save_texts(engine(), found, org, number, editors, actor,
+            stats.save_texts(engine(), found, org, number, actor,
                              request.form.get("problems", ""),
-                             request.form.get("improvements", ""), now)
+                             request.form.get("improvements", ""), utcnow())
         return redirect(url_for("stats.annual_page", org=org, year=number))
     report = stats.annual(engine(), found, org, number)
     return render_template("stats_annual.html", report=report, public=False,
                            tables=[annual_table(report, t) for t in report.tables],
-                           may_edit=any(found.orgs[org][1].startswith(p) for p in editors))
+                           may_edit=stats.may_edit(engine(), actor, found.orgs[org][1]))
 
 
 @bp.get("/annual/<org>/<year>.<fmt>")

@@ -17,7 +17,7 @@ from tests.web.conftest import login, make_user, officer
 from workflow.base.timeutil import end_of_local_day
 from workflow.core.registry import Registry
 from workflow.core.timers import run_due
-from workflow.people.actors import PUBLIC
+from workflow.people.actors import PUBLIC, user
 from workflow.people.orgs import add_org
 from workflow.views import statistics as stats
 
@@ -134,8 +134,8 @@ def test_g14_no_party_internal_figure_reaches_the_public(client, engine, users, 
                                                           tree):
     assert client.get("/stats/").status_code in (302, 401)
     assert client.get("/board/annual/T/2026").status_code == 404
-    stats.publish(engine, stats.scope_of(engine.db, [tree["C"]]), "T", 2026, [tree["T"]],
-                  "user:office", at("2027-01-05"))
+    stats.publish(engine, stats.scope_of(engine.db, [tree["C"]]), "T", 2026,
+                  user("office", {(tree["T"], "office")}), at("2027-01-05"))
     listed = client.get("/board/annual").get_data(as_text=True)
     public = client.get("/board/annual/T/2026").get_data(as_text=True)
     assert "组织T" in listed and "一、本年新收申请数量" in public
