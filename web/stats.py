@@ -376,6 +376,10 @@ STATS_PARAMS = (
     Param("to", {"type": "string", "format": "date"}, Text("截止日期（含）", "Last day"),
           required=True),
     Param("process", STR, Text("流程（缺省为全部）", "Process kind (all if left out)")),
+    Param("as_of", {"type": "string", "format": "date"},
+          Text("截至日期：按事件日志重放到该日（北京时间）结束时的数据",
+               "As of: the figures as they stood at the end of that day (China time), "
+               "rebuilt by replaying the event log")),
 )
 
 
@@ -409,8 +413,12 @@ def register_api(app: Flask) -> None:
         if not (args.get("org") or "").strip():
             raise Invalid(fields={"org": Text("必须指定组织", "Name the organisation")})
         start, end = stats.period(args.get("from"), args.get("to"))
-        found = stats.figures(engine(), _scope(), args["org"].strip(), start, end,
-                              _process(args))
+        if args.get("as_of") is not None:
+            found = stats.as_of(engine(), _scope(), args["org"].strip(), start, end,
+                                stats.end_of_day(args["as_of"]), _process(args))
+        else:
+            found = stats.figures(engine(), _scope(), args["org"].strip(), start, end,
+                                  _process(args))
         return figures_json(found, api_module.lang())
 
     @routes.route("/annual/<org>/<int:year>", summary=Text("年度报告", "Annual report"),

@@ -82,6 +82,23 @@ def test_g14_api_figures_for_a_subtree(client, users, villages):
     assert [p["kind"] for p in one.json["processes"]] == ["application"]
 
 
+def test_g14_api_figures_as_of_a_past_day_are_rebuilt_by_replay(client, users, engine,
+                                                                 villages, tree):
+    """AU2: ``as_of`` gives the figures as they stood at the end of that day: on
+    1 October only V had been answered; W's late answer came on the 28th."""
+    query = {"org": "T", **PERIOD, "process": "application"}
+    then = client.get("/api/v1/stats", query_string=query | {"as_of": "2026-10-01"},
+                      headers=users["handler"].headers)
+    assert then.status_code == 200, then.json
+    figures = {f["name"]: f for f in then.json["processes"][0]["figures"]}
+    assert figures["answered"]["total"] == 1 and figures["received"]["total"] == 2
+    assert (then.json["on_time"], then.json["overdue"]) == (1, 0)
+    now = client.get("/api/v1/stats", query_string=query | {"as_of": "2026-12-06"},
+                     headers=users["handler"].headers)
+    assert now.json == client.get("/api/v1/stats", query_string=query,
+                                  headers=users["handler"].headers).json
+
+
 @pytest.mark.parametrize("query,status", [
     ({"org": "T", "from": "2026-02-30", "to": "2026-10-31"}, 422),
     ({"org": "T", "from": "2026-10-31", "to": "2026-09-01"}, 422),
@@ -90,6 +107,9 @@ def test_g14_api_figures_for_a_subtree(client, users, villages):
     ({"org": "NOPE", **PERIOD}, 404),
     ({"org": "C", **PERIOD}, 404),
     ({"org": "T", "process": "nope", **PERIOD}, 404),
+    ({"org": "T", "as_of": "2026-02-30", **PERIOD}, 422),
+    ({"org": "T", "as_of": "", **PERIOD}, 422),
+    ({"org": "C", "as_of": "2026-10-01", **PERIOD}, 404),
 ])
 def test_g14_api_hostile_input_is_refused_with_a_reason(client, users, query, status):
     got = client.get("/api/v1/stats", query_string=query, headers=users["handler"].headers)

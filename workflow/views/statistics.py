@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 from workflow.audit.chain import EVENT_COLUMNS, replay
 from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
 from workflow.base.text import Text
-from workflow.base.timeutil import local_date
+from workflow.base.timeutil import end_of_local_day, iso_utc, local_date
 from workflow.core.declare import Mark, Statistics
 from workflow.core.engine import Engine
 from workflow.core.registry import Registry
@@ -59,6 +59,8 @@ OUTSIDE = Text("不在您可以查看统计的范围内的组织",
                "An organisation outside the subtrees whose statistics you may see")
 BAD_PERIOD = Text("日期应为 YYYY-MM-DD，2000 至 2099 年之间，且开始不晚于结束",
                   "Dates are YYYY-MM-DD between 2000 and 2099, the start not after the end")
+BAD_AS_OF = Text("截至日期应为 YYYY-MM-DD，2000 至 2099 年之间",
+                 "The as-of date is YYYY-MM-DD between 2000 and 2099")
 UNKNOWN_KIND = Text("没有这个流程的统计", "No statistics for this process")
 
 
@@ -240,6 +242,18 @@ def period(start: str | None, end: str | None) -> tuple[dt.date, dt.date]:
     if not (EARLIEST <= first <= last <= LATEST):
         raise Invalid(fields={"from": BAD_PERIOD, "to": BAD_PERIOD})
     return first, last
+
+
+def end_of_day(text: str | None) -> str:
+    """The last moment of a day in China (an ``as_of`` date), as the canonical UTC text
+    :func:`as_of` takes (422 with the reason when it is not a date of 2000–2099)."""
+    try:
+        day = dt.date.fromisoformat(text or "")
+    except (TypeError, ValueError):
+        raise Invalid(fields={"as_of": BAD_AS_OF}) from None
+    if not EARLIEST <= day <= LATEST:
+        raise Invalid(fields={"as_of": BAD_AS_OF})
+    return iso_utc(end_of_local_day(day) - dt.timedelta(microseconds=1))
 
 
 def scope_of(db, paths: Iterable[str]) -> Scope:
