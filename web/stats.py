@@ -185,14 +185,21 @@ def _desk(args) -> dict[str, Any]:
     org, (start, end), kind = _org(args, found), _period(args), _process(args)
     sort = args.get("sort") if args.get("sort") in SORTS else "rate"
     own = args.get("own") == "1"
-    figures = stats.figures(engine(), found, org, start, end, kind, subtree=not own)
-    kids = stats.children(engine(), found, org, start, end, kind)
-    months = stats.monthly(engine(), found, org, start, end, kind)
+    as_of = (args.get("as_of") or "").strip()
+    if as_of:
+        at = stats.end_of_day(as_of)
+        figures = stats.as_of(engine(), found, org, start, end, at, kind, subtree=not own)
+        kids = stats.children_as_of(engine(), found, org, start, end, at, kind)
+        months = stats.monthly_as_of(engine(), found, org, start, end, at, kind)
+    else:
+        figures = stats.figures(engine(), found, org, start, end, kind, subtree=not own)
+        kids = stats.children(engine(), found, org, start, end, kind)
+        months = stats.monthly(engine(), found, org, start, end, kind)
     tables = {t.name: t for t in (figures_table(figures), children_table(kids, sort),
                                    monthly_table(months), days_table(figures))}
     query = {"org": org, "from": start.isoformat(), "to": end.isoformat(),
-             "process": kind or "", "sort": sort, "own": "1" if own else ""}
-    return {"scope": found, "org": org, "start": start, "end": end, "kind": kind,
+             "process": kind or "", "sort": sort, "own": "1" if own else "", "as_of": as_of}
+    return {"scope": found, "org": org, "start": start, "end": end, "kind": kind, "as_of": as_of,
             "sort": sort, "figures": figures, "tables": tables, "months": months,
             "query": query}
 

@@ -176,3 +176,23 @@ def test_g14_annual_report_pdf_embeds_its_font(client, engine, users, villages, 
     got = client.get("/stats/annual/T/2026.pdf")
     assert got.status_code == 200 and got.data.startswith(b"%PDF")
     assert b"/FontFile2" in got.data or b"/FontFile3" in got.data
+
+
+def test_g14_page_as_of_a_past_day_matches_the_api_and_its_export(client, users, villages):
+    """AU2 on /stats: an as-of date rebuilds every table by replay; the export follows."""
+    login(client, users["reviewer"])
+    query = {"org": "T", **PERIOD, "as_of": "2026-10-01"}
+    html = client.get("/stats/", query_string=query).get_data(as_text=True)
+    assert 'name="as_of" value="2026-10-01"' in html
+    api = client.get("/api/v1/stats", query_string=query, headers=users["handler"].headers)
+    (app,) = [p for p in api.json["processes"] if p["kind"] == "application"]
+    answered = next(f for f in app["figures"] if f["name"] == "answered")["total"]
+    shown = {row[1]: row[2] for row in table_cells(html, "table-figures")[1:]
+             if row[0] == "依申请公开"}
+    assert answered == 1 and shown["已答复（按答复类型）"] == "1"
+    children = table_cells(html, "table-children")
+    assert [r[0] for r in children[1:]] == ["组织V", "组织W"], "W not yet answered late"
+    raw = client.get("/stats/export/children.csv", query_string=query).get_data()
+    assert list(csv.reader(io.StringIO(raw.decode("utf-8-sig")))) == children
+    bad = client.get("/stats/", query_string=query | {"as_of": "2026-13-01"})
+    assert bad.status_code == 422

@@ -555,35 +555,48 @@ def monthly(eng: Engine, scope: Scope, code: str, start: dt.date, end: dt.date,
 # -- as of a past moment, by replay (AU2) -----------------------------------------------------
 
 
+def _replayed(eng: Engine, conn: Connection, org: Any, kinds: Sequence[str], at: str,
+              subtree: bool) -> Counter:
+    """Every case of the organisation (and its subtree) replayed to ``at`` and read by its
+    process's declaration: the marks' counts by (kind, day, figure, part, who, bucket)."""
+    counted: Counter = Counter()
+    where = orgs.c.path.startswith(org.path) if subtree else orgs.c.id == org.id
+    ids = [r.id for r in conn.execute(
+        sa.select(cases.c.id).join(orgs, orgs.c.id == cases.c.org_id)
+        .where(where, cases.c.kind.in_(kinds)).order_by(cases.c.id))]
+    for case_id in ids:
+        rows = [dict(r._mapping) for r in conn.execute(
+            sa.select(*[events.c[n] for n in EVENT_COLUMNS])
+            .where(events.c.case_id == case_id, events.c.at <= at)
+            .order_by(events.c.seq))]
+        if not rows:
+            continue
+        rebuilt = replay(rows, eng.registry)
+        path = conn.execute(sa.select(orgs.c.path).where(orgs.c.code == rebuilt.org)).scalar()
+        statistics = _statistics(eng.registry, rebuilt.kind, rebuilt.def_version)
+        for day, figure, part, who, bucket, n in _encoded(
+                case_marks(eng, conn, rebuilt.kind, rebuilt.def_version, path, rows,
+                           rebuilt.data), statistics):
+            counted[(rebuilt.kind, day, figure, part, who, bucket)] += n
+    return counted
+
+
+def _within(counted: Counter, start: dt.date, end: dt.date) -> list[tuple]:
+    first, last = start.isoformat(), end.isoformat()
+    return [(k, f, p, w, b, n) for (k, d, f, p, w, b), n in counted.items()
+            if first <= d <= last]
+
+
 def as_of(eng: Engine, scope: Scope, code: str, start: dt.date, end: dt.date, at: str,
           kind: str | None = None, subtree: bool = True) -> Figures:
     """The same figures from the events up to ``at`` (canonical UTC text) alone: every
     case of the subtree replayed to then and read by its process's declaration; no
     counter is used, so this checks the projection as well as answering for the past."""
     kinds = kinds_of(eng.registry, kind)
-    counted: Counter = Counter()
     with eng.db.read() as conn:
         org = _org(conn, scope, code)
-        where = orgs.c.path.startswith(org.path) if subtree else orgs.c.id == org.id
-        ids = [r.id for r in conn.execute(
-            sa.select(cases.c.id).join(orgs, orgs.c.id == cases.c.org_id)
-            .where(where, cases.c.kind.in_(kinds)).order_by(cases.c.id))]
-        for case_id in ids:
-            rows = [dict(r._mapping) for r in conn.execute(
-                sa.select(*[events.c[n] for n in EVENT_COLUMNS])
-                .where(events.c.case_id == case_id, events.c.at <= at)
-                .order_by(events.c.seq))]
-            if not rows:
-                continue
-            rebuilt = replay(rows, eng.registry)
-            path = conn.execute(sa.select(orgs.c.path).where(orgs.c.code == rebuilt.org)).scalar()
-            statistics = _statistics(eng.registry, rebuilt.kind, rebuilt.def_version)
-            for day, figure, part, who, bucket, n in _encoded(
-                    case_marks(eng, conn, rebuilt.kind, rebuilt.def_version, path, rows,
-                               rebuilt.data), statistics):
-                counted[(rebuilt.kind, day, figure, part, who, bucket)] += n
-    first, last = start.isoformat(), end.isoformat()
-    rows = [(k, f, p, w, b, n) for (k, d, f, p, w, b), n in counted.items() if first <= d <= last]
+        counted = _replayed(eng, conn, org, kinds, at, subtree)
+    first = start.isoformat()
     carried = {}
     for k in kinds:
         pair = eng.registry.get(k).process.statistics.open_close
@@ -597,7 +610,32 @@ def as_of(eng: Engine, scope: Scope, code: str, start: dt.date, end: dt.date, at
             carried[k] = (open_before(first),
                           open_before((end + dt.timedelta(days=1)).isoformat()))
     return Figures(org.code, org.name, start, end, subtree,
-                   shape(eng.registry, kinds, rows, carried))
+                   shape(eng.registry, kinds, _within(counted, start, end), carried))
+
+
+def children_as_of(eng: Engine, scope: Scope, code: str, start: dt.date, end: dt.date,
+                   at: str, kind: str | None = None) -> list[Figures]:
+    """:func:`children` as they stood at ``at``, each child's subtree replayed."""
+    with eng.db.read() as conn:
+        org = _org(conn, scope, code)
+        codes = [r.code for r in conn.execute(sa.select(orgs.c.code)
+                                              .where(orgs.c.parent_id == org.id))]
+    found = [as_of(eng, scope, child, start, end, at, kind) for child in codes]
+    return sorted(found, key=lambda f: (f.on_time_rate is None, f.on_time_rate or 0, f.org))
+
+
+def monthly_as_of(eng: Engine, scope: Scope, code: str, start: dt.date, end: dt.date,
+                  at: str, kind: str | None = None) -> list[Month]:
+    """:func:`monthly` as it stood at ``at``, from one replay of the subtree."""
+    kinds = kinds_of(eng.registry, kind)
+    with eng.db.read() as conn:
+        counted = _replayed(eng, conn, _org(conn, scope, code), kinds, at, True)
+    out, first = [], _month_start(start)
+    while first <= end:
+        rows = _within(counted, max(first, start), min(_month_end(first), end))
+        out.append(Month(first.isoformat()[:7], shape(eng.registry, kinds, rows, {})))
+        first = _next_month(first)
+    return out
 
 
 # -- the annual report (年度报告) ---------------------------------------------------------------
