@@ -167,6 +167,11 @@ def test_g14_no_party_internal_figure_reaches_the_public(client, engine, users, 
     assert api["published_at"] and api["tables"][0]["kind"] == "application"
     sheet = load_workbook(io.BytesIO(client.get("/board/annual/T/2026.xlsx").get_data()))
     assert sheet.active.cell(2, 1).value == "一、本年新收申请数量"
+    (item,) = [i for i in client.get("/api/v1/publications?org=T").get_json()["items"]
+               if i["title"] == "2026 年度党务公开工作年度报告"]
+    page = client.get(item["url"])
+    assert page.status_code == 200 and "2026 年度党务公开工作年度报告" in page.get_data(
+        as_text=True)
 
 
 def test_g14_annual_report_pdf_embeds_its_font(client, engine, users, villages, tree):
