@@ -320,3 +320,17 @@ PRE_DISCLOSURE = (
               _said("object", "现市场刚改造过，不必搬迁。"),
               _said("support", "新址交通方便，支持。")), days_ago=20),
 )
+
+
+# -- 年度报告: 青山镇's report of last year published, this year's being written ------------
+
+ANNUAL_REPORT = (
+    DemoCase("XW-QS", lambda today: {
+        "year": today.year - 1,
+        "problems": "个别村公开栏更新不及时；依申请公开答复期限把握不够严格。",
+        "improvements": "建立公开事项到期提醒；每季度检查各村公开栏。"},
+             (DemoStep("publish", "office"),), role="office"),
+    DemoCase("XW-QS", lambda today: {"year": today.year,
+                                     "problems": "（编写中）党员旁听报名人数偏少。"},
+             role="office"),
+)

@@ -803,7 +803,8 @@ TIMERS = (
 def marks(events: list, data, days_between) -> list[Mark]:
     """G14: a draft's facts: drafted; opened for comments (P3); comments by stance and
     their answers by outcome (P4); deferrals for a majority objection (P5); decided; the
-    outcome published (P6)."""
+    outcome published (P6: its first release, within the Party, as routine items count
+    theirs; a public draft's later public release is not a second one)."""
     found = [Mark("drafts", stats.day(events[0]))]
     for ev in events[1:]:
         today, trigger, payload = stats.day(ev), ev["trigger"], ev["payload"]
@@ -811,8 +812,10 @@ def marks(events: list, data, days_between) -> list[Mark]:
             found.append(Mark("comments", today, part=payload.get("stance", "")))
         elif trigger == "dispose":
             found.append(Mark("dispositions", today, part=payload.get("outcome", "")))
+        elif trigger == "publish_internal":
+            found.append(Mark("published", today))
         for state, figure in (("open", "opened"), ("deferred", "deferrals"),
-                              ("decided", "decided"), ("published", "published")):
+                              ("decided", "decided")):
             if stats.entered(ev, state) and not (state == "open" and trigger == "reopen"):
                 found.append(Mark(figure, today))
     return found

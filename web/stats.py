@@ -185,14 +185,21 @@ def _desk(args) -> dict[str, Any]:
     org, (start, end), kind = _org(args, found), _period(args), _process(args)
     sort = args.get("sort") if args.get("sort") in SORTS else "rate"
     own = args.get("own") == "1"
-    figures = stats.figures(engine(), found, org, start, end, kind, subtree=not own)
-    kids = stats.children(engine(), found, org, start, end, kind)
-    months = stats.monthly(engine(), found, org, start, end, kind)
+    as_of = (args.get("as_of") or "").strip()
+    if as_of:
+        at = stats.end_of_day(as_of)
+        figures = stats.as_of(engine(), found, org, start, end, at, kind, subtree=not own)
+        kids = stats.children_as_of(engine(), found, org, start, end, at, kind)
+        months = stats.monthly_as_of(engine(), found, org, start, end, at, kind)
+    else:
+        figures = stats.figures(engine(), found, org, start, end, kind, subtree=not own)
+        kids = stats.children(engine(), found, org, start, end, kind)
+        months = stats.monthly(engine(), found, org, start, end, kind)
     tables = {t.name: t for t in (figures_table(figures), children_table(kids, sort),
                                    monthly_table(months), days_table(figures))}
     query = {"org": org, "from": start.isoformat(), "to": end.isoformat(),
-             "process": kind or "", "sort": sort, "own": "1" if own else ""}
-    return {"scope": found, "org": org, "start": start, "end": end, "kind": kind,
+             "process": kind or "", "sort": sort, "own": "1" if own else "", "as_of": as_of}
+    return {"scope": found, "org": org, "start": start, "end": end, "kind": kind, "as_of": as_of,
             "sort": sort, "figures": figures, "tables": tables, "months": months,
             "query": query}
 
@@ -266,20 +273,19 @@ def export_table(name: str, fmt: str):
 @login_required
 def annual_page(org: str, year: str):
     found, number = scope(), stats.year_of(year)
-    editors = current_account().orgs_with("office") + current_account().orgs_with("secretary")
+    actor = current_account().actor
     if request.method == "POST":
-        actor, now = current_account().actor.label, utcnow()
         if request.form.get("action") == "publish":
-            stats.publish(engine(), found, org, number, editors, actor, now)
+            stats.publish(engine(), found, org, number, actor, utcnow())
         else:
-            stats.save_texts(engine(), found, org, number, editors, actor,
+            stats.save_texts(engine(), found, org, number, actor,
                              request.form.get("problems", ""),
-                             request.form.get("improvements", ""), now)
+                             request.form.get("improvements", ""), utcnow())
         return redirect(url_for("stats.annual_page", org=org, year=number))
     report = stats.annual(engine(), found, org, number)
     return render_template("stats_annual.html", report=report, public=False,
                            tables=[annual_table(report, t) for t in report.tables],
-                           may_edit=any(found.orgs[org][1].startswith(p) for p in editors))
+                           may_edit=stats.may_edit(engine(), actor, found.orgs[org][1]))
 
 
 @bp.get("/annual/<org>/<year>.<fmt>")
@@ -377,6 +383,10 @@ STATS_PARAMS = (
     Param("to", {"type": "string", "format": "date"}, Text("截止日期（含）", "Last day"),
           required=True),
     Param("process", STR, Text("流程（缺省为全部）", "Process kind (all if left out)")),
+    Param("as_of", {"type": "string", "format": "date"},
+          Text("截至日期：按事件日志重放到该日（北京时间）结束时的数据",
+               "As of: the figures as they stood at the end of that day (China time), "
+               "rebuilt by replaying the event log")),
 )
 
 
@@ -410,8 +420,12 @@ def register_api(app: Flask) -> None:
         if not (args.get("org") or "").strip():
             raise Invalid(fields={"org": Text("必须指定组织", "Name the organisation")})
         start, end = stats.period(args.get("from"), args.get("to"))
-        found = stats.figures(engine(), _scope(), args["org"].strip(), start, end,
-                              _process(args))
+        if args.get("as_of") is not None:
+            found = stats.as_of(engine(), _scope(), args["org"].strip(), start, end,
+                                stats.end_of_day(args["as_of"]), _process(args))
+        else:
+            found = stats.figures(engine(), _scope(), args["org"].strip(), start, end,
+                                  _process(args))
         return figures_json(found, api_module.lang())
 
     @routes.route("/annual/<org>/<int:year>", summary=Text("年度报告", "Annual report"),

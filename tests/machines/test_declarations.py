@@ -24,6 +24,7 @@ PINNED = {
     ("observer_seats", 1): "cbb776975146b0514cdfbf41250ba598f7a26daaca7d3f06ead1a0207f753a74",
     ("village_decision", 1): "2acef2d3a04c87cc037bdfbb6d582ba91bf958353b626ffa69b9882636b1b004",
     ("pre_disclosure", 1): "cdea1ddaf268b13f75d39900785658cae7ceaedfff0fcd1ee3c06a141c159928",
+    ("annual_report", 1): "88653ffd896fdd13f6621b775d6f471b724e5071068e7bf1e04d55346ab2fa25",
 }
 
 

@@ -9,6 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from machines.inquiry import STANDARD_PUBLIC_REFUSAL
+from tests.machines import stats_check
+from tests.machines.stats_check import wd
 from workflow.audit.chain import verify
 from workflow.base.errors import Forbidden, Invalid, NotAllowed
 from workflow.base.text import Text
@@ -355,3 +357,40 @@ def test_a9_overdue_marked_by_the_timer_runner_with_reminders_before(engine, peo
     case = act(engine, case, "approve", people["reviewer"], when="2026-12-22")
     assert case.state == "answered" and case.data["overdue"] == 2
     assert verify(engine.db, engine.registry).ok
+
+
+def test_g14_every_inquiry_figure_matches_a_count_by_hand(engine, people):
+    """G14: six inquiries walked through the door, each figure counted here: i1 written
+    and published, i2 answered on the spot, i3 kept secret (G2), i4 declined, i5
+    withdrawn, i6 answered after the deadline (A9)."""
+    office, handler, reviewer = people["office"], people["handler"], people["reviewer"]
+    i1 = act(engine, inquire(engine, people["member"]), "register", office)
+    i1 = act(engine, i1, "draft_answer", handler, WRITTEN, "2026-11-09")
+    i1 = act(engine, i1, "approve", reviewer, when="2026-11-11")
+    i1 = act(engine, i1, "deliver", office, {"signer": "张三", "how": "in_person"}, "2026-11-12")
+    act(engine, i1, "publish", office, {"channels": ["board"]}, "2026-11-13")
+    act(engine, inquire(engine, people["member"]), "answer_on_spot", people["secretary"],
+        ON_SPOT)
+    i3 = act(engine, inquire(engine, people["member"]), "register", office)
+    i3 = act(engine, i3, "draft_answer", handler, {"content": "已当面说明。", "secret": True,
+                                                   "secret_reason": "涉及隐私（G2）"},
+             "2026-11-04")
+    i3 = act(engine, i3, "approve", reviewer, when="2026-11-04")
+    act(engine, i3, "deliver", office, {"signer": "张三", "how": "in_person"}, "2026-11-05")
+    act(engine, inquire(engine, people["member"]), "decline", office, {"reason": "不属于问询范围"})
+    i5 = inquire(engine, people["m2"], name="王二")
+    act(engine, i5, "withdraw", people["m2"], when="2026-11-06")
+    i6 = act(engine, inquire(engine, people["m3"], name="李三"), "register", office)
+    counted_then = stats_check.figures(engine, "inquiry")
+    run_due(engine, end_of_local_day(dt.date(2026, 11, 23)))
+    i6 = act(engine, engine.get(i6.id, office), "draft_answer", handler, WRITTEN, "2026-11-24")
+    act(engine, i6, "approve", reviewer, when="2026-11-24")
+    found = stats_check.figures(engine, "inquiry")
+    assert stats_check.flat(found, "inquiry") == {
+        "received": 6, "answered": 4, "answered.written": 3, "answered.on_spot": 1,
+        "answer_days": 4, "timeliness": 4, "timeliness.on_time": 3, "timeliness.overdue": 1,
+        "published": 1, "withheld": 1, "declined": 1, "withdrawn": 1}
+    assert stats_check.histogram(found, "inquiry", "answer_days") == {
+        0: 1, wd("2026-11-02", "2026-11-04"): 1, wd("2026-11-02", "2026-11-11"): 1,
+        wd("2026-11-02", "2026-11-24"): 1}
+    stats_check.replay_agrees(engine, "inquiry", at("2026-11-13", 23), counted_then)

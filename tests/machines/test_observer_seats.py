@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from machines import lottery
+from tests.machines import stats_check
 from workflow.audit.bundle import export
 from workflow.audit.chain import verify
 from workflow.base.errors import Forbidden, Invalid, NotAllowed
@@ -448,3 +449,29 @@ def test_o5_g2_showing_the_id_number_is_its_own_reveal_event(engine, who, tree):
     compiled = engine.registry.get("observer_seats")
     assert event_label(compiled, "reveal").zh == "查看个人信息原文"
     assert verify(engine.db, engine.registry).ok
+
+
+def test_g14_every_observer_seats_figure_matches_a_count_by_hand(engine, who):
+    """G14: three meetings walked through the door, each figure counted here: m1 with
+    four seats offered (机关 1, 农村 2, 社区 1), three registrations verified and drawn
+    (社区's seat stays empty: three filled) and held; m2 noticed with one registration
+    that failed verification, held without a draw (O2); m3 proposed only."""
+    m1, _numbers = _ready(engine, who)
+    m1 = act(engine, m1, "publish_record", who["office"],
+             {"source_kind": "public", "source_name": "福彩3D 第2026302期",
+              "source_date": "2026-11-18"}, "2026-11-17")
+    m2 = noticed(engine, who, public=False)
+    sent = register(engine, m2, who["member"], form(ID_A))
+    engine.fire(m2.id, "verify", who["office"],
+                {"receipt": sent.number, "verified": False, "reason": "介绍信未盖章"}, None,
+                at("2026-11-05"))
+    engine.start("observer_seats", "T", who["office"], MEETING, at("2026-11-06"))
+    counted_then = stats_check.figures(engine, "observer_seats")
+    act(engine, m1, "draw", who["office"], {"value": "3 0 7"}, "2026-11-18")
+    run_due(engine, at("2026-11-20", 10))
+    found = stats_check.figures(engine, "observer_seats")
+    assert stats_check.flat(found, "observer_seats") == {
+        "meetings": 3, "notices": 2, "seats_offered": 4 + 4, "registrations": 3 + 1,
+        "verifications": 4, "verifications.verified": 3, "verifications.not_verified": 1,
+        "draws": 1, "seats_filled": 1 + 2, "held": 2}
+    stats_check.replay_agrees(engine, "observer_seats", at("2026-11-17", 23), counted_then)

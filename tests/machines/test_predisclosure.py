@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from machines.predisclosure import comment_summary, earliest_until, most_object
+from tests.machines import stats_check
 from workflow.audit.chain import verify
 from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
 from workflow.core.timers import run_due
@@ -506,3 +507,27 @@ def test_demo_has_a_draft_ready_one_open_with_every_stance_and_one_deferred(engi
     assert any(c["supervisor"] for c in found["open"]["comments"])
     assert found["deferred"]["deferrals"][0]["ground"] == "majority_objection"
     assert verify(engine.db, engine.registry).ok
+
+
+def test_g14_every_predisclosure_figure_matches_a_count_by_hand(engine, staff):
+    """G14: three drafts walked through the door, each figure counted here: p1 opened,
+    three comments (one a supervisor's) answered one outcome each, decided and its outcome
+    released inside then outside (P6: one publication, the first); p2 deferred for a
+    majority objecting (P5); p3 approved and never opened."""
+    p1 = decided(engine, staff)
+    p1 = act(engine, p1, "publish_internal", staff["handler"], {"channels": ["meeting"]},
+             day(18))
+    p2 = opened(engine, staff)
+    for stance in ("object", "object", "support"):
+        say(engine, p2, stance)
+    assert close(engine, p2).state == "deferred"
+    approved(engine, staff)
+    counted_then = stats_check.figures(engine, "pre_disclosure")
+    act(engine, p1, "publish_public", staff["handler"], {"channels": ["board"]}, day(19))
+    found = stats_check.figures(engine, "pre_disclosure")
+    assert stats_check.flat(found, "pre_disclosure") == {
+        "drafts": 3, "opened": 2, "comments": 6, "comments.object": 3, "comments.suggest": 1,
+        "comments.support": 2, "dispositions": 3, "dispositions.not_adopted": 1,
+        "dispositions.adopted": 1, "dispositions.partly": 1, "deferrals": 1, "decided": 1,
+        "published": 1}
+    stats_check.replay_agrees(engine, "pre_disclosure", at(day(18), "23:00"), counted_then)

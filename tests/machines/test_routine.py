@@ -8,6 +8,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from tests.machines import stats_check
 from workflow.audit.chain import verify
 from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
 from workflow.base.timeutil import end_of_local_day
@@ -337,3 +338,47 @@ def test_r2_an_item_carries_its_documents_and_a_new_draft_replaces_them(engine, 
     assert [d["name"] for d in case.data["documents"]] == ["党费收缴情况（修订）.pdf"]
     case = act(engine, case, "approve", staff["reviewer"], CHECKED)
     assert verify(engine.db, engine.registry, files=file_store).ok
+
+
+def test_g14_every_routine_figure_matches_a_count_by_hand(engine, staff):
+    """G14: four items walked through the door, each figure counted here by catalogue
+    category: r1 published on time inside and outside, changed (G7), two opinions and
+    one answered (G8); r2 withheld and filed (G6); r3 published inside and withdrawn
+    (G7); r4 fallen due before it was published (R3)."""
+    handler, upper = staff["handler"], staff["upper"]
+    r1 = act(engine, approved(engine, staff), "publish_internal", handler, {"channels": ["board"]})
+    r1 = act(engine, r1, "publish_public", handler, {"channels": ["board"]}, "2027-01-06")
+    engine.fire(r1.id, "opinion", PUBLIC, {"text": "建议附明细", "name": "匿名"}, None,
+                at("2027-01-06"))
+    engine.fire(r1.id, "opinion", staff["supervisor"], {"text": "偏晚", "kind": "supervision"},
+                None, at("2027-01-06"))
+    engine.fire(r1.id, "answer_opinion", handler, {"no": 1, "answer": "已采纳", "publish": True},
+                None, at("2027-01-07"))
+    r1 = engine.get(r1.id, handler)
+    r1 = act(engine, r1, "request_change", handler,
+             {"kind": "change", "content": "实缴 39 人", "explanation": "更正笔误"}, "2027-01-07")
+    act(engine, r1, "approve_change", upper, when="2027-01-07")
+    r2 = act(engine, opened(engine, staff, category="conduct"), "submit", handler)
+    r2 = act(engine, r2, "withhold", staff["reviewer"], {"reason": "涉及个人隐私（G2）"})
+    act(engine, r2, "file", handler)
+    r3 = approved(engine, staff, category="decisions", scope="internal")
+    r3 = act(engine, r3, "publish_internal", handler, {"channels": ["meeting"]})
+    r3 = act(engine, r3, "request_change", handler, {"kind": "withdraw", "explanation": "撤销"})
+    act(engine, r3, "approve_change", upper)
+    r4 = approved(engine, staff)
+    counted_then = stats_check.figures(engine, "routine")
+    run_due(engine, end_of_local_day(dt.date(2027, 1, 15)))
+    act(engine, engine.get(r4.id, handler), "publish_internal", handler, {"channels": ["board"]},
+        "2027-01-18")
+    found = stats_check.figures(engine, "routine")
+    assert stats_check.flat(found, "routine") == {
+        "opened": 4, "opened.organisation": 2, "opened.conduct": 1, "opened.decisions": 1,
+        "published": 3, "published.organisation": 2, "published.decisions": 1,
+        "timeliness": 3, "timeliness.on_time": 2, "timeliness.overdue": 1,
+        "went_overdue": 1, "went_overdue.organisation": 1,
+        "published_public": 1, "published_public.organisation": 1,
+        "withheld": 1, "withheld.conduct": 1,
+        "changes": 2, "changes.change": 1, "changes.withdraw": 1,
+        "opinions": 2, "opinions.organisation": 2,
+        "opinions_answered": 1, "opinions_answered.organisation": 1}
+    stats_check.replay_agrees(engine, "routine", at("2027-01-07"), counted_then)

@@ -10,28 +10,15 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.machines.stats_check import wd
+from workflow.audit.chain import case_events, verify
 from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
 from workflow.base.timeutil import end_of_local_day, iso_utc
 from workflow.core.timers import run_due
 from workflow.people.actors import PUBLIC, applicant
 from workflow.store.models import cases, stats_cases
+from workflow.views import publications
 from workflow.views import statistics as stats
-
-#: 2026's official days around 国庆 and 中秋 (国务院办公厅通知): off on a weekday, and the
-#: make-up working weekend days (调休)
-OFF = {dt.date(2026, 9, 25), dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 5),
-       dt.date(2026, 10, 6), dt.date(2026, 10, 7)}
-WORK = {dt.date(2026, 9, 20), dt.date(2026, 10, 10)}
-
-
-def working(d: dt.date) -> bool:
-    return d in WORK or (d.weekday() < 5 and d not in OFF)
-
-
-def wd(start: str, end: str) -> int:
-    """Working days after ``start`` up to ``end``, counted here without the engine."""
-    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-    return sum(working(first + dt.timedelta(days=i)) for i in range(1, (last - first).days + 1))
 
 
 def at(day: str, hour: int = 10) -> dt.datetime:
@@ -220,23 +207,61 @@ def test_g14_annual_report_adds_up_across_rows_and_columns(engine, history, scop
 
 
 def test_g14_annual_report_is_public_only_once_published_after_the_year(engine, history,
-                                                                       scope, tree):
-    editors = [tree["T"]]
+                                                                       scope, tree, people):
+    office = people["office"]
     with pytest.raises(NotFound):
         stats.annual(engine, None, "T", 2026)
-    stats.save_texts(engine, scope, "T", 2026, editors, "user:ban", "问题", "改进",
-                     at("2026-12-06"))
+    stats.save_texts(engine, scope, "T", 2026, office, "问题", "改进", at("2026-12-06"))
     with pytest.raises(NotAllowed):
-        stats.publish(engine, scope, "T", 2026, editors, "user:ban", at("2026-12-06"))
+        stats.publish(engine, scope, "T", 2026, office, at("2026-12-06"))
     with pytest.raises(Forbidden):
-        stats.publish(engine, scope, "T", 2026, [tree["V"]], "user:x", at("2027-01-05"))
-    stats.publish(engine, scope, "T", 2026, editors, "user:ban", at("2027-01-05"))
+        stats.publish(engine, scope, "T", 2026, people["handler"], at("2027-01-05"))
+    assert stats.may_edit(engine, people["upper"], tree["T"]) is False, "a reviewer above"
+    stats.publish(engine, scope, "T", 2026, office, at("2027-01-05"))
     public = stats.annual(engine, None, "T", 2026)
     assert public.problems == "问题" and public.published_at is not None
     assert [r.org for r in stats.published(engine.db)] == ["T"]
     with pytest.raises(NotAllowed):
-        stats.save_texts(engine, scope, "T", 2026, editors, "user:ban", "改", "改",
-                         at("2027-01-06"))
+        stats.save_texts(engine, scope, "T", 2026, office, "改", "改", at("2027-01-06"))
+
+
+def test_g14_annual_report_edits_and_publication_are_events_auditors_verify(engine, history,
+                                                                           scope, tree,
+                                                                           people):
+    """AU1, G10: the report's texts and its publication go through the door: each edit and
+    the publication is an event of the hash chain, which verifies; the board shows the
+    report to everyone, one row of the ledger; one report per organisation and year."""
+    office = people["office"]
+    stats.save_texts(engine, scope, "T", 2026, office, "公开不够及时", "", at("2026-12-06"))
+    stats.save_texts(engine, scope, "T", 2026, office, "公开不够及时", "建立提醒",
+                     at("2026-12-07"))
+    stats.publish(engine, scope, "T", 2026, office, at("2027-01-05"))
+    (report,) = [p for p in publications.publications(engine) if p.kind == "annual_report"]
+    assert report.org == "T" and "建立提醒" in report.content and report.scope == "public"
+    assert [(e["trigger"], e["actor"]) for e in case_events(engine.db, report.id)] == [
+        ("start", "user:ban"), ("edit", "user:ban"), ("publish", "user:ban")]
+    assert report.id in [p.id for p in publications.ledger(engine, [tree["T"]])]
+    assert verify(engine.db, engine.registry).ok
+
+
+def test_g14_one_annual_report_per_organisation_and_year(engine, scope, people, monkeypatch):
+    """A report opened elsewhere (the generic case API) is the one the desk edits; two
+    desks opening the same year at once: the second is refused in its transaction."""
+    office = people["office"]
+    first = engine.start("annual_report", "T", office, {"year": 2025}, at("2026-03-02"))
+    stats.save_texts(engine, scope, "T", 2025, office, "问题", "", at("2026-03-03"))
+    assert engine.get(first.id, office).data["problems"] == "问题"
+    real, calls = stats._report, []
+
+    def unseen_once(*args, **kwargs):
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(stats, "_report", unseen_once)
+    with pytest.raises(NotAllowed) as twice:
+        stats.save_texts(engine, scope, "T", 2025, office, "另一份", "", at("2026-03-03"))
+    assert twice.value.message == stats.DUPLICATE
+    assert engine.get(first.id, office).data["problems"] == "问题"
 
 
 @given(st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)), st.integers(0, 800))

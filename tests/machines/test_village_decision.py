@@ -9,6 +9,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from tests.machines import stats_check
 from tests.workflow.test_attachments import pdf
 from workflow.audit.chain import verify
 from workflow.base.errors import Forbidden, Invalid, NotAllowed
@@ -380,3 +381,35 @@ def test_v4_meeting_records_take_minutes_and_sign_in_sheets(engine, village):
     meeting = case.data["meetings"][-1]
     assert meeting["sign_in"][0]["media_type"] == "application/pdf"
     assert "minutes" not in meeting
+
+
+def test_g14_every_village_decision_figure_matches_a_count_by_hand(engine, village):
+    """G14: three decisions walked through the door, each figure counted here: d1 major
+    (the town reviews), its first Party meeting short of quorum (V4) then reconvened,
+    both publications on time; d2 ordinary, its resolution published after the second
+    overdue tier (A9); d3 drafted only."""
+    office = village["office"]
+    d1 = act(engine, to_review(engine, village, major=True), "party_meeting", office,
+             party(members=30, present=14, in_favour=14))
+    d1 = act(engine, d1, "party_meeting", office, party())
+    d1 = act(engine, d1, "villagers_meeting", office, representatives())
+    d1 = act(engine, d1, "publish_resolution", office, {"channels": ["board"]}, "2026-03-04")
+    d2 = to_resolved(engine, village)
+    start(engine, village)
+    counted_then = stats_check.figures(engine, KIND)
+    d1 = act(engine, d1, "record_implementation", office,
+             {"stage": "complete", "text": "道路已验收"}, "2026-04-03")
+    act(engine, d1, "publish_result", office, {"channels": ["board"], "content": "已硬化"},
+        "2026-04-07")
+    run_due(engine, end_of_local_day(dt.date(2026, 4, 7)))
+    act(engine, engine.get(d2.id, office), "publish_resolution", office,
+        {"channels": ["board"]}, "2026-04-08")
+    found = stats_check.figures(engine, KIND)
+    assert stats_check.flat(found, KIND) == {
+        "decisions": 3, "steps": 9, "steps.propose": 2, "steps.town_review": 1,
+        "steps.two_committees": 2, "steps.party_meeting": 2, "steps.villagers_meeting": 2,
+        "invalid_meetings": 1, "invalid_meetings.party_meeting": 1,
+        "publications": 3, "publications.publish_resolution": 2,
+        "publications.publish_result": 1,
+        "timeliness": 3, "timeliness.on_time": 2, "timeliness.long_overdue": 1}
+    stats_check.replay_agrees(engine, KIND, at("2026-03-04", 23), counted_then)

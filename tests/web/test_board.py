@@ -517,6 +517,10 @@ def test_the_demo_data_shows_its_published_public_item(client, engine):
     # V2: the village decisions' publications (machines/demo.py): one decision in full, the
     # resolution of the one whose result is overdue
     others = [i["title"] for i in listed if i not in routine]
+    # G14: 青山镇's annual report of last year, published on the board for everyone
+    reports = [t for t in others if t.endswith("年度党务公开工作年度报告")]
+    assert reports == [f"{local_date(utcnow()).year - 1} 年度党务公开工作年度报告"]
+    others = [t for t in others if t not in reports]
     assert sorted(t.split("：")[0] for t in others if "党员旁听" not in t) == [
         "决议公开", "决议公开", "实施结果公开"]
     # G1: the observer meetings' notices (3) and the drawn one's result, released within the

@@ -17,7 +17,7 @@ from tests.web.conftest import login, make_user, officer
 from workflow.base.timeutil import end_of_local_day
 from workflow.core.registry import Registry
 from workflow.core.timers import run_due
-from workflow.people.actors import PUBLIC
+from workflow.people.actors import PUBLIC, user
 from workflow.people.orgs import add_org
 from workflow.views import statistics as stats
 
@@ -82,6 +82,23 @@ def test_g14_api_figures_for_a_subtree(client, users, villages):
     assert [p["kind"] for p in one.json["processes"]] == ["application"]
 
 
+def test_g14_api_figures_as_of_a_past_day_are_rebuilt_by_replay(client, users, engine,
+                                                                 villages, tree):
+    """AU2: ``as_of`` gives the figures as they stood at the end of that day: on
+    1 October only V had been answered; W's late answer came on the 28th."""
+    query = {"org": "T", **PERIOD, "process": "application"}
+    then = client.get("/api/v1/stats", query_string=query | {"as_of": "2026-10-01"},
+                      headers=users["handler"].headers)
+    assert then.status_code == 200, then.json
+    figures = {f["name"]: f for f in then.json["processes"][0]["figures"]}
+    assert figures["answered"]["total"] == 1 and figures["received"]["total"] == 2
+    assert (then.json["on_time"], then.json["overdue"]) == (1, 0)
+    now = client.get("/api/v1/stats", query_string=query | {"as_of": "2026-12-06"},
+                     headers=users["handler"].headers)
+    assert now.json == client.get("/api/v1/stats", query_string=query,
+                                  headers=users["handler"].headers).json
+
+
 @pytest.mark.parametrize("query,status", [
     ({"org": "T", "from": "2026-02-30", "to": "2026-10-31"}, 422),
     ({"org": "T", "from": "2026-10-31", "to": "2026-09-01"}, 422),
@@ -90,6 +107,9 @@ def test_g14_api_figures_for_a_subtree(client, users, villages):
     ({"org": "NOPE", **PERIOD}, 404),
     ({"org": "C", **PERIOD}, 404),
     ({"org": "T", "process": "nope", **PERIOD}, 404),
+    ({"org": "T", "as_of": "2026-02-30", **PERIOD}, 422),
+    ({"org": "T", "as_of": "", **PERIOD}, 422),
+    ({"org": "C", "as_of": "2026-10-01", **PERIOD}, 404),
 ])
 def test_g14_api_hostile_input_is_refused_with_a_reason(client, users, query, status):
     got = client.get("/api/v1/stats", query_string=query, headers=users["handler"].headers)
@@ -134,8 +154,8 @@ def test_g14_no_party_internal_figure_reaches_the_public(client, engine, users, 
                                                           tree):
     assert client.get("/stats/").status_code in (302, 401)
     assert client.get("/board/annual/T/2026").status_code == 404
-    stats.publish(engine, stats.scope_of(engine.db, [tree["C"]]), "T", 2026, [tree["T"]],
-                  "user:office", at("2027-01-05"))
+    stats.publish(engine, stats.scope_of(engine.db, [tree["C"]]), "T", 2026,
+                  user("office", {(tree["T"], "office")}), at("2027-01-05"))
     listed = client.get("/board/annual").get_data(as_text=True)
     public = client.get("/board/annual/T/2026").get_data(as_text=True)
     assert "组织T" in listed and "一、本年新收申请数量" in public
@@ -148,6 +168,11 @@ def test_g14_no_party_internal_figure_reaches_the_public(client, engine, users, 
     assert api["published_at"] and api["tables"][0]["kind"] == "application"
     sheet = load_workbook(io.BytesIO(client.get("/board/annual/T/2026.xlsx").get_data()))
     assert sheet.active.cell(2, 1).value == "一、本年新收申请数量"
+    (item,) = [i for i in client.get("/api/v1/publications?org=T").get_json()["items"]
+               if i["title"] == "2026 年度党务公开工作年度报告"]
+    page = client.get(item["url"])
+    assert page.status_code == 200 and "2026 年度党务公开工作年度报告" in page.get_data(
+        as_text=True)
 
 
 def test_g14_annual_report_pdf_embeds_its_font(client, engine, users, villages, tree):
@@ -157,3 +182,23 @@ def test_g14_annual_report_pdf_embeds_its_font(client, engine, users, villages, 
     got = client.get("/stats/annual/T/2026.pdf")
     assert got.status_code == 200 and got.data.startswith(b"%PDF")
     assert b"/FontFile2" in got.data or b"/FontFile3" in got.data
+
+
+def test_g14_page_as_of_a_past_day_matches_the_api_and_its_export(client, users, villages):
+    """AU2 on /stats: an as-of date rebuilds every table by replay; the export follows."""
+    login(client, users["reviewer"])
+    query = {"org": "T", **PERIOD, "as_of": "2026-10-01"}
+    html = client.get("/stats/", query_string=query).get_data(as_text=True)
+    assert 'name="as_of" value="2026-10-01"' in html
+    api = client.get("/api/v1/stats", query_string=query, headers=users["handler"].headers)
+    (app,) = [p for p in api.json["processes"] if p["kind"] == "application"]
+    answered = next(f for f in app["figures"] if f["name"] == "answered")["total"]
+    shown = {row[1]: row[2] for row in table_cells(html, "table-figures")[1:]
+             if row[0] == "依申请公开"}
+    assert answered == 1 and shown["已答复（按答复类型）"] == "1"
+    children = table_cells(html, "table-children")
+    assert [r[0] for r in children[1:]] == ["组织V", "组织W"], "W not yet answered late"
+    raw = client.get("/stats/export/children.csv", query_string=query).get_data()
+    assert list(csv.reader(io.StringIO(raw.decode("utf-8-sig")))) == children
+    bad = client.get("/stats/", query_string=query | {"as_of": "2026-13-01"})
+    assert bad.status_code == 422

@@ -411,22 +411,6 @@ class StatsCount(SQLModel, table=True):
     n: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
 
 
-class AnnualReport(SQLModel, table=True):
-    """An organisation's annual report (G14): the texts its office writes (problems and
-    improvements) and, once published, when and by whom. The tables are the statistics
-    of a year already over, so they no longer change and are not copied here."""
-
-    __tablename__ = "annual_reports"
-    org_id: int = Field(foreign_key="orgs.id", primary_key=True)
-    year: int = Field(primary_key=True)
-    problems: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
-    improvements: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
-    updated_by: str = Field(max_length=200)
-    updated_at: dt.datetime
-    published_by: str | None = Field(default=None, max_length=200)
-    published_at: dt.datetime | None = None
-
-
 # The tables as SQLAlchemy Core sees them, for queries: one name each, beside the models.
 orgs, cases, events, timers = Org.__table__, Case.__table__, Event.__table__, Timer.__table__
 checkpoints, copies = Checkpoint.__table__, CheckpointCopy.__table__
@@ -442,4 +426,4 @@ notify_preferences = NotifyPreference.__table__
 generations = Generation.__table__
 
 stats_cursor, stats_cases = StatsCursor.__table__, StatsCase.__table__
-stats_counts, annual_reports = StatsCount.__table__, AnnualReport.__table__
+stats_counts = StatsCount.__table__

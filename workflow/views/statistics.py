@@ -28,12 +28,12 @@ from sqlalchemy.engine import Connection
 from workflow.audit.chain import EVENT_COLUMNS, replay
 from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
 from workflow.base.text import Text
-from workflow.base.timeutil import local_date
+from workflow.base.timeutil import end_of_local_day, iso_utc, local_date
 from workflow.core.declare import Mark, Statistics
 from workflow.core.engine import Engine
 from workflow.core.registry import Registry
+from workflow.people.actors import Actor
 from workflow.store.models import (
-    annual_reports,
     cases,
     events,
     orgs,
@@ -59,6 +59,8 @@ OUTSIDE = Text("不在您可以查看统计的范围内的组织",
                "An organisation outside the subtrees whose statistics you may see")
 BAD_PERIOD = Text("日期应为 YYYY-MM-DD，2000 至 2099 年之间，且开始不晚于结束",
                   "Dates are YYYY-MM-DD between 2000 and 2099, the start not after the end")
+BAD_AS_OF = Text("截至日期应为 YYYY-MM-DD，2000 至 2099 年之间",
+                 "The as-of date is YYYY-MM-DD between 2000 and 2099")
 UNKNOWN_KIND = Text("没有这个流程的统计", "No statistics for this process")
 
 
@@ -240,6 +242,18 @@ def period(start: str | None, end: str | None) -> tuple[dt.date, dt.date]:
     if not (EARLIEST <= first <= last <= LATEST):
         raise Invalid(fields={"from": BAD_PERIOD, "to": BAD_PERIOD})
     return first, last
+
+
+def end_of_day(text: str | None) -> str:
+    """The last moment of a day in China (an ``as_of`` date), as the canonical UTC text
+    :func:`as_of` takes (422 with the reason when it is not a date of 2000–2099)."""
+    try:
+        day = dt.date.fromisoformat(text or "")
+    except (TypeError, ValueError):
+        raise Invalid(fields={"as_of": BAD_AS_OF}) from None
+    if not EARLIEST <= day <= LATEST:
+        raise Invalid(fields={"as_of": BAD_AS_OF})
+    return iso_utc(end_of_local_day(day) - dt.timedelta(microseconds=1))
 
 
 def scope_of(db, paths: Iterable[str]) -> Scope:
@@ -541,35 +555,48 @@ def monthly(eng: Engine, scope: Scope, code: str, start: dt.date, end: dt.date,
 # -- as of a past moment, by replay (AU2) -----------------------------------------------------
 
 
+def _replayed(eng: Engine, conn: Connection, org: Any, kinds: Sequence[str], at: str,
+              subtree: bool) -> Counter:
+    """Every case of the organisation (and its subtree) replayed to ``at`` and read by its
+    process's declaration: the marks' counts by (kind, day, figure, part, who, bucket)."""
+    counted: Counter = Counter()
+    where = orgs.c.path.startswith(org.path) if subtree else orgs.c.id == org.id
+    ids = [r.id for r in conn.execute(
+        sa.select(cases.c.id).join(orgs, orgs.c.id == cases.c.org_id)
+        .where(where, cases.c.kind.in_(kinds)).order_by(cases.c.id))]
+    for case_id in ids:
+        rows = [dict(r._mapping) for r in conn.execute(
+            sa.select(*[events.c[n] for n in EVENT_COLUMNS])
+            .where(events.c.case_id == case_id, events.c.at <= at)
+            .order_by(events.c.seq))]
+        if not rows:
+            continue
+        rebuilt = replay(rows, eng.registry)
+        path = conn.execute(sa.select(orgs.c.path).where(orgs.c.code == rebuilt.org)).scalar()
+        statistics = _statistics(eng.registry, rebuilt.kind, rebuilt.def_version)
+        for day, figure, part, who, bucket, n in _encoded(
+                case_marks(eng, conn, rebuilt.kind, rebuilt.def_version, path, rows,
+                           rebuilt.data), statistics):
+            counted[(rebuilt.kind, day, figure, part, who, bucket)] += n
+    return counted
+
+
+def _within(counted: Counter, start: dt.date, end: dt.date) -> list[tuple]:
+    first, last = start.isoformat(), end.isoformat()
+    return [(k, f, p, w, b, n) for (k, d, f, p, w, b), n in counted.items()
+            if first <= d <= last]
+
+
 def as_of(eng: Engine, scope: Scope, code: str, start: dt.date, end: dt.date, at: str,
           kind: str | None = None, subtree: bool = True) -> Figures:
     """The same figures from the events up to ``at`` (canonical UTC text) alone: every
     case of the subtree replayed to then and read by its process's declaration; no
     counter is used, so this checks the projection as well as answering for the past."""
     kinds = kinds_of(eng.registry, kind)
-    counted: Counter = Counter()
     with eng.db.read() as conn:
         org = _org(conn, scope, code)
-        where = orgs.c.path.startswith(org.path) if subtree else orgs.c.id == org.id
-        ids = [r.id for r in conn.execute(
-            sa.select(cases.c.id).join(orgs, orgs.c.id == cases.c.org_id)
-            .where(where, cases.c.kind.in_(kinds)).order_by(cases.c.id))]
-        for case_id in ids:
-            rows = [dict(r._mapping) for r in conn.execute(
-                sa.select(*[events.c[n] for n in EVENT_COLUMNS])
-                .where(events.c.case_id == case_id, events.c.at <= at)
-                .order_by(events.c.seq))]
-            if not rows:
-                continue
-            rebuilt = replay(rows, eng.registry)
-            path = conn.execute(sa.select(orgs.c.path).where(orgs.c.code == rebuilt.org)).scalar()
-            statistics = _statistics(eng.registry, rebuilt.kind, rebuilt.def_version)
-            for day, figure, part, who, bucket, n in _encoded(
-                    case_marks(eng, conn, rebuilt.kind, rebuilt.def_version, path, rows,
-                               rebuilt.data), statistics):
-                counted[(rebuilt.kind, day, figure, part, who, bucket)] += n
-    first, last = start.isoformat(), end.isoformat()
-    rows = [(k, f, p, w, b, n) for (k, d, f, p, w, b), n in counted.items() if first <= d <= last]
+        counted = _replayed(eng, conn, org, kinds, at, subtree)
+    first = start.isoformat()
     carried = {}
     for k in kinds:
         pair = eng.registry.get(k).process.statistics.open_close
@@ -583,22 +610,46 @@ def as_of(eng: Engine, scope: Scope, code: str, start: dt.date, end: dt.date, at
             carried[k] = (open_before(first),
                           open_before((end + dt.timedelta(days=1)).isoformat()))
     return Figures(org.code, org.name, start, end, subtree,
-                   shape(eng.registry, kinds, rows, carried))
+                   shape(eng.registry, kinds, _within(counted, start, end), carried))
+
+
+def children_as_of(eng: Engine, scope: Scope, code: str, start: dt.date, end: dt.date,
+                   at: str, kind: str | None = None) -> list[Figures]:
+    """:func:`children` as they stood at ``at``, each child's subtree replayed."""
+    with eng.db.read() as conn:
+        org = _org(conn, scope, code)
+        codes = [r.code for r in conn.execute(sa.select(orgs.c.code)
+                                              .where(orgs.c.parent_id == org.id))]
+    found = [as_of(eng, scope, child, start, end, at, kind) for child in codes]
+    return sorted(found, key=lambda f: (f.on_time_rate is None, f.on_time_rate or 0, f.org))
+
+
+def monthly_as_of(eng: Engine, scope: Scope, code: str, start: dt.date, end: dt.date,
+                  at: str, kind: str | None = None) -> list[Month]:
+    """:func:`monthly` as it stood at ``at``, from one replay of the subtree."""
+    kinds = kinds_of(eng.registry, kind)
+    with eng.db.read() as conn:
+        counted = _replayed(eng, conn, _org(conn, scope, code), kinds, at, True)
+    out, first = [], _month_start(start)
+    while first <= end:
+        rows = _within(counted, max(first, start), min(_month_end(first), end))
+        out.append(Month(first.isoformat()[:7], shape(eng.registry, kinds, rows, {})))
+        first = _next_month(first)
+    return out
 
 
 # -- the annual report (年度报告) ---------------------------------------------------------------
 
-#: who writes and publishes an organisation's annual report (G15: the office, the secretary)
-EDITORS = ("office", "secretary")
-NOT_EDITOR = Text("只有本组织的党务公开办公室或书记可以编写和发布年度报告",
-                  "Only the organisation's office or secretary writes and publishes its annual "
-                  "report")
 YEAR_NOT_OVER = Text("年度尚未结束，年度报告只能在次年发布",
                      "The year is not over: its annual report is published the year after")
 ALREADY_PUBLISHED = Text("年度报告已发布，不能再修改",
                          "The annual report is published: no more edits")
 BAD_YEAR = Text("年份应在 2000 至 2099 之间", "The year is between 2000 and 2099")
 NOT_PUBLISHED = Text("该年度报告尚未发布", "This annual report is not published")
+DUPLICATE = Text("该组织这一年度的年度报告已经存在",
+                 "This organisation's annual report for that year exists already")
+#: the process keeping a report's texts and publication (machines/annual_report.py)
+REPORT_KIND = "annual_report"
 
 
 @dataclass(frozen=True)
@@ -674,6 +725,24 @@ def _year_figures(eng: Engine, conn: Connection, org: Any, year: int) -> Figures
                     kinds, True)
 
 
+def _report(conn: Connection, org_id: int, year: int,
+            other_than: int | None = None) -> tuple[Any, dict[str, Any]] | None:
+    """The case keeping an organisation's report of a year, with its data (the oldest,
+    should the generic case API have opened another)."""
+    for row in conn.execute(sa.select(cases.c.id, cases.c.version, cases.c.data)
+                            .where(cases.c.kind == REPORT_KIND, cases.c.org_id == org_id,
+                                   cases.c.id != (other_than or 0))
+                            .order_by(cases.c.id)):
+        data = json.loads(row.data)
+        if data.get("year") == year:
+            return row, data
+    return None
+
+
+def _released_at(publication: Mapping[str, Any]) -> dt.datetime:
+    return dt.datetime.fromisoformat(publication["published_public"]["at"])
+
+
 def annual(eng: Engine, scope: Scope | None, code: str, year: int) -> Annual:
     """An organisation's annual report with its subtree's tables; ``scope`` None is the
     public, who see a published report only (404 otherwise)."""
@@ -684,60 +753,74 @@ def annual(eng: Engine, scope: Scope | None, code: str, year: int) -> Annual:
                                .where(orgs.c.code == code)).first()
         else:
             org = _org(conn, scope, code)
-        saved = None if org is None else conn.execute(
-            sa.select(annual_reports).where(annual_reports.c.org_id == org.id,
-                                            annual_reports.c.year == year)).first()
-        if scope is None and (saved is None or saved.published_at is None):
+        saved = {} if org is None else (_report(conn, org.id, year) or (None, {}))[1]
+        publication = saved.get("publication")
+        if scope is None and not publication:
             raise NotFound(NOT_PUBLISHED)
         tables = report_tables(eng.registry, _year_figures(eng, conn, org, year))
-    return Annual(org.code, org.name, year, tables,
-                  saved.problems if saved else "", saved.improvements if saved else "",
-                  saved.published_at if saved else None, saved.published_by if saved else None)
+    return Annual(org.code, org.name, year, tables, saved.get("problems", ""),
+                  saved.get("improvements", ""),
+                  _released_at(publication) if publication else None,
+                  publication["by"] if publication else None)
 
 
-def _editable(conn: Connection, scope: Scope, code: str, year: int,
-              editor_paths: Sequence[str]) -> tuple[Any, Any]:
-    org = _org(conn, scope, code)
-    if not any(org.path.startswith(p) for p in editor_paths):
-        raise Forbidden(NOT_EDITOR)
-    saved = conn.execute(sa.select(annual_reports).where(
-        annual_reports.c.org_id == org.id, annual_reports.c.year == year)).first()
-    if saved is not None and saved.published_at is not None:
+def may_edit(eng: Engine, actor: Actor, org_path: str) -> bool:
+    """Whether this person writes and publishes the organisation's report (the report
+    process's own roles: its office or secretary, or its parent's)."""
+    return actor.holds(eng.registry.get(REPORT_KIND).process.start_roles, org_path)
+
+
+def _one_per_year(eng: Engine, org_id: int, year: int):
+    """In the transaction that opens a report: refused when the organisation has that
+    year's already (on PostgreSQL the organisation's row is locked first, so of two
+    opened at once the second sees the first)."""
+
+    def check(conn: Connection, case_id: int, _code: str) -> None:
+        if not eng.db.is_sqlite:
+            conn.execute(sa.select(orgs.c.id).where(orgs.c.id == org_id).with_for_update())
+        if _report(conn, org_id, year, other_than=case_id) is not None:
+            raise NotAllowed(DUPLICATE)
+
+    return check
+
+
+def _open_report(eng: Engine, scope: Scope, code: str, year: int
+                 ) -> tuple[Any, tuple[Any, dict[str, Any]] | None]:
+    with eng.db.read() as conn:
+        org = _org(conn, scope, code)
+        found = _report(conn, org.id, year)
+    if found is not None and found[1].get("publication"):
         raise NotAllowed(ALREADY_PUBLISHED)
-    return org, saved
+    return org, found
 
 
-def save_texts(eng: Engine, scope: Scope, code: str, year: int, editor_paths: Sequence[str],
-               actor: str, problems: str, improvements: str, now: dt.datetime) -> None:
-    """The office writes the report's texts; refused once it is published."""
-    with eng.db.write() as conn:
-        org, saved = _editable(conn, scope, code, year, editor_paths)
-        values = {"problems": problems[:20000], "improvements": improvements[:20000],
-                  "updated_by": actor, "updated_at": now}
-        if saved is None:
-            conn.execute(sa.insert(annual_reports).values(org_id=org.id, year=year, **values))
-        else:
-            conn.execute(sa.update(annual_reports).where(
-                annual_reports.c.org_id == org.id, annual_reports.c.year == year).values(values))
+def save_texts(eng: Engine, scope: Scope, code: str, year: int, actor: Actor,
+               problems: str, improvements: str, now: dt.datetime) -> None:
+    """The office writes the report's texts: the report's case opened with them, or an
+    ``edit`` event; refused once it is published."""
+    org, found = _open_report(eng, scope, code, year)
+    texts = {"problems": problems, "improvements": improvements}
+    if found is None:
+        eng.start(REPORT_KIND, org.code, actor, {"year": year} | texts, now,
+                  within=_one_per_year(eng, org.id, year))
+    else:
+        eng.fire(found[0].id, "edit", actor, texts, found[0].version, now)
 
 
-def publish(eng: Engine, scope: Scope, code: str, year: int, editor_paths: Sequence[str],
-            actor: str, now: dt.datetime) -> None:
-    """Published on the public board: only a year that is over, whose figures no longer
-    change; once only."""
+def publish(eng: Engine, scope: Scope, code: str, year: int, actor: Actor,
+            now: dt.datetime) -> None:
+    """Published on the public board through the report's ``publish`` trigger: only a
+    year that is over, whose figures no longer change; once only."""
     if year >= local_date(now).year:
         raise NotAllowed(YEAR_NOT_OVER)
-    with eng.db.write() as conn:
-        org, saved = _editable(conn, scope, code, year, editor_paths)
-        values = {"published_by": actor, "published_at": now, "updated_by": actor,
-                  "updated_at": now}
-        if saved is None:
-            conn.execute(sa.insert(annual_reports).values(org_id=org.id, year=year,
-                                                          problems="", improvements="",
-                                                          **values))
-        else:
-            conn.execute(sa.update(annual_reports).where(
-                annual_reports.c.org_id == org.id, annual_reports.c.year == year).values(values))
+    org, found = _open_report(eng, scope, code, year)
+    if found is None:
+        case = eng.start(REPORT_KIND, org.code, actor, {"year": year}, now,
+                         within=_one_per_year(eng, org.id, year))
+        case_id, version = case.id, case.version
+    else:
+        case_id, version = found[0].id, found[0].version
+    eng.fire(case_id, "publish", actor, {}, version, now)
 
 
 @dataclass(frozen=True)
@@ -751,9 +834,11 @@ class PublishedReport:
 def published(db) -> list[PublishedReport]:
     """Every published annual report, newest year first (the public board's list)."""
     with db.read() as conn:
-        return [PublishedReport(r.code, r.name, r.year, r.published_at) for r in conn.execute(
-            sa.select(orgs.c.code, orgs.c.name, annual_reports.c.year,
-                      annual_reports.c.published_at)
-            .join(orgs, orgs.c.id == annual_reports.c.org_id)
-            .where(annual_reports.c.published_at.is_not(None))
-            .order_by(annual_reports.c.year.desc(), orgs.c.path))]
+        rows = conn.execute(sa.select(orgs.c.code, orgs.c.name, orgs.c.path, cases.c.data)
+                            .join(orgs, orgs.c.id == cases.c.org_id)
+                            .where(cases.c.kind == REPORT_KIND)).all()
+    found = [(row, json.loads(row.data)) for row in rows]
+    ordered = sorted(((data["year"], row.path, row, data) for row, data in found
+                      if data.get("publication")), key=lambda t: (-t[0], t[1]))
+    return [PublishedReport(row.code, row.name, year, _released_at(data["publication"]))
+            for year, _path, row, data in ordered]
