@@ -2,8 +2,8 @@
 
 The statistics desk reads the event log through a durable cursor into one facts row per
 case and counters per organisation (alone and with its subtree), process, day and month,
-so a period's figures come from a few hundred rows instead of the whole log; and the
-annual reports' texts with their publication.
+so a period's figures come from a few hundred rows instead of the whole log. (Annual
+reports are cases of the ``annual_report`` process, in the event log like every case.)
 
 Revision ID: a9c4e2f7b318
 Revises: a7c3e9f1b2d4
@@ -56,21 +56,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("org_id", "subtree", "grain", "kind", "period", "figure",
                                 "part", "who", "bucket"),
     )
-    op.create_table(
-        "annual_reports",
-        sa.Column("org_id", sa.Integer(), sa.ForeignKey("orgs.id"), primary_key=True),
-        sa.Column("year", sa.Integer(), primary_key=True),
-        sa.Column("problems", sa.Text(), nullable=False),
-        sa.Column("improvements", sa.Text(), nullable=False),
-        sa.Column("updated_by", sa.String(length=200), nullable=False),
-        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("published_by", sa.String(length=200), nullable=True),
-        sa.Column("published_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("annual_reports")
     op.drop_table("stats_counts")
     op.drop_index("ix_stats_cases_org_id", table_name="stats_cases")
     op.drop_table("stats_cases")
