@@ -20,7 +20,9 @@ def recipe(*args: str, **env: str) -> list[str]:
     if shutil.which("make") is None:
         pytest.fail("make is missing: the project's commands need it")
     clean = {k: v for k, v in os.environ.items() if k not in ("HOST", "PORT")}
-    done = subprocess.run(["make", "-n", "run", *args], cwd=ROOT, env=clean | env,
+    # --no-print-directory: under make test (a sub-make) make would add its own lines
+    done = subprocess.run(["make", "-n", "--no-print-directory", "run", *args], cwd=ROOT,
+                          env=clean | env,
                           capture_output=True, text=True, timeout=60, check=True)
     return done.stdout.splitlines()
 
