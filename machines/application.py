@@ -11,10 +11,13 @@ co-owner does not count (A8); overdue comes in two tiers with reminders before (
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from machines import demo, overdue
 from machines import statistics as stats
 from machines.common import (
     ANSWERED_RECORDS,
+    EMAIL,
     NOTE,
     OFFICERS,
     REASON,
@@ -292,8 +295,7 @@ APPLY = Schema((
     Field("name", "str", T("申请人姓名或名称", "Applicant name"), max_length=100),
     Field("phone", "phone", T("联系电话", "Phone"), required=False,
           help=T("电话和电子邮箱至少填写一项", "A phone number or an e-mail address")),
-    Field("email", "email", T("电子邮箱", "E-mail"), required=False,
-          help=T("电话和电子邮箱至少填写一项", "A phone number or an e-mail address")),
+    replace(EMAIL, help=T("电话和电子邮箱至少填写一项", "A phone number or an e-mail address")),
     Field("address", "str", T("通信地址", "Postal address"), required=False, max_length=300),
     Field("description", "text", T("所需信息的内容描述", "Information sought"),
           max_length=4000),

@@ -98,6 +98,10 @@ CHANNELS = {
     "broadcast": T("广播", "Broadcast"),
 }
 
+#: an e-mail address someone without an account may give to be written to (A1's applicant,
+#: O4's registrant); the door checks its form (type ``email``), notifications use it
+EMAIL = Field("email", "email", T("电子邮箱", "E-mail"), required=False)
+
 #: the API document lists the channels (its ``enum``); ``channels_known`` refuses others
 CHANNELS_FIELD = Field("channels", "list", T("公开渠道（可多选）", "Channels"),
                        help=T("公开栏、网站、会议、文件、电子屏、公众号、广播",

@@ -239,9 +239,10 @@ def observer_intents(seen: Seen) -> Iterator[Intent]:
         original = _receipt_event(seen, payload.get("receipt"))
         if original is not None:
             result = WORDS["verified" if payload.get("verified") else "refused"]
-            yield Intent("observer_verified", _registrant(original),
+            yield Intent("observer_verified", registrant(original, payload["receipt"]),
                          seen.common() | {"receipt": payload["receipt"],
-                                          "result": result._asdict()})
+                                          "result": result._asdict(),
+                                          "link": status_link(seen)})
     elif event["trigger"] == "draw":
         seating = seen.data.get("seating") or {}
         seated = {str(s.get("id")) for s in seating.get("seats", [])}
@@ -254,14 +255,28 @@ def observer_intents(seen: Seen) -> Iterator[Intent]:
             word = "seated" if number in seated else "waiting" if number in waiting \
                 else "not_drawn"
             yield Intent("observer_draw",
-                         _registrant({"actor": registered.actor}),
-                         seen.common() | {"receipt": number, "result": WORDS[word]._asdict()})
+                         registrant({"actor": registered.actor, "payload": reg_payload},
+                                    number),
+                         seen.common() | {"receipt": number, "result": WORDS[word]._asdict(),
+                                          "link": status_link(seen)})
 
 
-def _registrant(original: Mapping[str, Any]) -> tuple[Audience, ...]:
-    """A registrant gives a phone, never an e-mail (O4): members are told in-app."""
+def status_link(seen: Seen) -> str:
+    """The registration's status page, where the receipt number and access code show it."""
+    return f"{base_url()}/observer-meetings/{seen.case['id']}/status"
+
+
+def registrant(original: Mapping[str, Any], number: str) -> tuple[Audience, ...]:
+    """A registrant (O4): in-app when a member registered signed in, by e-mail when they
+    gave the optional address; one who left only a phone is not written to."""
+    to: list[Audience] = []
     actor = original["actor"]
-    return (Person(actor.removeprefix("user:")),) if actor.startswith("user:") else ()
+    if actor.startswith("user:"):
+        to.append(Person(actor.removeprefix("user:")))
+    email = original["payload"].get("email")
+    if isinstance(email, str) and EMAIL.match(email):
+        to.append(Contact(f"receipt:{number}", email))
+    return tuple(to)
 
 
 #: per trigger, for every process

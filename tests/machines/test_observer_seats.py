@@ -258,12 +258,17 @@ def test_o4_after_the_close_registration_is_refused_and_nothing_received_is_lost
     assert [r["no"] for r in kept] == [first.number]
 
 
-def _ready(engine, who, ids=(ID_A, ID_B, ID_C), kinds=("农村", "农村", "机关"), **change):
+def _ready(engine, who, ids=(ID_A, ID_B, ID_C), kinds=("农村", "农村", "机关"), emails=(),
+           **change):
+    """Three registrations (a member, then two mobile members without an account, the
+    ``n``-th giving ``emails[n]`` where there is one), verified, registration closed."""
     case = noticed(engine, who, **change)
     numbers = []
     for n, (id_number, category) in enumerate(zip(ids, kinds, strict=True)):
         actor = PUBLIC if n else who["member"]
         extra = {"mobile": True, "card_number": f"LD-{n}", "place": "工业园"} if n else {}
+        if n < len(emails) and emails[n]:
+            extra["email"] = emails[n]
         numbers.append(register(engine, case, actor, form(id_number, category, **extra)).number)
     for number in numbers:
         engine.fire(case.id, "verify", who["office"], {"receipt": number, "verified": True},

@@ -1,5 +1,6 @@
 """Who hears what in 预公开 (a comment's receipt and its disposition) and 党员旁听 (a
-registrant's verification result), walked with the processes' own test helpers."""
+registrant's verification and draw results, in-app or by the optional e-mail), walked with
+the processes' own test helpers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sqlalchemy as sa
 from notifications import outbox
 from tests.machines import test_observer_seats as observers
 from tests.machines import test_predisclosure as predisclosure
+from tests.notifications.conftest import at
 from workflow.people.actors import user
 from workflow.store.models import notify_messages
 
@@ -96,3 +98,39 @@ def test_a_member_registrant_hears_the_draw_result(engine, tree, staff):
             notify_messages.c.kind == "observer_draw")).scalar_one()
     assert numbers[0] in params
     assert ("抽中" in params) == (numbers[0] in seated)
+
+
+def test_a_public_registrant_with_an_e_mail_hears_both_results_by_mail(
+        engine, tree, staff, deliverer, smtp_server):
+    """Issue 18, O5, O7: a registrant without an account who gave the optional e-mail is
+    written to, zh-CN then English, with the status page and neither the ID number nor the
+    phone; the one who gave only a phone is not, and nothing fails."""
+    smtp, _port = smtp_server
+    who = {"office": staff["ban"], "secretary": user("shu", {(tree["T"], "secretary")}),
+           "member": staff["dang"]}
+    case, numbers = observers._ready(engine, who, emails=("", "gong@example.cn"))
+    case = observers.act(engine, case, "publish_record", who["office"],
+                         {"source_kind": "public", "source_name": "福彩3D 第2026302期",
+                          "source_date": "2026-11-18"}, "2026-11-17")
+    observers.act(engine, case, "draw", who["office"], {"value": "3 0 7"}, "2026-11-18")
+    while outbox.fill(engine, at("2026-11-18")):  # read on the day, outside quiet hours
+        pass
+    mailed = [(f"receipt:{numbers[1]}", "email", "gong@example.cn")]
+    assert [r for r in told(engine, "observer_verified") if r[1] == "email"] == mailed
+    assert [r for r in told(engine, "observer_draw") if r[1] == "email"] == mailed
+    assert all(r[0] != f"receipt:{numbers[2]}" for kind in ("observer_verified",
+                                                             "observer_draw")
+               for r in told(engine, kind)), "who left only a phone is not written to"
+
+    assert deliverer.run(at("2026-11-18")) == 2
+    with engine.db.read() as conn:
+        assert {r.status for r in conn.execute(sa.select(notify_messages.c.status).where(
+            notify_messages.c.channel == "email"))} == {"sent"}
+    assert sorted(m["To"] for m in smtp.messages) == ["gong@example.cn"] * 2
+    for mail in smtp.messages:
+        text = mail.get_body(("plain",)).get_content()
+        assert numbers[1] in mail["Subject"]
+        assert text.index("凭报名号和查询码查看") < text.index("access code"), "Chinese first"
+        assert f"/observer-meetings/{case.id}/status" in text
+        raw = mail.as_string()
+        assert observers.ID_B not in raw and "13800000001" not in raw

@@ -163,6 +163,35 @@ def test_o4_the_registration_page_takes_the_letter_and_never_echoes_the_id(clien
     assert client.get(f"/observer-meetings/{meeting.id}/registrations").status_code == 403
 
 
+def test_o4_the_optional_e_mail_is_checked_and_kept_off_the_board(client, meeting, member,
+                                                                  office):
+    """The registration's optional e-mail (issue 18): typed as an address on the form, a
+    malformed one is a field error, and the address reaches neither the board, the API
+    nor the office's list."""
+    login(client, member)
+    url = f"/observer-meetings/{meeting.id}/register"
+    page = client.get(url).get_data(as_text=True)
+    assert 'type="email"' in page and 'name="email"' in page
+    form = registration(ID_A)
+    form.pop("letter")
+    upload = {"letter": (io.BytesIO(pdf()), "介绍信.pdf")}
+    bad = client.post(url, data=form | upload | {"email": "not an address"},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422
+    assert 'id="email-error"' in bad.get_data(as_text=True)
+    done = client.post(url, data=form | {"email": "dang@example.cn",
+                                         "letter": (io.BytesIO(pdf()), "介绍信.pdf")},
+                       content_type="multipart/form-data")
+    assert done.status_code == 201
+    for shown in (client.get(f"/observer-meetings/{meeting.id}").get_data(as_text=True),
+                  client.get("/api/v1/observer-meetings").get_data(as_text=True)):
+        assert "dang@example.cn" not in shown
+    client.post("/logout")
+    login(client, office)
+    listed = client.get(f"/observer-meetings/{meeting.id}/registrations")
+    assert "dang@example.cn" not in listed.get_data(as_text=True)
+
+
 def test_o7_the_result_page_and_the_bundle_once_drawn(client, meeting, member, engine, tree):
     url = f"/api/v1/observer-meetings/{meeting.id}/registrations"
     numbers = [client.post(url, json=registration(i, c), headers=member.headers)
