@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import cli, remove_db, show, work_dir  # noqa: E402
+from bench.common import cli, p95, remove_db, show, work_dir  # noqa: E402
 from machines import definitions  # noqa: E402
 from web import create_app  # noqa: E402
 from workflow.base.timeutil import utcnow  # noqa: E402
@@ -71,10 +71,6 @@ def load(engine: Engine, count: int, seed: int = 7) -> list[int]:
         if rows:
             conn.execute(sa.insert(cases), rows)
     return villages
-
-
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[18] if len(samples) > 1 else samples[0]
 
 
 def measure(path: Path, count: int) -> dict:

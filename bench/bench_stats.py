@@ -16,9 +16,7 @@ town; ``--json`` prints the figures as one JSON object on the last line.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import random
 import statistics
 import sys
@@ -29,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import remove_db, show, work_dir  # noqa: E402
+from bench.common import cli, p95, remove_db, show, work_dir  # noqa: E402
 from machines import definitions  # noqa: E402
 from web import create_app  # noqa: E402
 from workflow.base.timeutil import utcnow  # noqa: E402
@@ -131,10 +129,6 @@ def _add(conn, merged: Counter) -> None:
                  [dict(zip(KEYS, key, strict=True)) | {"n": n} for key, n in merged.items()])
 
 
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[18] if len(samples) > 1 else samples[0]
-
-
 def measure(path: Path, count: int) -> dict:
     remove_db(path)
     db = Database(f"sqlite:///{path}")
@@ -178,13 +172,4 @@ def main(size: int = DEFAULT_SIZE, workdir: Path | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help=f"default {DEFAULT_SIZE}")
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="keep the database files here (default: a temporary directory)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the figures as one JSON object on the last line")
-    args = parser.parse_args()
-    figures = main(args.size, workdir=args.dir)
-    if args.json:
-        print(json.dumps(figures), flush=True)
+    cli(main, DEFAULT_SIZE, __doc__)

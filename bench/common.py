@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -87,6 +88,11 @@ def work_dir(given: Path | None) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="gongkai-bench-",
                                      dir=os.environ.get("GONGKAI_BENCH_DIR")) as tmp:
         yield Path(tmp)
+
+
+def p95(samples: list[float]) -> float:
+    """The 95th percentile of request times (the one sample when there is only one)."""
+    return statistics.quantiles(samples, n=20)[18] if len(samples) > 1 else samples[0]
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -142,7 +142,7 @@ class Deliverer:
         elif row["channel"] == "webhook":
             self.post(webhook.Post(row["address"], secret, (zh[0], en[0]), (zh[1], en[1])))
         else:
-            raise DeliveryError(f"no such channel: {row['channel']}")
+            raise DeliveryError(f"no such channel / 没有这个发送渠道: {row['channel']}")
 
     def _failure(self, row: Any, reason: str, now: dt.datetime) -> dict[str, Any]:
         """The row's values after a failed try: back to pending after the backoff, or
