@@ -11,7 +11,7 @@ import os
 import sqlite3
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -102,45 +102,15 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._idle: deque[Connection] = deque()
 
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self) -> AbstractContextManager[Connection]:
         """One transaction; :class:`Unavailable` (503) when the database cannot take it
         now, with nothing written."""
-        with _or_unavailable(), self._write() as conn:
-            yield conn
+        return _SqliteTransaction(self) if self.is_sqlite else self._pooled_write()
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        if not self.is_sqlite:
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
-            return
-        # SQLite, the door's hot path: checking a connection out of the pool and back
-        # and SQLAlchemy's transaction objects cost more than SQLite's own work for a
-        # change (bench/bench_fire.py). So a few connections stay open between
-        # transactions (a free list; deque pop/append are atomic), and BEGIN IMMEDIATE
-        # and COMMIT go straight to the driver. A statement run through SQLAlchemy inside
-        # joins the transaction: the "begin" listener sees the driver's open transaction,
-        # and SQLAlchemy's commit then ends it. A failed transaction's connection is closed.
-        conn = self._checkout()
-        driver = conn.connection.dbapi_connection
-        try:
-            driver.execute("BEGIN IMMEDIATE")
+    def _pooled_write(self) -> Iterator[Connection]:
+        with _or_unavailable(), self.engine.connect() as conn, conn.begin():
             yield conn
-        except BaseException:
-            try:
-                if conn.in_transaction():
-                    conn.rollback()
-                elif driver.in_transaction:
-                    driver.rollback()
-            finally:
-                conn.close()
-            raise
-        if conn.in_transaction():
-            conn.commit()
-        else:
-            driver.commit()
-        self._checkin(conn)
 
     def _checkout(self) -> Connection:
         try:
@@ -169,3 +139,61 @@ class Database:
         """In a forked child: drop the parent's connections without closing them."""
         self._idle.clear()
         self.engine.dispose(close=False)
+
+
+class _SqliteTransaction:
+    """``Database.write`` on SQLite, the door's hot path: checking a connection out of the
+    pool and back and SQLAlchemy's transaction objects cost more than SQLite's own work
+    for a change (bench/bench_fire.py). So a few connections stay open between
+    transactions (a free list; deque pop/append are atomic), BEGIN IMMEDIATE and COMMIT
+    go straight to the driver, and this is one object rather than nested generator
+    contexts. A statement run through SQLAlchemy inside joins the transaction: the
+    "begin" listener sees the driver's open transaction, and SQLAlchemy's commit then
+    ends it. A failed transaction's connection is rolled back and closed."""
+
+    __slots__ = ("db", "conn")
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def __enter__(self) -> Connection:
+        conn = self.conn = self.db._checkout()
+        try:
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            conn.close()
+            raise _mapped(exc) from exc
+        return conn
+
+    def __exit__(self, kind, exc, _tb) -> bool:
+        conn = self.conn
+        driver = conn.connection.dbapi_connection
+        if kind is None:
+            try:
+                if conn.in_transaction():
+                    conn.commit()
+                else:
+                    driver.commit()
+            except BaseException as failed:
+                exc = failed
+            else:
+                self.db._checkin(conn)
+                return False
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+            elif driver.in_transaction:
+                driver.rollback()
+        finally:
+            conn.close()
+        mapped = _mapped(exc)
+        if mapped is not exc:
+            raise mapped from exc
+        if kind is None:  # the commit failed
+            raise exc
+        return False
+
+
+def _mapped(exc: BaseException) -> BaseException:
+    """``exc``, or :class:`Unavailable` when it means "try again later"."""
+    return Unavailable() if isinstance(exc, Exception) and unavailable(exc) else exc
