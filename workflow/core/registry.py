@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
 from transitions import Machine
+from transitions.core import EventData
 
 from workflow.base.canonical import canonical, sha256_hex
 from workflow.base.text import Text
@@ -88,7 +89,8 @@ def _ANYONE(arrow: Trigger) -> bool:
 
 
 class _Cursor:
-    """The model a thread moves through the shared machine; it carries the guard context."""
+    """The model a thread's conditions see: it carries the guard context and takes the
+    chosen arrow or the refusal."""
 
     def __init__(self) -> None:
         self.ctx: Ctx | None = None
@@ -170,18 +172,26 @@ class Compiled:
     def run(self, state: str, trigger: str, ctx: Ctx,
             may: Callable[[Trigger], bool] | None = None
             ) -> tuple[Trigger | None, str, Refusal | None]:
-        """Execute ``trigger`` on the shared machine: (arrow taken, new state, refusal).
-        ``may`` says whether the actor holds an arrow's roles; other arrows are passed by."""
+        """Run ``trigger`` from ``state`` on the shared machine: (arrow taken, new state,
+        refusal). ``may`` says whether the actor holds an arrow's roles; other arrows are
+        passed by.
+
+        The machine's transitions for ``state`` are tried in its order, each through
+        transitions' own conditions, and the first whose conditions all pass is taken:
+        what ``Event.trigger`` decides. No model is moved through the machine: it has no
+        callbacks, so moving one decides nothing, and it cost a sixth of a change's CPU
+        (issue 21; ``tests/workflow/test_registry.py`` holds the two equal)."""
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             cursor = self._local.cursor = _Cursor()
-            self.machine.add_model(cursor, initial=state)
-        if cursor.state != state:
-            self.machine.set_state(state, model=cursor)
         cursor.ctx, cursor.chosen, cursor.refusal = ctx, None, None
         cursor.may = may or _ANYONE
-        self.machine.events[trigger].trigger(cursor)
-        return cursor.chosen, cursor.state, cursor.refusal
+        event = self.machine.events[trigger]
+        data = EventData(None, event, self.machine, cursor, (), {})
+        for transition in event.transitions.get(state, ()):
+            if all(condition.check(data) for condition in transition.conditions):
+                return cursor.chosen, transition.dest or state, cursor.refusal
+        return None, state, cursor.refusal
 
     def resolve(self, state: str, trigger: str, ctx: Ctx
                 ) -> tuple[Trigger | None, Refusal | None]:
