@@ -11,7 +11,8 @@ the same headers held in memory, in one process (one SHA-256 over canonical JSON
 event), times the number of cores: the goal is ``audit verify`` at half of that or
 more. Where the rest goes is printed beside it: reading the events alone (streamed as
 verify streams them), the chain checks alone (verify without replay), and
-``workflow.audit.chain.replay`` alone over the same events held in memory.
+``workflow.audit.chain.replay_rows`` alone over the same events held in memory as the
+rows verify reads.
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import cli, open_site, remove_db, show, show_ratio, timed, work_dir  # noqa: E402
 from bench.loader import EVENT_COLUMNS, load_cases  # noqa: E402
-from workflow.audit.chain import EVENT_COLUMNS as VERIFIED_COLUMNS  # noqa: E402
-from workflow.audit.chain import _streamed, replay, verify  # noqa: E402
+from workflow.audit.chain import ROW_COLUMNS, _streamed, replay_rows, row_of, verify  # noqa: E402
 from workflow.base.canonical import event_hash  # noqa: E402
 
 DEFAULT_SIZE = 1_000_000
@@ -45,17 +45,16 @@ def read_events(path: Path) -> list[dict]:
 
 
 def read_streamed(site) -> int:
-    """Stream every event as verify does (its query, rows as dicts); how many."""
+    """Stream every event as verify does (its query and rows); how many."""
     import sqlalchemy as sa
 
     from workflow.store.models import events
 
-    query = sa.select(*[events.c[n] for n in VERIFIED_COLUMNS]).order_by(events.c.case_id,
-                                                                        events.c.seq)
+    query = sa.select(*[events.c[n] for n in ROW_COLUMNS]).order_by(events.c.case_id,
+                                                                   events.c.seq)
     count = 0
     with site.db.read() as conn:
-        for row in _streamed(conn, query):
-            dict(zip(VERIFIED_COLUMNS, row, strict=True))
+        for _row in _streamed(conn, query):
             count += 1
     return count
 
@@ -101,8 +100,8 @@ def main(size: int = DEFAULT_SIZE, workdir: Path | None = None) -> dict:
             events = read_events(path)
             hash_s, _ = timed(lambda: [event_hash(ev) for ev in events])
             show("event_hash over headers in memory", len(events) / hash_s, "events/s")
-            cases = grouped(events)
-            replay_s, _ = timed(lambda: [replay(rows, site.registry) for rows in cases])
+            cases = [[row_of(ev) for ev in rows] for rows in grouped(events)]
+            replay_s, _ = timed(lambda: [replay_rows(rows, site.registry) for rows in cases])
             show("replay only (events in memory)", len(events) / replay_s, "events/s")
         finally:
             site.close()
