@@ -53,8 +53,8 @@ def read_streamed(site) -> int:
     query = sa.select(*[events.c[n] for n in ROW_COLUMNS]).order_by(events.c.case_id,
                                                                    events.c.seq)
     count = 0
-    with site.db.read() as conn:
-        for _row in _streamed(conn, query):
+    with site.db.read() as conn, _streamed(conn, query) as rows:
+        for _row in rows:
             count += 1
     return count
 

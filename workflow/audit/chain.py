@@ -16,6 +16,7 @@ disagrees with its witness was rewritten.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -189,21 +190,22 @@ def replay_rows(rows: Iterable[Sequence[Any]], registry: Registry) -> Rebuilt:
     way no guard or route decides (``Compiled.sure_steps``) is followed without
     ``resolve``, and a payload is parsed only where a guard, route or effect sees it (or
     an assignment names the assignee)."""
-    case: Rebuilt | None = None
-    compiled = None
-    for (actor, at, case_id, def_version, from_state, kind, org, _digest, _prev, seq,
-         to_state, trigger, text, head) in rows:
-        if case is None:
-            payload = parse_text(text)
-            if trigger != START or seq != 1:
-                raise ReplayError(seq, Text("第一个事件不是立案", "first event is not start"))
-            compiled = registry.get(kind, def_version)
-            sure = compiled.sure_steps
-            data = start_data(compiled, payload, parse_iso(at), actor)
-            case = Rebuilt(case_id, kind, def_version, org, payload.get("_code"),
-                           title_of(compiled, data), compiled.process.initial, data, 1, 1, head)
-            continue
-        state = case.state
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        raise ReplayError(0, Text("没有事件", "no events"))
+    actor, at, case_id, def_version, _, kind, org, _, _, seq, _, trigger, text, head = first
+    payload = parse_text(text)
+    if trigger != START or seq != 1:
+        raise ReplayError(seq, Text("第一个事件不是立案", "first event is not start"))
+    compiled = registry.get(kind, def_version)
+    sure = compiled.sure_steps
+    data = start_data(compiled, payload, parse_iso(at), actor)
+    case = Rebuilt(case_id, kind, def_version, org, payload.get("_code"),
+                   title_of(compiled, data), compiled.process.initial, data, 1, 1, head)
+    state, version, assignee, row = case.state, 1, None, first
+    for row in it:
+        actor, at, _, _, from_state, _, _, _, _, seq, to_state, trigger, text, _ = row
         if from_state != state:
             raise ReplayError(seq, Text(f"起始状态应为 {state}", f"from-state should be {state}"))
         if trigger == ASSIGN or trigger in READINGS:
@@ -211,29 +213,27 @@ def replay_rows(rows: Iterable[Sequence[Any]], registry: Registry) -> Rebuilt:
                 raise ReplayError(seq, Text("分派和查阅不改变状态",
                                             "assigning and reading keep the state"))
             if trigger == ASSIGN:
-                case.assignee = parse_text(text).get("assignee")
-            case.seq, case.head_hash = seq, head
+                assignee = parse_text(text).get("assignee")
             continue
         arrow = sure.get((state, trigger))
         if arrow is None:
-            ctx = Ctx.of(case.data, parse_text(text), parse_iso(at), actor, state)
+            ctx = Ctx.of(data, parse_text(text), parse_iso(at), actor, state)
             arrow, refusal = compiled.resolve(state, trigger, ctx)
             if arrow is None:
                 raise ReplayError(seq, refusal_text(refusal) if refusal else Text(
                     "该状态下没有此操作", "no such action in this state"))
         elif arrow.effects:
-            ctx = Ctx.of(case.data, parse_text(text), parse_iso(at), actor, state)
+            ctx = Ctx.of(data, parse_text(text), parse_iso(at), actor, state)
         target = arrow.dest or state
         if target != to_state:
             raise ReplayError(seq, Text(f"目标状态应为 {target}", f"to-state should be {target}"))
         if arrow.effects:
-            case.data = apply_effects(arrow.effects, ctx)
-        case.state = target
-        case.version += 0 if arrow.append_only else 1
-        case.seq = seq
-        case.head_hash = head
-    if case is None:
-        raise ReplayError(0, Text("没有事件", "no events"))
+            data = apply_effects(arrow.effects, ctx)
+        state = target
+        if not arrow.append_only:
+            version += 1
+    case.state, case.data, case.version, case.assignee = state, data, version, assignee
+    case.seq, case.head_hash = row[_SEQ], row[_HASH]
     return case
 
 
@@ -710,21 +710,21 @@ def _feed_cases(verifier: Verifier, conn, codes: set[str] | None, ids: list[int]
     if hi is not None:
         case_query = case_query.where(cases.c.id < hi)
         event_query = event_query.where(events.c.case_id < hi)
-    case_rows = _streamed(conn, case_query.order_by(cases.c.id))
-    waiting = next(case_rows, None)
     without_events = []  # case rows no event names: reported after the others
-    event_rows = _streamed(conn, event_query.order_by(events.c.case_id, events.c.seq))
-    for case_id, rows in itertools.groupby(event_rows, operator.itemgetter(_CASE_ID)):
-        while waiting is not None and waiting[0] < case_id:
+    with (_streamed(conn, case_query.order_by(cases.c.id)) as case_rows,
+          _streamed(conn, event_query.order_by(events.c.case_id, events.c.seq)) as event_rows):
+        waiting = next(case_rows, None)
+        for case_id, rows in itertools.groupby(event_rows, operator.itemgetter(_CASE_ID)):
+            while waiting is not None and waiting[0] < case_id:
+                without_events.append(waiting)
+                waiting = next(case_rows, None)
+            stored = None
+            if waiting is not None and waiting[0] == case_id:
+                stored, waiting = _stored(waiting), next(case_rows, None)
+            verifier.case_rows(case_id, list(rows), stored)
+        if waiting is not None:
             without_events.append(waiting)
-            waiting = next(case_rows, None)
-        stored = None
-        if waiting is not None and waiting[0] == case_id:
-            stored, waiting = _stored(waiting), next(case_rows, None)
-        verifier.case_rows(case_id, list(rows), stored)
-    if waiting is not None:
-        without_events.append(waiting)
-    without_events.extend(case_rows)
+        without_events.extend(case_rows)
     for row in without_events:
         verifier.case(row[0], [], _stored(row))
 
@@ -735,16 +735,22 @@ def _stored(row: Any) -> dict[str, Any]:
             "data": parse_text(row[5]), "assignee": row[6]}
 
 
-#: rows fetched at a time while streaming events and case rows
+#: rows fetched at a time while streaming events and case rows from PostgreSQL
 STREAM_BATCH = 5000
 
 
-def _streamed(conn, query) -> Iterator[Any]:
+@contextlib.contextmanager
+def _streamed(conn, query) -> Iterator[Iterator[Any]]:
     """A query's rows, streamed in order without holding them all (verify's memory stays
-    flat however many events there are). On SQLite straight from the driver's cursor:
-    SQLAlchemy's row objects would cost as much as checking a chain link."""
+    flat however many events there are). On SQLite the driver's own cursor, iterated as
+    it is: SQLAlchemy's row objects, or a generator handing the rows on, would cost as
+    much as checking a chain link."""
     if conn.dialect.name != "sqlite":
-        yield from conn.execution_options(yield_per=STREAM_BATCH).execute(query)
+        result = conn.execution_options(yield_per=STREAM_BATCH).execute(query)
+        try:
+            yield iter(result)
+        finally:
+            result.close()
         return
     compiled = query.compile(dialect=conn.dialect,
                              compile_kwargs={"render_postcompile": True})
@@ -752,8 +758,7 @@ def _streamed(conn, query) -> Iterator[Any]:
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.execute(compiled.string, params)
-        while chunk := cursor.fetchmany(STREAM_BATCH):
-            yield from chunk
+        yield cursor
     finally:
         cursor.close()
 
