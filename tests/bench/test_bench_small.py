@@ -26,9 +26,9 @@ def test_bench_verify_small(tmp_path, capsys, size, cases):
     assert figures["verify_ok"] and figures["chain_only_ok"]
     assert figures["events"] == figures["verified_events"] == size
     assert figures["cases"] == figures["verified_cases"] == cases
-    for name in ("verify_per_s", "hash_per_s", "replay_per_s", "load_per_s",
+    for name in ("verify_per_s", "hash_per_s", "replay_per_s", "load_per_s", "digest_per_s",
                  "chain_only_per_s", "read_per_s", "events_per_s", "hash_per_s_one_core",
-                 "cores", "ratio"):
+                 "cores", "ratio", "header_hash_per_s"):
         assert figures[name] > 0, name
     assert capsys.readouterr().out.splitlines()[-1].startswith("ratio: ")
 

@@ -116,6 +116,15 @@ def test_au2_replay_of_a_prefix_is_the_case_as_it_was(engine, built):
     assert halfway.data["amount"] == 2000 and halfway.head_hash == rows[1]["hash"]
 
 
+def test_au2_replay_leaves_out_resolve_only_where_no_guard_or_route_decides(engine):
+    """Replay follows such an arrow without ``resolve`` and parses the payload only for
+    its effects (issue 21); the cases above replay to their rows through both ways."""
+    sure = engine.registry.get("sample").sure_steps
+    assert sure[("upper", "consent")].dest == "approved" and not sure[("upper", "consent")].effects
+    assert sure[("draft", "comment")].effects
+    assert not {("draft", "submit"), ("review", "approve"), ("review", "extend")} & set(sure)
+
+
 # -- AU2: tampering is named ----------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ Unicode (emoji, control characters, line separators) as values (AU1, DESIGN.md E
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 import rfc8785
@@ -23,6 +24,7 @@ from workflow.base.canonical import (
     canonical_text,
     event_hash,
     header_text,
+    parse_text,
     payload_digest,
 )
 from workflow.core.schema import Field, Schema
@@ -113,6 +115,8 @@ odd_values = json_values | st.floats(allow_nan=False, allow_infinity=False)
 
 @given(header=headers, odd=st.dictionaries(st.sampled_from(HEADER_FIELDS), odd_values))
 @example(header={name: "" for name in HEADER_FIELDS}, odd={"seq": True, "case_id": 1.0})
+@example(header={name: "" for name in HEADER_FIELDS} | {"seq": 1, "case_id": 1, "def_version": 1},
+         odd={"actor": 7, "from_state": False, "trigger": ["x"]})
 def test_header_text_is_the_canonical_text_of_the_header(header, odd):
     """``header_text`` lays the keys out once; its text is the general encoder's, so the
     hashes of every stored event and exported bundle stay what they were (issue 21)."""
@@ -149,3 +153,20 @@ def test_payload_integers_stay_where_rfc8785_can_encode_them(big):
     assert not errors and canonical(clean) == rfc8785.dumps(clean)
     _, errors = schema.validate({"n": big})
     assert errors["n"].en == "Number too large"
+
+
+@given(json_values, st.sampled_from(["", " ", "\n", " \t\r"]), st.sampled_from(["", " ", "\n"]))
+def test_parse_text_reads_what_json_loads_reads(value, before, after):
+    """verify parses every payload with ``parse_text`` (issue 21): the same values."""
+    text = before + canonical_text(value) + after
+    assert parse_text(text) == json.loads(text)
+
+
+@pytest.mark.parametrize("text", ["", " ", "{", '{"a":1}x', '{"a":1} 2', "[1,]", "nul",
+                                  '"\\x"', "NaN1"])
+def test_parse_text_refuses_what_json_loads_refuses(text):
+    with pytest.raises(json.JSONDecodeError) as theirs:
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError) as mine:
+        parse_text(text)
+    assert str(mine.value) == str(theirs.value)

@@ -16,9 +16,12 @@ disagrees with its witness was rewritten.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import logging
-from collections.abc import Collection, Iterable, Iterator, Mapping
+import operator
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,9 +29,12 @@ import sqlalchemy as sa
 
 from workflow.base.canonical import (
     GENESIS,
+    HEADER_KEYS,
     canonical,
     checkpoint_hash,
     event_hash,
+    header_hash_of,
+    parse_text,
     payload_digest,
     sha256_hex,
 )
@@ -53,6 +59,16 @@ log = logging.getLogger("gongkai.audit")
 
 EVENT_COLUMNS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "from_state",
                  "to_state", "actor", "at", "payload", "payload_digest", "prev_hash", "hash")
+#: an event as verify and replay hold it: a tuple of these columns, the header's values
+#: first in canonical key order (``header_text_of`` takes them as they stand), so that
+#: the rows the database gives need no dict (issue 21)
+ROW_COLUMNS = (*HEADER_KEYS, "payload", "hash")
+_HEADER_END = len(HEADER_KEYS)
+_CASE_ID, _SEQ, _DIGEST, _PREV = (ROW_COLUMNS.index(name) for name in
+                                  ("case_id", "seq", "payload_digest", "prev_hash"))
+_PAYLOAD, _HASH = _HEADER_END, _HEADER_END + 1
+#: an event dict as a row
+row_of = operator.itemgetter(*ROW_COLUMNS)
 
 PROBLEMS: dict[str, Text] = {
     "file_list_mismatch": Text("审计包的附件清单与事件记录的附件不符",
@@ -166,46 +182,58 @@ class ReplayError(Exception):
 
 def replay(rows: Iterable[Mapping[str, Any]], registry: Registry) -> Rebuilt:
     """Rebuild state and data from events alone, with the recorded definition versions."""
-    case: Rebuilt | None = None
-    compiled = None
-    for ev in rows:
-        payload = json.loads(ev["payload"])
-        if case is None:
-            if ev["trigger"] != START or ev["seq"] != 1:
-                raise ReplayError(ev["seq"], Text("第一个事件不是立案", "first event is not start"))
-            compiled = registry.get(ev["kind"], ev["def_version"])
-            data = start_data(compiled, payload, parse_iso(ev["at"]), ev["actor"])
-            case = Rebuilt(ev["case_id"], ev["kind"], ev["def_version"], ev["org"],
-                           payload.get("_code"), title_of(compiled, data),
-                           compiled.process.initial, data, 1, 1, ev["hash"])
-            continue
-        if ev["from_state"] != case.state:
-            raise ReplayError(ev["seq"], Text(f"起始状态应为 {case.state}",
-                                              f"from-state should be {case.state}"))
-        if ev["trigger"] == ASSIGN or ev["trigger"] in READINGS:
-            if ev["to_state"] != case.state:
-                raise ReplayError(ev["seq"], Text("分派和查阅不改变状态",
-                                                  "assigning and reading keep the state"))
-            if ev["trigger"] == ASSIGN:
-                case.assignee = payload.get("assignee")
-            case.seq, case.head_hash = ev["seq"], ev["hash"]
-            continue
-        ctx = Ctx.of(case.data, payload, parse_iso(ev["at"]), ev["actor"], case.state)
-        arrow, refusal = compiled.resolve(case.state, ev["trigger"], ctx)
-        if arrow is None:
-            raise ReplayError(ev["seq"], refusal_text(refusal) if refusal else Text(
-                "该状态下没有此操作", "no such action in this state"))
-        to_state = arrow.dest or case.state
-        if to_state != ev["to_state"]:
-            raise ReplayError(ev["seq"], Text(f"目标状态应为 {to_state}",
-                                              f"to-state should be {to_state}"))
-        case.data = apply_effects(arrow.effects, ctx)
-        case.state = to_state
-        case.version += 0 if arrow.append_only else 1
-        case.seq = ev["seq"]
-        case.head_hash = ev["hash"]
-    if case is None:
+    return replay_rows(map(row_of, rows), registry)
+
+
+def replay_rows(rows: Iterable[Sequence[Any]], registry: Registry) -> Rebuilt:
+    """``replay`` over rows (``ROW_COLUMNS`` tuples), as verify reads them. A step whose
+    way no guard or route decides (``Compiled.sure_steps``) is followed without
+    ``resolve``, and a payload is parsed only where a guard, route or effect sees it (or
+    an assignment names the assignee)."""
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
         raise ReplayError(0, Text("没有事件", "no events"))
+    actor, at, case_id, def_version, _, kind, org, _, _, seq, _, trigger, text, head = first
+    payload = parse_text(text)
+    if trigger != START or seq != 1:
+        raise ReplayError(seq, Text("第一个事件不是立案", "first event is not start"))
+    compiled = registry.get(kind, def_version)
+    sure = compiled.sure_steps
+    data = start_data(compiled, payload, parse_iso(at), actor)
+    case = Rebuilt(case_id, kind, def_version, org, payload.get("_code"),
+                   title_of(compiled, data), compiled.process.initial, data, 1, 1, head)
+    state, version, assignee, row = case.state, 1, None, first
+    for row in it:
+        actor, at, _, _, from_state, _, _, _, _, seq, to_state, trigger, text, _ = row
+        if from_state != state:
+            raise ReplayError(seq, Text(f"起始状态应为 {state}", f"from-state should be {state}"))
+        if trigger == ASSIGN or trigger in READINGS:
+            if to_state != state:
+                raise ReplayError(seq, Text("分派和查阅不改变状态",
+                                            "assigning and reading keep the state"))
+            if trigger == ASSIGN:
+                assignee = parse_text(text).get("assignee")
+            continue
+        arrow = sure.get((state, trigger))
+        if arrow is None:
+            ctx = Ctx.of(data, parse_text(text), parse_iso(at), actor, state)
+            arrow, refusal = compiled.resolve(state, trigger, ctx)
+            if arrow is None:
+                raise ReplayError(seq, refusal_text(refusal) if refusal else Text(
+                    "该状态下没有此操作", "no such action in this state"))
+        elif arrow.effects:
+            ctx = Ctx.of(data, parse_text(text), parse_iso(at), actor, state)
+        target = arrow.dest or state
+        if target != to_state:
+            raise ReplayError(seq, Text(f"目标状态应为 {target}", f"to-state should be {target}"))
+        if arrow.effects:
+            data = apply_effects(arrow.effects, ctx)
+        state = target
+        if not arrow.append_only:
+            version += 1
+    case.state, case.data, case.version, case.assignee = state, data, version, assignee
+    case.seq, case.head_hash = row[_SEQ], row[_HASH]
     return case
 
 
@@ -236,18 +264,19 @@ class Report:
                 "problems": [p.as_json() for p in self.problems]}
 
 
-def _chain_intact(rows: list[Mapping[str, Any]]) -> bool:
-    """One pass that only says whether a chain is whole: each event in its place, its
-    digest and header hash right and linked to the one before. Most chains are, and
-    for them the bookkeeping that names what is wrong is not needed."""
+def rows_intact(rows: Sequence[Sequence[Any]]) -> bool:
+    """One pass that only says whether a chain (``ROW_COLUMNS`` rows) is whole: each
+    event in its place, its digest and header hash right and linked to the one before.
+    Most chains are, and for them the bookkeeping that names what is wrong is not
+    needed."""
     prev, expected = GENESIS, 1
-    for ev in rows:
-        if ev["seq"] != expected or ev["prev_hash"] != prev:
+    for row in rows:
+        if row[_SEQ] != expected or row[_PREV] != prev:
             return False
-        prev = ev["hash"]
-        text = ev["payload"]
-        if (event_hash(ev) != prev
-                or (text is not None and payload_digest(text) != ev["payload_digest"])):
+        prev = row[_HASH]
+        text = row[_PAYLOAD]
+        if (header_hash_of(row[:_HEADER_END]) != prev
+                or (text is not None and payload_digest(text) != row[_DIGEST])):
             return False
         expected += 1
     return True
@@ -255,7 +284,7 @@ def _chain_intact(rows: list[Mapping[str, Any]]) -> bool:
 
 def check_chain(case_id: int, rows: list[Mapping[str, Any]]) -> list[Problem]:
     """Hash chain of one case: digests, header hashes, sequence and links (AU2)."""
-    if _chain_intact(rows):
+    if rows_intact([row_of(ev) for ev in rows]):
         return []
     found: list[Problem] = []
     # The hash of the event whose header belongs at each seq, wherever it now stands, so
@@ -473,6 +502,40 @@ class Verifier:
         if self.replay_cases and rows[0]["payload"] is not None and not chain:
             self._compare(case_id, rows, stored)
 
+    def case_rows(self, case_id: int, rows: list[Sequence[Any]],
+                  stored: Mapping[str, Any] | None) -> None:
+        """``case`` for events as verify reads them (``ROW_COLUMNS`` rows): a case whose
+        chain is whole, whose checkpointed heads are its own and whose replay agrees with
+        its row is counted here in one pass without dicts; any other goes through
+        ``case``, which names what is wrong."""
+        needed = self.needed
+        if (stored is None or not rows or not rows_intact(rows)
+                or (needed and any(needed.get((case_id, row[_SEQ]), (row[_HASH],))[0]
+                                   != row[_HASH] for row in rows))
+                or not self._agrees(rows, stored)):
+            self.case(case_id, [dict(zip(ROW_COLUMNS, row, strict=True)) for row in rows],
+                      stored)
+            return
+        report = self.report
+        report.cases += 1
+        report.events += len(rows)
+        if needed:
+            self.tails[case_id] = rows[-1][_SEQ]
+            for row in rows:
+                needed.pop((case_id, row[_SEQ]), None)
+        if self.collect:
+            report.case_ids.append(case_id)
+
+    def _agrees(self, rows: list[Sequence[Any]], stored: Mapping[str, Any]) -> bool:
+        """Does replay (when asked for, and possible) rebuild the stored row?"""
+        if not self.replay_cases or rows[0][_PAYLOAD] is None:
+            return True
+        try:
+            rebuilt = replay_rows(rows, self.registry)
+        except (ReplayError, KeyError):
+            return False
+        return not _diffs(rebuilt, stored)
+
     def _compare(self, case_id: int, rows: list[Mapping[str, Any]],
                  stored: Mapping[str, Any]) -> None:
         try:
@@ -485,11 +548,7 @@ class Verifier:
             self.report.problems.append(problem(case_id, None, "replay_failed",
                                                 reason=f"未知流程或版本 {exc}"))
             return
-        diffs = [name for name, want in (
-            ("state", rebuilt.state), ("version", rebuilt.version), ("seq", rebuilt.seq),
-            ("head_hash", rebuilt.head_hash), ("data", rebuilt.data),
-            ("assignee", rebuilt.assignee),
-        ) if name in stored and stored[name] != want]
+        diffs = _diffs(rebuilt, stored)
         if diffs:
             self.report.problems.append(problem(case_id, rebuilt.seq, "state_mismatch",
                                                 what=", ".join(diffs)))
@@ -510,6 +569,15 @@ class Verifier:
                 self.report.problems.append(org_problem(org, seq, "head_rewritten", cp=cp))
         self.ledger_needed.clear()
         return self.report
+
+
+def _diffs(rebuilt: Rebuilt, stored: Mapping[str, Any]) -> list[str]:
+    """What the stored case row holds otherwise than replay rebuilt."""
+    return [name for name, want in (
+        ("state", rebuilt.state), ("version", rebuilt.version), ("seq", rebuilt.seq),
+        ("head_hash", rebuilt.head_hash), ("data", rebuilt.data),
+        ("assignee", rebuilt.assignee),
+    ) if name in stored and stored[name] != want]
 
 
 def _grouped(rows: Iterable[Mapping[str, Any]]) -> Iterator[tuple[int, list]]:
@@ -630,7 +698,7 @@ def _feed_cases(verifier: Verifier, conn, codes: set[str] | None, ids: list[int]
     """Cases (in scope, with ids in [lo, hi)) and their events, case by case."""
     case_query = sa.select(cases.c.id, cases.c.state, cases.c.version, cases.c.seq,
                            cases.c.head_hash, cases.c.data, cases.c.assignee)
-    event_query = sa.select(*[events.c[name] for name in EVENT_COLUMNS])
+    event_query = sa.select(*[events.c[name] for name in ROW_COLUMNS])
     if codes is not None:
         case_query = case_query.where(cases.c.org_id.in_(ids))
         event_query = event_query.where(sa.or_(
@@ -642,21 +710,21 @@ def _feed_cases(verifier: Verifier, conn, codes: set[str] | None, ids: list[int]
     if hi is not None:
         case_query = case_query.where(cases.c.id < hi)
         event_query = event_query.where(events.c.case_id < hi)
-    case_rows = _streamed(conn, case_query.order_by(cases.c.id))
-    waiting = next(case_rows, None)
     without_events = []  # case rows no event names: reported after the others
-    event_rows = _streamed(conn, event_query.order_by(events.c.case_id, events.c.seq))
-    for case_id, rows in _grouped(dict(zip(EVENT_COLUMNS, r, strict=True)) for r in event_rows):
-        while waiting is not None and waiting[0] < case_id:
+    with (_streamed(conn, case_query.order_by(cases.c.id)) as case_rows,
+          _streamed(conn, event_query.order_by(events.c.case_id, events.c.seq)) as event_rows):
+        waiting = next(case_rows, None)
+        for case_id, rows in itertools.groupby(event_rows, operator.itemgetter(_CASE_ID)):
+            while waiting is not None and waiting[0] < case_id:
+                without_events.append(waiting)
+                waiting = next(case_rows, None)
+            stored = None
+            if waiting is not None and waiting[0] == case_id:
+                stored, waiting = _stored(waiting), next(case_rows, None)
+            verifier.case_rows(case_id, list(rows), stored)
+        if waiting is not None:
             without_events.append(waiting)
-            waiting = next(case_rows, None)
-        stored = None
-        if waiting is not None and waiting[0] == case_id:
-            stored, waiting = _stored(waiting), next(case_rows, None)
-        verifier.case(case_id, rows, stored)
-    if waiting is not None:
-        without_events.append(waiting)
-    without_events.extend(case_rows)
+        without_events.extend(case_rows)
     for row in without_events:
         verifier.case(row[0], [], _stored(row))
 
@@ -664,19 +732,25 @@ def _feed_cases(verifier: Verifier, conn, codes: set[str] | None, ids: list[int]
 def _stored(row: Any) -> dict[str, Any]:
     """A case row (id, state, version, seq, head_hash, data, assignee) as replay's rival."""
     return {"state": row[1], "version": row[2], "seq": row[3], "head_hash": row[4],
-            "data": json.loads(row[5]), "assignee": row[6]}
+            "data": parse_text(row[5]), "assignee": row[6]}
 
 
-#: rows fetched at a time while streaming events and case rows
+#: rows fetched at a time while streaming events and case rows from PostgreSQL
 STREAM_BATCH = 5000
 
 
-def _streamed(conn, query) -> Iterator[Any]:
+@contextlib.contextmanager
+def _streamed(conn, query) -> Iterator[Iterator[Any]]:
     """A query's rows, streamed in order without holding them all (verify's memory stays
-    flat however many events there are). On SQLite straight from the driver's cursor:
-    SQLAlchemy's row objects would cost as much as checking a chain link."""
+    flat however many events there are). On SQLite the driver's own cursor, iterated as
+    it is: SQLAlchemy's row objects, or a generator handing the rows on, would cost as
+    much as checking a chain link."""
     if conn.dialect.name != "sqlite":
-        yield from conn.execution_options(yield_per=STREAM_BATCH).execute(query)
+        result = conn.execution_options(yield_per=STREAM_BATCH).execute(query)
+        try:
+            yield iter(result)
+        finally:
+            result.close()
         return
     compiled = query.compile(dialect=conn.dialect,
                              compile_kwargs={"render_postcompile": True})
@@ -684,8 +758,7 @@ def _streamed(conn, query) -> Iterator[Any]:
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.execute(compiled.string, params)
-        while chunk := cursor.fetchmany(STREAM_BATCH):
-            yield from chunk
+        yield cursor
     finally:
         cursor.close()
 

@@ -144,6 +144,15 @@ class Compiled:
         """States in which some timer runs or is paused: elsewhere no timer can be live."""
         return frozenset(name for t in self.process.timers for name in (*t.states, *t.pauses))
 
+    @functools.cached_property
+    def sure_steps(self) -> dict[tuple[str, str], Arrow]:
+        """(state, trigger) -> the one arrow the trigger takes from that state whatever the
+        case and the payload (no guard or route to consult): replay follows it without
+        ``resolve``, and parses the payload only for the arrow's effects (issue 21)."""
+        return {key: arrows[0] for key, arrows in self.arrows.items()
+                if len(arrows) == 1 and not (arrows[0].available or arrows[0].guards
+                                             or arrows[0].when)}
+
     def triggers_from(self, state: str) -> list[str]:
         """Trigger names the machine accepts in ``state``, declaration order."""
         return [name for (src, name) in self.arrows if src == state]
