@@ -151,12 +151,14 @@ def apply_effects(arrow_effects, ctx: Ctx) -> dict[str, Any]:
     """Run effects in order, each seeing the data the previous ones produced (the first
     sees ``ctx`` itself: effects return updates and never change what they are given)."""
     data = dict(ctx.data)
-    seen = ctx
+    seen, changed = ctx, False
     for effect in arrow_effects:
+        if changed:  # built only when an effect follows one that changed the data
+            seen, changed = Ctx.of(data, ctx.payload, ctx.now, ctx.actor, ctx.state), False
         updates = effect(seen)
         if updates:
             data.update(updates)
-            seen = Ctx.of(data, ctx.payload, ctx.now, ctx.actor, ctx.state)
+            changed = True
     return data
 
 
