@@ -169,8 +169,8 @@ CASE_COLUMNS = [c for c in cases.c] + [orgs.c.code.label("org_code"),
 
 # The door's statements, compiled once per dialect and run on the driver's cursor
 # (workflow/store/prepared.py). Bind names differ from column names.
-_CASE_BY_ID = Prepared(sa.select(*CASE_COLUMNS).join(orgs, orgs.c.id == cases.c.org_id)
-                       .where(cases.c.id == sa.bindparam("b_case_id")))
+_CASE_ROWS = sa.select(*CASE_COLUMNS).join(orgs, orgs.c.id == cases.c.org_id)
+_CASE_BY_ID = Prepared(_CASE_ROWS.where(cases.c.id == sa.bindparam("b_case_id")))
 _CASE_BY_ID_LOCKED = Prepared(_CASE_BY_ID.statement.with_for_update(of=cases))
 _INSERT_EVENT = Prepared(sa.insert(events), EVENT_KEYS)
 _CASE_INSERT_KEYS = ("id", "kind", "def_version", "org_id", "code", "title", "state", "data",
@@ -231,24 +231,17 @@ class Engine:
     def _select_case(self, conn: Connection, case_id: int, lock: bool) -> CaseView | None:
         query = _CASE_BY_ID_LOCKED if lock and not self.db.is_sqlite else _CASE_BY_ID
         row = query.first(conn, {"b_case_id": case_id})
-        if row is None:
-            return None
-        row["data"] = json.loads(row["data"])
-        row["due_provisional"] = bool(row["due_provisional"])
-        if row["due_explain"]:
-            row["due_explain"] = json.loads(row["due_explain"])
-        return CaseView._of(row)
+        return None if row is None else _view_of(row)
 
     def _select_cases(self, conn: Connection, case_ids: Collection[int]
                       ) -> dict[int, CaseView]:
         """Several case rows in one statement, locked (a batch of timers, which the door
         then takes as read: the transaction holds them). In id order, so that two batches
         on PostgreSQL lock in the same order."""
-        query = (sa.select(*CASE_COLUMNS).join(orgs, orgs.c.id == cases.c.org_id)
-                 .where(cases.c.id.in_(sorted(case_ids))).order_by(cases.c.id))
+        query = _CASE_ROWS.where(cases.c.id.in_(sorted(case_ids))).order_by(cases.c.id)
         if not self.db.is_sqlite:
             query = query.with_for_update(of=cases)
-        return {row.id: CaseView.from_row(row) for row in conn.execute(query)}
+        return {row["id"]: _view_of(row) for row in _CASE_BY_ID.rows_like(conn, query)}
 
     def get(self, case_id: int, actor: Actor) -> CaseView:
         with self.db.read() as conn:
@@ -664,6 +657,15 @@ def _projection(state: str, data: Mapping[str, Any], version: int, event: Mappin
             "due_explain": canonical_text(due.explain) if due and due.explain else None,
         }
     return values
+
+
+def _view_of(row: dict[str, Any]) -> CaseView:
+    """A case row as the door reads it (its columns converted by their types) as a view."""
+    row["data"] = json.loads(row["data"])
+    row["due_provisional"] = bool(row["due_provisional"])
+    if row["due_explain"]:
+        row["due_explain"] = json.loads(row["due_explain"])
+    return CaseView._of(row)
 
 
 def _case_row(view: CaseView, values: Mapping[str, Any]) -> dict[str, Any]:

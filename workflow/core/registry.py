@@ -22,7 +22,7 @@ from transitions.core import EventData
 
 from workflow.base.canonical import canonical, sha256_hex
 from workflow.base.text import Text
-from workflow.core.declare import Condition, Ctx, Process, Refusal, State, Trigger
+from workflow.core.declare import Condition, Ctx, Process, Refusal, State, Timer, Trigger
 
 REMIND = Trigger(
     name="remind",
@@ -107,6 +107,8 @@ class Compiled:
     arrows: dict[tuple[str, str], list[Arrow]]
     _local: threading.local = field(default_factory=threading.local)
     _roles: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    #: what each (old state, new state, trigger) does to the timers (workflow.core.timers)
+    timer_moves: dict[tuple[str | None, str, str], tuple] = field(default_factory=dict)
     _labels: dict[str, Text] | None = None
 
     @property
@@ -152,6 +154,10 @@ class Compiled:
         return {key: arrows[0] for key, arrows in self.arrows.items()
                 if len(arrows) == 1 and not (arrows[0].available or arrows[0].guards
                                              or arrows[0].when)}
+
+    @functools.cached_property
+    def timers_by_name(self) -> dict[str, Timer]:
+        return {t.name: t for t in self.process.timers}
 
     def triggers_from(self, state: str) -> list[str]:
         """Trigger names the machine accepts in ``state``, declaration order."""

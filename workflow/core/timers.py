@@ -93,19 +93,14 @@ def schedule(conn: Connection, compiled: Compiled, calendars: Calendars, case_id
     if (old_state is not None and old_state not in compiled.timed_states
             and new_state not in compiled.timed_states):
         return False if old_state == new_state else None  # no timer runs or starts here
-    restarted = {t.name for t in declared if trigger in t.restart_on
-                 and new_state in t.states}
-    starting = [t for t in declared if new_state in t.states and (
-        old_state is None or t.name in restarted
-        or (old_state not in t.states and old_state not in t.pauses))]
-    extending = {t.name: int(data.get(t.extend_on[trigger]) or 0) for t in declared
-                 if trigger in t.extend_on and new_state in t.states}
+    restarted, starting, extend_on = _moves(compiled, old_state, new_state, trigger)
+    extending = {name: int(data.get(key) or 0) for name, key in extend_on}
     if old_state == new_state and not starting and not extending:
         return False
     due: Planned | None | bool = False
-    by_name = {t.name: t for t in declared}
+    by_name = compiled.timers_by_name
     live = [] if old_state is None else _LIVE_TIMERS.rows(conn, {"b_case_id": case_id})
-    today = local_date(now)
+    today = local_date(now) if live else None
     calendar = calendars.for_org(conn, org_path) if (starting or live) else None
     closed: dict[str, list[int]] = {"cancelled": [], "resumed": []}
     replanned: list[tuple[Any, dict[str, Any]]] = []
@@ -160,6 +155,31 @@ def schedule(conn: Connection, compiled: Compiled, calendars: Calendars, case_id
     else:
         insert_timers(conn, rows)
     return due
+
+
+def _moves(compiled: Compiled, old_state: str | None, new_state: str, trigger: str
+           ) -> tuple[frozenset[str], tuple[Any, ...], tuple[tuple[str, str], ...]]:
+    """What a move does to the declared timers, the same for every case of a process
+    (found once per move and kept on ``compiled``, not on every change): the names
+    restarted, the timers starting, and the (timer, data field) pairs that extend one."""
+    key = (old_state, new_state, trigger)
+    found = compiled.timer_moves.get(key)
+    if found is None:
+        found = compiled.timer_moves[key] = _found_moves(compiled, *key)
+    return found
+
+
+def _found_moves(compiled: Compiled, old_state: str | None, new_state: str, trigger: str
+                 ) -> tuple[frozenset[str], tuple[Any, ...], tuple[tuple[str, str], ...]]:
+    declared = compiled.process.timers
+    restarted = frozenset(t.name for t in declared if trigger in t.restart_on
+                          and new_state in t.states)
+    starting = tuple(t for t in declared if new_state in t.states and (
+        old_state is None or t.name in restarted
+        or (old_state not in t.states and old_state not in t.pauses)))
+    extend_on = tuple((t.name, t.extend_on[trigger]) for t in declared
+                      if trigger in t.extend_on and new_state in t.states)
+    return restarted, starting, extend_on
 
 
 def insert_timers(conn: Connection, rows: list[dict[str, Any]]) -> None:

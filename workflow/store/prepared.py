@@ -139,6 +139,18 @@ class Prepared:
         row = self._run(conn, form, params).fetchone()
         return None if row is None else _converted(form, row)
 
+    def rows_like(self, conn: Connection, statement: ClauseElement) -> list[dict[str, Any]]:
+        """Rows of ``statement``, compiled for this one call (an IN list of its own length),
+        which selects the columns this statement selects: converted as its rows are."""
+        form = self._form(conn.dialect)
+        compiled = statement.compile(dialect=conn.dialect,
+                                     compile_kwargs={"render_postcompile": True})
+        params: Any = ([compiled.params[name] for name in compiled.positiontup or ()]
+                       if compiled.positional else compiled.params)
+        cursor = conn.connection.dbapi_connection.cursor()
+        cursor.execute(compiled.string, params)
+        return [_converted(form, row) for row in cursor.fetchall()]
+
     def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """One execution per row (an INSERT of several timers)."""
         for row in rows:
