@@ -172,6 +172,10 @@ CASE_COLUMNS = [c for c in cases.c] + [orgs.c.code.label("org_code"),
 _CASE_ROWS = sa.select(*CASE_COLUMNS).join(orgs, orgs.c.id == cases.c.org_id)
 _CASE_BY_ID = Prepared(_CASE_ROWS.where(cases.c.id == sa.bindparam("b_case_id")))
 _CASE_BY_ID_LOCKED = Prepared(_CASE_BY_ID.statement.with_for_update(of=cases))
+_CASES_BY_IDS = Prepared(_CASE_ROWS.where(cases.c.id.in_(sa.bindparam("b_ids", expanding=True)))
+                         .order_by(cases.c.id), expanding="b_ids")
+_CASES_BY_IDS_LOCKED = Prepared(_CASES_BY_IDS.statement.with_for_update(of=cases),
+                                expanding="b_ids")
 _INSERT_EVENT = Prepared(sa.insert(events), EVENT_KEYS)
 _CASE_INSERT_KEYS = ("id", "kind", "def_version", "org_id", "code", "title", "state", "data",
                      "version", "seq", "head_hash", "due_at", "due_date", "due_provisional",
@@ -238,10 +242,8 @@ class Engine:
         """Several case rows in one statement, locked (a batch of timers, which the door
         then takes as read: the transaction holds them). In id order, so that two batches
         on PostgreSQL lock in the same order."""
-        query = _CASE_ROWS.where(cases.c.id.in_(sorted(case_ids))).order_by(cases.c.id)
-        if not self.db.is_sqlite:
-            query = query.with_for_update(of=cases)
-        return {row["id"]: _view_of(row) for row in _CASE_BY_ID.rows_like(conn, query)}
+        query = _CASES_BY_IDS if self.db.is_sqlite else _CASES_BY_IDS_LOCKED
+        return {row["id"]: _view_of(row) for row in query.rows_in(conn, sorted(case_ids))}
 
     def get(self, case_id: int, actor: Actor) -> CaseView:
         with self.db.read() as conn:

@@ -76,19 +76,29 @@ def _getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ..
 class Prepared:
     """One statement; ``keys`` are the columns an INSERT or UPDATE sets from parameters."""
 
-    def __init__(self, statement: ClauseElement, keys: Sequence[str] = ()) -> None:
+    def __init__(self, statement: ClauseElement, keys: Sequence[str] = (),
+                 expanding: str | None = None) -> None:
         self.statement = statement
         self.keys = list(keys)
-        self._forms: dict[str, _Form] = {}
+        #: the name of an expanding IN parameter (``bindparam(name, expanding=True)``), whose
+        #: forms are compiled once per length of the list (:meth:`rows_in`)
+        self.expanding = expanding
+        self._forms: dict[Any, _Form] = {}
 
-    def _form(self, dialect: Dialect) -> _Form:
-        form = self._forms.get(dialect.name)
+    def _form(self, dialect: Dialect, count: int | None = None) -> _Form:
+        key = dialect.name if count is None else (dialect.name, count)
+        form = self._forms.get(key)
         if form is None:
-            form = self._forms[dialect.name] = self._compile(dialect)
+            form = self._forms[key] = self._compile(dialect, count)
         return form
 
-    def _compile(self, dialect: Dialect) -> _Form:
-        compiled = self.statement.compile(dialect=dialect, column_keys=self.keys or None)
+    def _compile(self, dialect: Dialect, count: int | None = None) -> _Form:
+        statement, kwargs = self.statement, {}
+        if count is not None:  # the list's placeholders written out, named <name>_1 …
+            statement = statement.params({self.expanding: [None] * count})
+            kwargs = {"render_postcompile": True}
+        compiled = statement.compile(dialect=dialect, column_keys=self.keys or None,
+                                     compile_kwargs=kwargs)
         binds = {name: proc for name, param in compiled.binds.items()
                  if (proc := _processors(param.type, dialect)[0])}
         selected = getattr(self.statement, "selected_columns", ())
@@ -139,17 +149,11 @@ class Prepared:
         row = self._run(conn, form, params).fetchone()
         return None if row is None else _converted(form, row)
 
-    def rows_like(self, conn: Connection, statement: ClauseElement) -> list[dict[str, Any]]:
-        """Rows of ``statement``, compiled for this one call (an IN list of its own length),
-        which selects the columns this statement selects: converted as its rows are."""
-        form = self._form(conn.dialect)
-        compiled = statement.compile(dialect=conn.dialect,
-                                     compile_kwargs={"render_postcompile": True})
-        params: Any = ([compiled.params[name] for name in compiled.positiontup or ()]
-                       if compiled.positional else compiled.params)
-        cursor = conn.connection.dbapi_connection.cursor()
-        cursor.execute(compiled.string, params)
-        return [_converted(form, row) for row in cursor.fetchall()]
+    def rows_in(self, conn: Connection, values: Sequence[Any]) -> list[dict[str, Any]]:
+        """Rows with the expanding parameter holding ``values`` (a batch's case ids)."""
+        form = self._form(conn.dialect, len(values))
+        params = {f"{self.expanding}_{n}": value for n, value in enumerate(values, 1)}
+        return [_converted(form, row) for row in self._run(conn, form, params).fetchall()]
 
     def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """One execution per row (an INSERT of several timers)."""
