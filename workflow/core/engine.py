@@ -147,19 +147,23 @@ class CaseView:
         return view
 
 
-def apply_effects(arrow_effects, ctx: Ctx) -> dict[str, Any]:
+def apply_effects(arrow_effects, ctx: Ctx) -> Mapping[str, Any]:
     """Run effects in order, each seeing the data the previous ones produced (the first
-    sees ``ctx`` itself: effects return updates and never change what they are given)."""
-    data = dict(ctx.data)
+    sees ``ctx`` itself: effects return updates and never change what they are given).
+    When none changes anything, the result is ``ctx.data`` itself, which tells the door
+    that the case row's data stays as it is."""
+    data = None
     seen, changed = ctx, False
     for effect in arrow_effects:
         if changed:  # built only when an effect follows one that changed the data
             seen, changed = Ctx.of(data, ctx.payload, ctx.now, ctx.actor, ctx.state), False
         updates = effect(seen)
         if updates:
+            if data is None:
+                data = dict(ctx.data)
             data.update(updates)
             changed = True
-    return data
+    return ctx.data if data is None else data
 
 
 EVENT_KEYS = ("case_id", "seq", "kind", "def_version", "org", "trigger", "from_state",
@@ -531,7 +535,8 @@ class Engine:
         due = schedule(conn, compiled, self.calendars, view.id, view.seq, view.org_path,
                        view.state, new_state, trigger, data, now)
         version = view.version if arrow.append_only else view.version + 1
-        values = self._update(conn, view, new_state, data, version, event, now, due)
+        values = self._update(conn, view, new_state, None if data is view.data else data,
+                              version, event, now, due)
         return _written(view, values, data), event, receipt[1] if receipt else None
 
     def assign(self, case_id: int, actor: Actor, assignee: str | None,
@@ -618,9 +623,9 @@ class Engine:
         _INSERT_EVENT.execute(conn, event)
         return event
 
-    def _update(self, conn: Connection, view: CaseView, state: str, data: Mapping[str, Any],
-                version: int, event: Mapping[str, Any], now: dt.datetime,
-                due: Planned | None | bool, **extra: Any) -> dict[str, Any]:
+    def _update(self, conn: Connection, view: CaseView, state: str,
+                data: Mapping[str, Any] | None, version: int, event: Mapping[str, Any],
+                now: dt.datetime, due: Planned | None | bool, **extra: Any) -> dict[str, Any]:
         values = _projection(state, data, version, event, now, due) | extra
         done = _update_case(tuple(values)).execute(
             conn, values | {"b_case_id": view.id, "b_seq": view.seq})
@@ -645,12 +650,15 @@ def _event(view: CaseView, trigger: str, from_state: str | None, to_state: str, 
     return event
 
 
-def _projection(state: str, data: Mapping[str, Any], version: int, event: Mapping[str, Any],
-                now: dt.datetime, due: Planned | None | bool) -> dict[str, Any]:
-    """The case row's columns after ``event`` (``due`` False: the due date is kept)."""
-    values: dict[str, Any] = {"state": state, "data": canonical_text(data), "version": version,
-                              "seq": event["seq"], "head_hash": event["hash"],
-                              "updated_at": now}
+def _projection(state: str, data: Mapping[str, Any] | None, version: int,
+                event: Mapping[str, Any], now: dt.datetime, due: Planned | None | bool
+                ) -> dict[str, Any]:
+    """The case row's columns after ``event`` (``data`` None: the data is kept, as ``due``
+    False keeps the due date)."""
+    values: dict[str, Any] = {"state": state, "version": version, "seq": event["seq"],
+                              "head_hash": event["hash"], "updated_at": now}
+    if data is not None:
+        values["data"] = canonical_text(data)
     if due is not False:
         values |= {
             "due_at": due.due_at if due else None,
