@@ -19,7 +19,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from workflow.base.canonical import GENESIS, canonical_text, event_hash, payload_digest
+from workflow.base.canonical import (
+    GENESIS,
+    canonical_text,
+    event_hash,
+    parse_text,
+    payload_digest,
+)
 from workflow.base.errors import (
     AlreadyFired,
     Forbidden,
@@ -671,10 +677,10 @@ def _projection(state: str, data: Mapping[str, Any] | None, version: int,
 
 def _view_of(row: dict[str, Any]) -> CaseView:
     """A case row as the door reads it (its columns converted by their types) as a view."""
-    row["data"] = json.loads(row["data"])
+    row["data"] = parse_text(row["data"])
     row["due_provisional"] = bool(row["due_provisional"])
     if row["due_explain"]:
-        row["due_explain"] = json.loads(row["due_explain"])
+        row["due_explain"] = parse_text(row["due_explain"])
     return CaseView._of(row)
 
 
