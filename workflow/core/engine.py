@@ -540,6 +540,8 @@ class Engine:
                                                              new_state), actor)
         due = schedule(conn, compiled, self.calendars, view.id, view.seq, view.org_path,
                        view.state, new_state, trigger, data, now)
+        if due is None and view.due_at is None and view.due_date is None:
+            due = False  # no due date to clear: the row's due columns and their index stay
         version = view.version if arrow.append_only else view.version + 1
         values = self._update(conn, view, new_state, None if data is view.data else data,
                               version, event, now, due)
