@@ -162,7 +162,10 @@ class _SqliteTransaction:
             conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
         except BaseException as exc:
             conn.close()
-            raise _mapped(exc) from exc
+            mapped = _mapped(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
         return conn
 
     def __exit__(self, kind, exc, _tb) -> bool:
