@@ -18,7 +18,7 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
-PYTEST := $(VENV)/bin/pytest -n 2 -q
+PYTEST := $(VENV)/bin/pytest -n 2 --dist worksteal -q
 
 .PHONY: venv system system-test run test bench lint lock clean screenshots
 
