@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import cli, p95, remove_db, show, work_dir  # noqa: E402
+from bench.common import cli, p95, p95_at_two_sizes, remove_db, show  # noqa: E402
 from machines import definitions  # noqa: E402
 from web import create_app  # noqa: E402
 from workflow.base.timeutil import utcnow  # noqa: E402
@@ -107,18 +107,11 @@ def measure(path: Path, count: int) -> dict:
 
 
 def main(size: int = DEFAULT_SIZE, workdir: Path | None = None) -> dict:
-    baseline = min(BASELINE, max(size // 10, 100))
-    with work_dir(workdir) as where:
-        small = measure(where / "inbox-small.db", baseline)
-        large = measure(where / "inbox-large.db", size)
-    ratio = large["p95_s"] / small["p95_s"]
-    show(f"inbox p95 at {baseline:,} cases", small["p95_s"] * 1000, "ms")
-    show(f"inbox p95 at {size:,} cases", large["p95_s"] * 1000, "ms")
-    for page, value in large["pages"].items():
+    figures = p95_at_two_sizes("inbox", measure, size, workdir, BASELINE)
+    for page, value in figures["large"]["pages"].items():
         show(f"  {page[:40]}", value * 1000, "ms p95")
-    print(f"ratio: {ratio:.2f} (target <= 2)", flush=True)
-    return {"baseline": baseline, "size": size, "small": small, "large": large,
-            "ratio": ratio}
+    print(f"ratio: {figures['ratio']:.2f} (target <= 2)", flush=True)
+    return figures
 
 
 if __name__ == "__main__":

@@ -95,6 +95,21 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[18] if len(samples) > 1 else samples[0]
 
 
+def p95_at_two_sizes(name: str, measure: Callable[[Path, int], dict], size: int,
+                     workdir: Path | None, baseline_cap: int = 10_000) -> dict:
+    """``measure(path, cases)`` (a dict with ``p95_s``) on a baseline of a tenth of
+    ``size`` (at least 100, at most ``baseline_cap``) and at ``size``, each on its own
+    file: the figures and the p95 ratio large ÷ small, the two p95 shown."""
+    baseline = min(baseline_cap, max(size // 10, 100))
+    with work_dir(workdir) as where:
+        small = measure(where / f"{name}-small.db", baseline)
+        large = measure(where / f"{name}-large.db", size)
+    show(f"{name} p95 at {baseline:,} cases", small["p95_s"] * 1000, "ms")
+    show(f"{name} p95 at {size:,} cases", large["p95_s"] * 1000, "ms")
+    return {"baseline": baseline, "size": size, "small": small, "large": large,
+            "ratio": large["p95_s"] / small["p95_s"]}
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     began = time.perf_counter()
     result = fn()
