@@ -130,19 +130,19 @@ class CaseView:
 
     @classmethod
     def from_row(cls, row: Any) -> CaseView:
-        """From a SQLAlchemy row or a mapping of the same columns."""
+        """From a SQLAlchemy row or a mapping of the same columns (their stored forms)."""
         m = getattr(row, "_mapping", row)
-        return cls._of({
-            "id": m["id"], "kind": m["kind"], "def_version": m["def_version"],
-            "org_id": m["org_id"], "org_code": m["org_code"], "org_path": m["org_path"],
-            "code": m["code"], "title": m["title"], "state": m["state"],
-            "data": json.loads(m["data"]), "version": m["version"], "seq": m["seq"],
-            "head_hash": m["head_hash"], "due_at": m["due_at"], "due_date": m["due_date"],
-            "due_provisional": bool(m["due_provisional"]),
-            "due_explain": json.loads(m["due_explain"]) if m["due_explain"] else None,
-            "assignee": m["assignee"], "created_at": m["created_at"],
-            "updated_at": m["updated_at"],
-        })
+        return cls.stored({name: m[name] for name in cls.__dataclass_fields__})
+
+    @classmethod
+    def stored(cls, row: dict[str, Any]) -> CaseView:
+        """From a dict of the case row's columns as the driver gives them (the door's own
+        reads): the data and the due date's explanation parsed, in place."""
+        row["data"] = parse_text(row["data"])
+        row["due_provisional"] = bool(row["due_provisional"])
+        if row["due_explain"]:
+            row["due_explain"] = parse_text(row["due_explain"])
+        return cls._of(row)
 
     @classmethod
     def _of(cls, fields: dict[str, Any]) -> CaseView:
@@ -245,7 +245,7 @@ class Engine:
     def _select_case(self, conn: Connection, case_id: int, lock: bool) -> CaseView | None:
         query = _CASE_BY_ID_LOCKED if lock and not self.db.is_sqlite else _CASE_BY_ID
         row = query.first(conn, {"b_case_id": case_id})
-        return None if row is None else _view_of(row)
+        return None if row is None else CaseView.stored(row)
 
     def _select_cases(self, conn: Connection, case_ids: Collection[int]
                       ) -> dict[int, CaseView]:
@@ -253,7 +253,7 @@ class Engine:
         then takes as read: the transaction holds them). In id order, so that two batches
         on PostgreSQL lock in the same order."""
         query = _CASES_BY_IDS if self.db.is_sqlite else _CASES_BY_IDS_LOCKED
-        return {row["id"]: _view_of(row) for row in query.rows_in(conn, sorted(case_ids))}
+        return {row["id"]: CaseView.stored(row) for row in query.rows_in(conn, sorted(case_ids))}
 
     def get(self, case_id: int, actor: Actor) -> CaseView:
         with self.db.read() as conn:
@@ -675,15 +675,6 @@ def _projection(state: str, data: Mapping[str, Any] | None, version: int,
             "due_explain": canonical_text(due.explain) if due and due.explain else None,
         }
     return values
-
-
-def _view_of(row: dict[str, Any]) -> CaseView:
-    """A case row as the door reads it (its columns converted by their types) as a view."""
-    row["data"] = parse_text(row["data"])
-    row["due_provisional"] = bool(row["due_provisional"])
-    if row["due_explain"]:
-        row["due_explain"] = parse_text(row["due_explain"])
-    return CaseView._of(row)
 
 
 def _case_row(view: CaseView, values: Mapping[str, Any]) -> dict[str, Any]:
