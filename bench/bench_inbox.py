@@ -20,16 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import cli, p95, p95_at_two_sizes, remove_db, show  # noqa: E402
+from bench.common import cli, fresh_engine, p95, p95_at_two_sizes, remove_db, show  # noqa: E402
 from machines import definitions  # noqa: E402
 from web import create_app  # noqa: E402
 from workflow.base.timeutil import utcnow  # noqa: E402
 from workflow.core.engine import Engine  # noqa: E402
-from workflow.core.registry import Registry  # noqa: E402
 from workflow.people import accounts
 from workflow.people.orgs import add_org  # noqa: E402
-from workflow.store import migrate  # noqa: E402
-from workflow.store.db import Database  # noqa: E402
 from workflow.store.models import cases
 
 DEFAULT_SIZE = 1_000_000
@@ -74,11 +71,8 @@ def load(engine: Engine, count: int, seed: int = 7) -> list[int]:
 
 
 def measure(path: Path, count: int) -> dict:
-    remove_db(path)
-    db = Database(f"sqlite:///{path}")
-    migrate.upgrade(db)
-    engine = Engine(db, Registry(definitions()))
-    engine.record_definitions()
+    engine = fresh_engine(path, definitions())
+    db = engine.db
     load(engine, count)
     with db.engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")

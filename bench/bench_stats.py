@@ -27,16 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import cli, p95, p95_at_two_sizes, remove_db, show  # noqa: E402
+from bench.common import cli, fresh_engine, p95, p95_at_two_sizes, remove_db, show  # noqa: E402
 from machines import definitions  # noqa: E402
 from web import create_app  # noqa: E402
 from workflow.base.timeutil import utcnow  # noqa: E402
 from workflow.core.engine import Engine  # noqa: E402
-from workflow.core.registry import Registry  # noqa: E402
 from workflow.people import accounts  # noqa: E402
 from workflow.people.orgs import add_org  # noqa: E402
-from workflow.store import migrate  # noqa: E402
-from workflow.store.db import Database  # noqa: E402
 from workflow.store.models import stats_counts, stats_cursor  # noqa: E402
 from workflow.views.statistics import CURSOR, _counter_rows  # noqa: E402
 
@@ -130,11 +127,8 @@ def _add(conn, merged: Counter) -> None:
 
 
 def measure(path: Path, count: int) -> dict:
-    remove_db(path)
-    db = Database(f"sqlite:///{path}")
-    migrate.upgrade(db)
-    engine = Engine(db, Registry(definitions()))
-    engine.record_definitions()
+    engine = fresh_engine(path, definitions())
+    db = engine.db
     paths, token = organisations(engine)
     rows = load(engine, paths, count)
     with db.engine.begin() as conn:

@@ -9,7 +9,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.processes import definitions
+from workflow.core.declare import Process
 from workflow.core.engine import Engine
 from workflow.core.registry import Registry
 from workflow.people.actors import Actor, user
@@ -60,8 +61,9 @@ def synchronous() -> str:
     return value
 
 
-def open_site(path: Path) -> Site:
-    """A new, migrated database file with the bench processes and one organisation."""
+def fresh_engine(path: Path, processes: Iterable[Process]) -> Engine:
+    """An engine on a new, migrated database file (``synchronous`` as the run asks) with
+    ``processes`` recorded."""
     remove_db(path)
     db = Database(f"sqlite:///{path}")
     if synchronous() != "FULL":
@@ -69,9 +71,15 @@ def open_site(path: Path) -> Site:
         def _synchronous(dbapi_connection, _record) -> None:  # after the engine's pragmas
             dbapi_connection.execute(f"PRAGMA synchronous={synchronous()}")
     migrate.upgrade(db)
-    registry = Registry(definitions())
-    engine = Engine(db, registry)
+    engine = Engine(db, Registry(processes))
     engine.record_definitions()
+    return engine
+
+
+def open_site(path: Path) -> Site:
+    """A new, migrated database file with the bench processes and one organisation."""
+    engine = fresh_engine(path, definitions())
+    db, registry = engine.db, engine.registry
     with db.write() as conn:
         org = add_org(conn, ORG, "基准组织", None, "county_committee")
     actor = user("bench", {(org["path"], "handler")})
