@@ -56,8 +56,9 @@ ERRORS: dict[str, tuple[int, Text]] = {
                               "The database is busy and nothing was saved; retry after "
                               "`Retry-After` seconds")),
 }
-#: what every operation may answer, whatever it declares
-ALWAYS = ("rate_limited", "unavailable")
+#: what every operation may answer, whatever it declares: ``invalid`` because every
+#: request with a NUL byte in its query string or form is refused (web.views.refuse_nul)
+ALWAYS = ("invalid", "rate_limited", "unavailable")
 #: the headers an error answer carries
 RETRY_AFTER = {"Retry-After": {
     "description": Text("重试前需等待的秒数", "Seconds to wait before retrying"),
@@ -264,7 +265,7 @@ def _operation(op: Operation, routes: Routes) -> dict[str, Any]:
     responses: dict[str, Any] = {
         str(op.status): {"description": Text("成功", "Success"), "content": content}}
     by_status: dict[int, list[str]] = {}
-    for code in (*op.errors, *ALWAYS):
+    for code in dict.fromkeys((*op.errors, *ALWAYS)):
         by_status.setdefault(ERRORS[code][0], []).append(code)
     for status, codes in sorted(by_status.items()):
         if status in (429, 503):

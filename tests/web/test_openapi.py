@@ -85,8 +85,12 @@ def test_errors_are_one_component(doc):
             if int(status) >= 400:
                 schema = response["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/Error"}
-                for code in response["x-error-codes"]:
+                codes = response["x-error-codes"]
+                assert len(codes) == len(set(codes))
+                for code in codes:
                     assert ERRORS[code][0] == int(status)
+        # a NUL byte in any query string or form is refused (web.views.refuse_nul)
+        assert "invalid" in op["responses"]["422"]["x-error-codes"]
     fire = doc["paths"]["/api/v1/cases/{case_id}/actions/{trigger}"]["post"]
     assert set(fire["responses"]) == {"200", "401", "403", "404", "409", "413", "422", "429",
                                       "503"}
@@ -191,6 +195,7 @@ def test_another_blueprint_joins_the_document_and_a_rogue_rule_is_caught(engine)
     assert api_rules(app) - documented(doc) == {("/api/v1/rogue", "get")}
     assert documented(doc) <= api_rules(app)
     op = doc["paths"]["/api/v1/things/{code}"]["get"]
-    assert op["summary"] == "东西" and set(op["responses"]) == {"200", "404", "429", "503"}
+    assert op["summary"] == "东西" and set(op["responses"]) == {"200", "404", "422", "429",
+                                                            "503"}
     assert "Thing" in doc["components"]["schemas"]
     assert {"name": "things", "description": "things"} in doc["tags"]
