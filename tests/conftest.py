@@ -9,11 +9,18 @@ The clock: when GONGKAI_TEST_CLOCK is set (an ISO-8601 instant with its offset, 
 ``2026-12-31T23:30+08:00``), time-machine moves every clock read of the test process
 there for the whole run and lets it tick on, so the suite can be run "on" any day
 (``make test`` sweeps several). A test that needs a particular day passes ``now``.
+
+Passwords and access codes are hashed with scrypt at a 32nd of werkzeug's cost
+(``TEST_HASH``): the same scheme and the same check, but the suite makes and checks
+hundreds of them and each cost 0.18 s at full strength. Subprocesses (``gongkai serve``,
+``make run``) hash at full cost; ``test_passwords_and_codes_are_hashed_at_full_cost`` holds the
+product's own cost.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import shutil
 
@@ -21,18 +28,24 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 from sqlmodel import SQLModel
+from werkzeug.security import generate_password_hash
 
 from workflow.core.engine import Engine
 from workflow.core.registry import Registry
+from workflow.people import access, accounts
 from workflow.people.actors import user
 from workflow.store import migrate
 from workflow.store.db import Database
 
 PG_URL = os.environ.get("GONGKAI_TEST_DATABASE_URL")
 CLOCK = os.environ.get("GONGKAI_TEST_CLOCK")
+TEST_HASH = "scrypt:1024:8:1"
 
 
 def pytest_configure(config) -> None:
+    cheap = functools.partial(generate_password_hash, method=TEST_HASH)
+    accounts.generate_password_hash = access.generate_password_hash = cheap
+    access._DECOY = cheap("decoy")
     if CLOCK:
         traveller = time_machine.travel(dt.datetime.fromisoformat(CLOCK), tick=True)
         traveller.start()

@@ -181,7 +181,7 @@ class Live:
 
 
 @pytest.fixture
-def live(server: Server, db_url: str, fast_passwords) -> Iterator[Live]:
+def live(server: Server, db_url: str) -> Iterator[Live]:
     engine = build(db_url)
     migrate.upgrade(engine.db)
     engine.record_definitions()

@@ -13,18 +13,16 @@ app's configuration by overriding the ``app_config`` fixture, e.g.::
 organisations (county C → town T → village V; bureau B beside T), each with a
 password (for ``/login``) and an API token; ``bearer(user)`` gives the header for the
 API and ``login(client, user)`` signs a test client in through the login form (which
-needs ``WTF_CSRF_ENABLED=False``). While ``users`` is in use, a password is hashed once per
-test session (scrypt costs ~0.15 s a time); checking it at ``/login`` is unchanged.
+needs ``WTF_CSRF_ENABLED=False``). Passwords are hashed at the suite's cheaper scrypt cost
+(``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from web import create_app
 from workflow.people import accounts
@@ -103,18 +101,7 @@ def client(app):
     return app.test_client()
 
 
-@functools.cache
-def _hash_once(password: str) -> str:
-    return generate_password_hash(password)
-
-
 @pytest.fixture
-def fast_passwords(monkeypatch) -> None:
-    """Hash each distinct password once per session (a real, checkable scrypt hash)."""
-    monkeypatch.setattr(accounts, "generate_password_hash", _hash_once)
-
-
-@pytest.fixture
-def users(engine, tree, fast_passwords) -> dict[str, WebUser]:
+def users(engine, tree) -> dict[str, WebUser]:
     """One account per entry of ``ROLES``, by name."""
     return {name: make_user(engine, name, org, roles) for name, (org, roles) in ROLES.items()}

@@ -86,7 +86,7 @@ def items(engine, tree) -> dict[str, int]:
 
 
 @pytest.fixture
-def members(engine, tree, fast_passwords):
+def members(engine, tree):
     """Party members (role ``member``) of T, V and B, and an officer of B who is not one."""
     return {"T": make_user(engine, "member-t", "T", ("member",)),
             "V": make_user(engine, "member-v", "V", ("member",)),
@@ -425,7 +425,7 @@ def csv_rows(response) -> list[list[str]]:
 
 
 def test_g10_the_ledger_has_one_row_per_publication_with_opinions_and_answers(
-        client, engine, tree, items, fast_passwords):
+        client, engine, tree, items):
     with_opinions(engine, tree, items)
     login(client, make_user(engine, "ledger-t", "T", ("handler",)))
     rows = csv_rows(client.get("/ledger.csv"))
@@ -570,7 +570,7 @@ def test_g11_the_page_offers_what_the_republish_trigger_allows(client, engine, t
 
 
 def test_g13_the_opinion_kinds_come_from_the_trigger_and_a_supervisors_note_from_a_supervisor(
-        client, engine, items, fast_passwords):
+        client, engine, items):
     """The form lists the opinion trigger's kinds (no list in the template); the
     supervisor's kind is offered to, and recorded for, supervisors only (G13)."""
     target = items["PUB-T"]
@@ -588,8 +588,7 @@ def test_g13_the_opinion_kinds_come_from_the_trigger_and_a_supervisors_note_from
     assert [o["kind"] for o in opinions(engine, target)] == ["opinion", "supervision"]
 
 
-def test_g10_the_ledger_exports_make_every_formula_inert(client, engine, tree, items,
-                                                         fast_passwords):
+def test_g10_the_ledger_exports_make_every_formula_inert(client, engine, tree, items):
     """Issue 20, item 2: an opinion or a title beginning with = + - @ opens as text, not a
     formula, in both the CSV and the XLSX."""
     from openpyxl import load_workbook

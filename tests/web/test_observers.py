@@ -47,12 +47,12 @@ def app_config():
 
 
 @pytest.fixture
-def office(engine, tree, fast_passwords):
+def office(engine, tree):
     return make_user(engine, "ban", "T", ("office",))
 
 
 @pytest.fixture
-def member(engine, tree, fast_passwords):
+def member(engine, tree):
     return make_user(engine, "dang", "T", ("member",))
 
 

@@ -193,7 +193,7 @@ def test_start_case_ties_the_payload_to_its_kind(doc):
     assert not check.is_valid({"kind": "nope", "org": "T"})
 
 
-def test_start_case_takes_what_its_schema_allows(db, tree, fast_passwords):
+def test_start_case_takes_what_its_schema_allows(db, tree):
     """Bodies generated from the document (every real process, the organisation fixed to
     the caller's) are taken (201), refused for the caller's role (403) or by a check that
     relates two fields (422; JSON Schema does not say those), never for a field's shape:

@@ -73,7 +73,7 @@ def drafts(engine, tree) -> dict[str, int]:
 
 
 @pytest.fixture
-def members(engine, tree, fast_passwords):
+def members(engine, tree):
     return {"T": make_user(engine, "member-t", "T", ("member",)),
             "V": make_user(engine, "member-v", "V", ("member",)),
             "B": make_user(engine, "member-b", "B", ("member",)),
@@ -302,7 +302,7 @@ def test_p3_the_board_lists_open_drafts_with_the_days_left_and_the_comments(clie
 
 
 def test_p4_the_comment_form_gives_a_receipt_and_the_receipt_page_the_answer(
-        client, engine, tree, drafts, fast_passwords):
+        client, engine, tree, drafts):
     form = client.get(f"/board/pre-disclosures/{drafts['PUB-T']}").get_data(as_text=True)
     assert 'id="comment-form"' in form and "以公众身份提交" in form
     sent = client.post(f"/board/pre-disclosures/{drafts['PUB-T']}/comments",
@@ -384,7 +384,7 @@ def test_p5_p6_the_page_says_which_rule_deferred_it_and_later_shows_the_summary(
 
 
 def test_p4_the_officers_case_page_filters_comments_by_stance_and_outcome(
-        client, engine, tree, drafts, fast_passwords):
+        client, engine, tree, drafts):
     case_id = drafts["PUB-T"]
     for stance in ("object", "object", "suggest"):
         engine.submit(case_id, "comment", PUBLIC, {"stance": stance, "text": f"说 {stance}"})
@@ -441,7 +441,7 @@ def test_g1_the_drafts_documents_are_read_by_whoever_sees_the_draft(client, engi
 
 
 def test_g10_each_published_outcome_is_a_row_of_the_ledger_with_its_comments(
-        client, engine, outcomes, fast_passwords):
+        client, engine, outcomes):
     login(client, make_user(engine, "handler-t", "T", ("handler",)))
     import csv
     import io

@@ -44,8 +44,7 @@ def test_junk_tokens_from_one_address_are_limited(client):
     assert codes == {401: 600, 429: 100}
 
 
-def test_a_revoked_token_counts_against_the_address(app, client, engine, tree,
-                                                    fast_passwords):
+def test_a_revoked_token_counts_against_the_address(app, client, engine, tree):
     app.config["API_RATE_LIMIT"] = "3 per minute"
     gone = make_user(engine, "gone", "T", ["handler"])
     kept = make_user(engine, "kept", "T", ["handler"])
@@ -58,8 +57,7 @@ def test_a_revoked_token_counts_against_the_address(app, client, engine, tree,
     assert client.get(f"{API}/processes", headers=kept.headers).status_code == 200
 
 
-def test_a_valid_token_is_limited_per_account_from_any_address(app, client, engine, tree,
-                                                                fast_passwords):
+def test_a_valid_token_is_limited_per_account_from_any_address(app, client, engine, tree):
     app.config["API_RATE_LIMIT"] = "2 per minute"
     officer = make_user(engine, "officer", "T", ["handler"])
     codes = [client.get(f"{API}/processes", headers=officer.headers,

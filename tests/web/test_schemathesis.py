@@ -42,7 +42,7 @@ SEED = 20
 
 
 @pytest.fixture
-def demo_app(db_url: str, fast_passwords) -> Iterator[Flask]:
+def demo_app(db_url: str) -> Iterator[Flask]:
     """The app over a migrated database with the real processes and the demo data."""
     engine = build(db_url)
     migrate.upgrade(engine.db)

@@ -30,7 +30,7 @@ def app_config():
 
 
 @pytest.fixture
-def village(engine, tree, fast_passwords, time_machine):
+def village(engine, tree, time_machine):
     time_machine.move_to(dt.datetime(2026, 3, 2, 10, 0, tzinfo=LOCAL_TZ))
     return {"secretary": make_user(engine, "shuji", "V", ("secretary",)),
             "office": make_user(engine, "cunban", "V", ("office",)),

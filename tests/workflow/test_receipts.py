@@ -3,6 +3,10 @@ account; with both, and only with both, they see what became of it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -103,3 +107,15 @@ def test_an_unknown_number_costs_the_hash_a_known_one_does(monkeypatch):
     assert access.matches(access.hashed("ABCDE-FGHJK"), "abcde-fghjk") is True
     assert access.matches(access.hashed("ABCDE-FGHJK"), None) is False
     assert len(checked) == 3, "every answer ran the hash once"
+
+
+def test_passwords_and_codes_are_hashed_at_full_cost():
+    """The suite hashes cheaply (tests/conftest.py); the product, run on its own, at
+    werkzeug's full scrypt cost."""
+    script = ("from workflow.people import access, accounts\n"
+              "print(access.hashed('ABCDE-FGHJK').split('$')[0])\n"
+              "print(accounts.generate_password_hash('secret-pass-1').split('$')[0])\n"
+              "print(access._DECOY.split('$')[0])")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2]).stdout
+    assert out.split() == ["scrypt:32768:8:1"] * 3
