@@ -150,9 +150,17 @@ def _rate_key() -> str:
     return "addr:" + (get_remote_address() or "")
 
 
-limiter.shared_limit(
-    lambda: current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT),
-    scope="api", key_func=_rate_key)(bp)
+def api_rate_limit() -> str:
+    """The API's limit, per app (``API_RATE_LIMIT``). One function for every limit that
+    uses it: Flask-Limiter keeps the limits of a blueprint or a view in a set, so a limit
+    made with a fresh lambda by each ``create_app`` was added again for every app the
+    process made, and a request counted once per app."""
+    return current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+
+
+#: the API's one budget per caller, shared by every API blueprint (the audit desk's too)
+API_LIMIT = limiter.shared_limit(api_rate_limit, scope="api", key_func=_rate_key)
+API_LIMIT(bp)
 
 
 @bp.errorhandler(WorkflowError)

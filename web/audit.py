@@ -26,7 +26,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
-    current_app,
     g,
     render_template,
     request,
@@ -36,7 +35,7 @@ from flask_login import login_required
 
 from web.api import BAD_CURSOR, MAX_LIMIT, page_limit
 from web.auth import current_account
-from web.extensions import csrf, limiter
+from web.extensions import csrf
 from web.i18n import pick
 from web.openapi import AUDIT_SCHEMAS, STR, Param, Routes, register
 from web.views import engine
@@ -368,9 +367,7 @@ def register_api(app: Flask) -> None:
     def audit_keys():
         return {"items": [published_json(o) for o in views.published_keys(engine().db)]}
 
-    limiter.shared_limit(
-        lambda: current_app.config.get("API_RATE_LIMIT", api_module.DEFAULT_RATE_LIMIT),
-        scope="api", key_func=api_module._rate_key)(api)
+    api_module.API_LIMIT(api)
     csrf.exempt(api)
     app.register_blueprint(api)
     register(app, routes)

@@ -39,6 +39,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from web import exports
+from web.api import api_rate_limit
 from web.extensions import csrf, limiter
 from web.i18n import pick
 from web.views import attachment_response, engine
@@ -573,8 +574,7 @@ def register_api(app: Flask) -> None:
                   Text("公开季度", "Quarter of release")),
         ),
         response="PublicationList", errors=("not_found", "invalid"),
-    )(limiter.limit(lambda: current_app.config.get("API_RATE_LIMIT", "600 per minute"))(
-        list_publications))
+    )(limiter.limit(api_rate_limit)(list_publications))
     csrf.exempt(api)
     app.register_blueprint(api)
     register(app, routes)

@@ -169,3 +169,17 @@ def test_a_429_says_when_to_come_back(engine, users):
         response = client.post("/login", data={"username": "x", "password": "y"})
     assert response.status_code == 429
     assert response.headers["Retry-After"].isdigit()
+
+
+def test_a_request_counts_once_however_many_apps_the_process_made(engine, tree):
+    """Every API blueprint and the board's list share one limit object: one made anew by
+    each ``create_app`` was kept once per app, and a request counted that many times."""
+    auditor = make_user(engine, "auditor", "T", ["auditor"])
+    for _ in range(4):
+        app = create_app({"ENGINE": engine, "SECRET_KEY": "t", "RATELIMIT_ENABLED": True,
+                          "API_RATE_LIMIT": "3 per minute"})
+    client = app.test_client()
+    for paths in (("/audit/events", "/processes"), ("/publications",)):
+        codes = [client.get(f"{API}{paths[i % len(paths)]}", headers=auditor.headers
+                            ).status_code for i in range(4)]
+        assert codes == [200, 200, 200, 429], paths
