@@ -52,6 +52,12 @@ def pytest_configure(config) -> None:
         config.add_cleanup(traveller.stop)
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked ``slow`` first: on two workers, a long test that starts last is the
+    run's tail, with the other worker idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_report_header(config) -> str:
     return f"clock: {CLOCK}" if CLOCK else "clock: the real one"
 

@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 #: the fixtures ``browser``, ``server`` and ``live``
 pytest_plugins = ["tests.web.browser"]
+pytestmark = pytest.mark.slow
 
 SIZES = {"phone": {"width": 360, "height": 740}, "desk": {"width": 1280, "height": 800}}
 BLOCKING = ("serious", "critical")
