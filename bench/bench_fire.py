@@ -8,12 +8,15 @@ append-only ``comment``; the raw loop does what reaches the disk for the same ch
 BEGIN IMMEDIATE, SELECT the case row, UPDATE it, INSERT the event row (64-character
 hashes, a small JSON payload) and COMMIT. The two run in alternating rounds so that
 a change in the disk's speed hits both alike. Also measured: building a
-``transitions`` machine per call (``compile_process``) against one fire.
+``transitions`` machine per call (``compile_process``) against one fire, and the
+process's CPU time per change of each loop, user and kernel (``os.times``): with a
+real fsync both grow, the user time roughly in proportion to the Python a change runs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import statistics
 import sys
@@ -142,6 +145,22 @@ def machine_costs(site, repeats: int) -> dict[str, float]:
             "event_hash_s": hashing}
 
 
+class CpuTime:
+    """User and kernel seconds of this process spent inside ``with`` blocks, summed."""
+
+    def __init__(self) -> None:
+        self.user = self.system = 0.0
+
+    def __enter__(self) -> CpuTime:
+        self._began = os.times()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        ended = os.times()
+        self.user += ended.user - self._began.user
+        self.system += ended.system - self._began.system
+
+
 def main(size: int = DEFAULT_SIZE, workdir: Path | None = None) -> dict:
     rounds = max(1, min(ROUNDS, size))
     per_round = [size // rounds + (1 if r < size % rounds else 0) for r in range(rounds)]
@@ -152,9 +171,12 @@ def main(size: int = DEFAULT_SIZE, workdir: Path | None = None) -> dict:
             fire.run(min(size, 50))  # warm up: compiled statements, machine models, caches
             raw.run(min(size, 50))
             fire_t = raw_t = comment_t = 0.0
+            fire_cpu, raw_cpu = CpuTime(), CpuTime()
             for count in per_round:
-                fire_t += fire.run(count)
-                raw_t += raw.run(count)
+                with fire_cpu:
+                    fire_t += fire.run(count)
+                with raw_cpu:
+                    raw_t += raw.run(count)
                 comment_t += fire.run(count, append_only=True)
             costs = machine_costs(fire.site, repeats=max(10, min(size // 10, 200)))
             report = verify(fire.site.db, fire.site.registry)
@@ -172,6 +194,8 @@ def main(size: int = DEFAULT_SIZE, workdir: Path | None = None) -> dict:
         "compile_vs_fire": costs["compile_s"] / one_fire,
         "compile_vs_raw": costs["compile_s"] * raw_rate, "verify_ok": report.ok,
         "events": report.events, "cases": report.cases, "synchronous": synchronous(),
+        "fire_user_s": fire_cpu.user / size, "fire_system_s": fire_cpu.system / size,
+        "raw_user_s": raw_cpu.user / size, "raw_system_s": raw_cpu.system / size,
     }
     show("changes per loop", size)
     show("SQLite synchronous", synchronous())
@@ -180,6 +204,10 @@ def main(size: int = DEFAULT_SIZE, workdir: Path | None = None) -> dict:
     show("raw sqlite3 BEGIN+SELECT+UPDATE+INSERT+COMMIT", raw_rate, "tx/s")
     show("append-only ratio", comment_rate / raw_rate)
     show("one fire (hold/resume)", one_fire * 1e3, "ms")
+    show("CPU per fire, user + kernel", f"{fire_cpu.user / size * 1e6:.0f} + "
+         f"{fire_cpu.system / size * 1e6:.0f} µs")
+    show("CPU per raw change, user + kernel", f"{raw_cpu.user / size * 1e6:.0f} + "
+         f"{raw_cpu.system / size * 1e6:.0f} µs")
     show("compile_process (a new Machine)", costs["compile_s"] * 1e3, "ms per call")
     show("Machine per call ÷ one fire", costs["compile_s"] / one_fire)
     show("Machine per call ÷ raw transaction", costs["compile_s"] * raw_rate)
