@@ -12,7 +12,7 @@ desk (``/stats/annual/<org>/<year>``) opens one case per organisation and year.
 from __future__ import annotations
 
 from machines import demo
-from workflow.core.declare import Ctx, Field, Process, Schema, State, Trigger
+from workflow.core.declare import Ctx, Field, OnePer, Process, Schema, State, Trigger
 from workflow.core.declare import Text as T
 
 KIND = "annual_report"
@@ -33,6 +33,11 @@ TEXTS = (
           max_length=20000),
 )
 START = Schema((Field("year", "int", T("年度", "Year"), min=2000, max=2099), *TEXTS))
+#: G14: an organisation has one report a year, whoever opens it (the statistics desk or the
+#: generic case API)
+ONE_A_YEAR = OnePer(("year",), T("该组织这一年度的年度报告已经存在",
+                                 "This organisation's annual report for that year exists "
+                                 "already"))
 
 
 def title_of(year: int) -> str:
@@ -86,7 +91,8 @@ TRIGGERS = (
 ANNUAL_REPORT = Process(
     kind=KIND, version=1, label=T("年度报告", "Annual report"), states=STATES,
     initial="draft", triggers=TRIGGERS, start_roles=EDITORS, start_schema=START,
-    start_effects=(record_report,), code_prefix="ND", rules=("G1", "G10", "G12", "G14", "G15"),
+    start_effects=(record_report,), one_per=ONE_A_YEAR, code_prefix="ND",
+    rules=("G1", "G10", "G12", "G14", "G15"),
     board=("publication",), demo=demo.ANNUAL_REPORT,
     labels={"problems": T("存在的主要问题", "Main problems"),
             "improvements": T("改进情况", "Improvements"), "year": T("年度", "Year"),

@@ -419,7 +419,7 @@ def list_cases():
               description=Text("以最新版本的流程在某组织立案", "Open a case of the latest "
                                "version of a process at an organisation"),
               body="StartCase", status=201, response="Case",
-              errors=("forbidden", "not_found", "invalid"))
+              errors=("forbidden", "not_found", "invalid", "not_allowed"))
 def start_case():
     body = json_body(("kind", "org", "payload"))
     fields: dict[str, Text] = {}

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from machines.annual_report import ONE_A_YEAR
 from tests.machines.stats_check import wd
 from workflow.audit.chain import case_events, verify
 from workflow.base.errors import Forbidden, Invalid, NotAllowed, NotFound
@@ -245,10 +246,16 @@ def test_g14_annual_report_edits_and_publication_are_events_auditors_verify(engi
 
 
 def test_g14_one_annual_report_per_organisation_and_year(engine, scope, people, monkeypatch):
-    """A report opened elsewhere (the generic case API) is the one the desk edits; two
-    desks opening the same year at once: the second is refused in its transaction."""
+    """A report opened elsewhere (the generic case API) is the one the desk edits; a second
+    start of the same organisation and year is refused by the door, whoever asks (two
+    desks at once: the second in its transaction)."""
     office = people["office"]
     first = engine.start("annual_report", "T", office, {"year": 2025}, at("2026-03-02"))
+    with pytest.raises(NotAllowed) as again:
+        engine.start("annual_report", "T", office, {"year": 2025}, at("2026-03-02"))
+    assert again.value.message == ONE_A_YEAR.refusal
+    other_year = engine.start("annual_report", "T", office, {"year": 2024}, at("2026-03-02"))
+    assert other_year.data["year"] == 2024
     stats.save_texts(engine, scope, "T", 2025, office, "问题", "", at("2026-03-03"))
     assert engine.get(first.id, office).data["problems"] == "问题"
     real, calls = stats._report, []
@@ -260,7 +267,7 @@ def test_g14_one_annual_report_per_organisation_and_year(engine, scope, people, 
     monkeypatch.setattr(stats, "_report", unseen_once)
     with pytest.raises(NotAllowed) as twice:
         stats.save_texts(engine, scope, "T", 2025, office, "另一份", "", at("2026-03-03"))
-    assert twice.value.message == stats.DUPLICATE
+    assert twice.value.message == ONE_A_YEAR.refusal
     assert engine.get(first.id, office).data["problems"] == "问题"
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
 from html import unescape
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from machines import definitions
@@ -19,6 +21,7 @@ from workflow.core.registry import Registry
 from workflow.core.timers import run_due
 from workflow.people.actors import PUBLIC, user
 from workflow.people.orgs import add_org
+from workflow.store.models import cases
 from workflow.views import statistics as stats
 
 APPLY = {"phone": "13800000001", "description": "党费收缴情况", "delivery": "electronic"}
@@ -202,3 +205,27 @@ def test_g14_page_as_of_a_past_day_matches_the_api_and_its_export(client, users,
     assert list(csv.reader(io.StringIO(raw.decode("utf-8-sig")))) == children
     bad = client.get("/stats/", query_string=query | {"as_of": "2026-13-01"})
     assert bad.status_code == 422
+
+
+def test_g14_the_case_api_opens_one_annual_report_per_organisation_and_year(client, engine,
+                                                                             tree):
+    """The generic case API is held to the process's rule as the statistics desk is: a
+    second report of the same year is a 409 with the reason, another year is opened."""
+    office = make_user(engine, "office-t", "T", ("office",))
+
+    def open_report(year: int):
+        return client.post("/api/v1/cases", headers=office.headers, json={
+            "kind": "annual_report", "org": "T", "payload": {"year": year}})
+
+    assert open_report(2025).status_code == 201
+    again = open_report(2025)
+    assert again.status_code == 409 and again.get_json()["error"] == "not_allowed"
+    assert again.get_json()["message"] == "该组织这一年度的年度报告已经存在"
+    documented = client.get("/api/v1/openapi.json").get_json()
+    assert "not_allowed" in documented["paths"]["/api/v1/cases"]["post"]["responses"][
+        "409"]["x-error-codes"]
+    assert open_report(2024).status_code == 201
+    with engine.db.read() as conn:
+        years = [json.loads(data)["year"] for (data,) in conn.execute(
+            sa.select(cases.c.data).where(cases.c.kind == "annual_report"))]
+    assert sorted(years) == [2024, 2025]

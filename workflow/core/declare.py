@@ -238,6 +238,16 @@ class Document:
 
 
 @dataclass(frozen=True)
+class OnePer:
+    """At most one case of a process per organisation with the same values of these start
+    ``fields`` (G14: one annual report per organisation and year). The door refuses a
+    second start, whoever calls it, with ``refusal`` (409 ``not_allowed``)."""
+
+    fields: tuple[str, ...]
+    refusal: Text
+
+
+@dataclass(frozen=True)
 class Milestone:
     """One step of a process's chain as the case page's progress line shows it (V1: the
     order of 四议两公开). ``states`` are where this step is the one to take next; its record
@@ -395,6 +405,9 @@ class Process:
     #: what the process counts for the annual assessment (G14); no part of the fingerprint:
     #: it reads what the case did, it changes nothing the case does
     statistics: Statistics | None = None
+    #: at most one case per organisation and these start values; no part of the
+    #: fingerprint: it refuses a start and changes nothing a case does (replay starts once)
+    one_per: OnePer | None = None
     #: fingerprints this version was recorded under before a change that kept what it does
     #: (docs/engine.md "Versions"): a database that recorded one of them still opens
     earlier_fingerprints: tuple[str, ...] = ()

@@ -39,7 +39,7 @@ from workflow.base.timeutil import instant, iso_utc, local_date, utcnow
 from workflow.calendar.workdays import Calendars
 from workflow.core import attachments, receipts, signals
 from workflow.core.deadlines import Planned
-from workflow.core.declare import Ctx, Trigger
+from workflow.core.declare import Ctx, OnePer, Trigger
 from workflow.core.registry import Compiled, Registry, refusal_of
 from workflow.core.schema import REQUIRED, Schema, Upload
 from workflow.core.timers import firing, insert_timers, mark_fired, schedule
@@ -361,6 +361,8 @@ class Engine:
                                                           process.settings),
                                 "_org": org.code, "_parent": org.parent_code} | dict(extra or {})
         data = start_data(compiled, payload_full, now, actor.label)
+        if process.one_per is not None:
+            _refuse_second(conn, compiled.kind, org.id, process.one_per, data, case_id)
         event = _event(view, START, None, process.initial, actor, payload_full, now)
         new_timers: list[dict[str, Any]] = []
         due = schedule(conn, compiled, self.calendars, view.id, view.seq, view.org_path, None,
@@ -683,6 +685,21 @@ def _case_row(view: CaseView, values: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(row["data"], str):
         row["data"] = canonical_text(row["data"])
     return row
+
+
+def _refuse_second(conn: Connection, kind: str, org_id: int, one_per: OnePer,
+                   data: Mapping[str, Any], case_id: int) -> None:
+    """``one_per``: refused when the organisation has a case of ``kind`` with the same
+    values. On PostgreSQL the organisation's row is locked first, so of two starts at once
+    the second sees the first (on SQLite, BEGIN IMMEDIATE already makes writers take turns)."""
+    if conn.dialect.name != "sqlite":
+        conn.execute(sa.select(orgs.c.id).where(orgs.c.id == org_id).with_for_update())
+    key = [data.get(name) for name in one_per.fields]
+    for (text,) in conn.execute(sa.select(cases.c.data).where(
+            cases.c.kind == kind, cases.c.org_id == org_id, cases.c.id != case_id)):
+        found = parse_text(text)
+        if [found.get(name) for name in one_per.fields] == key:
+            raise NotAllowed(one_per.refusal)
 
 
 def _opening(conn: Connection) -> tuple[int | None, int | None]:

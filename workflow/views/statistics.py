@@ -646,8 +646,6 @@ ALREADY_PUBLISHED = Text("年度报告已发布，不能再修改",
                          "The annual report is published: no more edits")
 BAD_YEAR = Text("年份应在 2000 至 2099 之间", "The year is between 2000 and 2099")
 NOT_PUBLISHED = Text("该年度报告尚未发布", "This annual report is not published")
-DUPLICATE = Text("该组织这一年度的年度报告已经存在",
-                 "This organisation's annual report for that year exists already")
 #: the process keeping a report's texts and publication (machines/annual_report.py)
 REPORT_KIND = "annual_report"
 
@@ -725,13 +723,11 @@ def _year_figures(eng: Engine, conn: Connection, org: Any, year: int) -> Figures
                     kinds, True)
 
 
-def _report(conn: Connection, org_id: int, year: int,
-            other_than: int | None = None) -> tuple[Any, dict[str, Any]] | None:
-    """The case keeping an organisation's report of a year, with its data (the oldest,
-    should the generic case API have opened another)."""
+def _report(conn: Connection, org_id: int, year: int) -> tuple[Any, dict[str, Any]] | None:
+    """The case keeping an organisation's report of a year, with its data (one at most:
+    the process's ``one_per``; the oldest, should a database from before hold two)."""
     for row in conn.execute(sa.select(cases.c.id, cases.c.version, cases.c.data)
-                            .where(cases.c.kind == REPORT_KIND, cases.c.org_id == org_id,
-                                   cases.c.id != (other_than or 0))
+                            .where(cases.c.kind == REPORT_KIND, cases.c.org_id == org_id)
                             .order_by(cases.c.id)):
         data = json.loads(row.data)
         if data.get("year") == year:
@@ -770,20 +766,6 @@ def may_edit(eng: Engine, actor: Actor, org_path: str) -> bool:
     return actor.holds(eng.registry.get(REPORT_KIND).process.start_roles, org_path)
 
 
-def _one_per_year(eng: Engine, org_id: int, year: int):
-    """In the transaction that opens a report: refused when the organisation has that
-    year's already (on PostgreSQL the organisation's row is locked first, so of two
-    opened at once the second sees the first)."""
-
-    def check(conn: Connection, case_id: int, _code: str) -> None:
-        if not eng.db.is_sqlite:
-            conn.execute(sa.select(orgs.c.id).where(orgs.c.id == org_id).with_for_update())
-        if _report(conn, org_id, year, other_than=case_id) is not None:
-            raise NotAllowed(DUPLICATE)
-
-    return check
-
-
 def _open_report(eng: Engine, scope: Scope, code: str, year: int
                  ) -> tuple[Any, tuple[Any, dict[str, Any]] | None]:
     with eng.db.read() as conn:
@@ -801,8 +783,7 @@ def save_texts(eng: Engine, scope: Scope, code: str, year: int, actor: Actor,
     org, found = _open_report(eng, scope, code, year)
     texts = {"problems": problems, "improvements": improvements}
     if found is None:
-        eng.start(REPORT_KIND, org.code, actor, {"year": year} | texts, now,
-                  within=_one_per_year(eng, org.id, year))
+        eng.start(REPORT_KIND, org.code, actor, {"year": year} | texts, now)
     else:
         eng.fire(found[0].id, "edit", actor, texts, found[0].version, now)
 
@@ -815,8 +796,7 @@ def publish(eng: Engine, scope: Scope, code: str, year: int, actor: Actor,
         raise NotAllowed(YEAR_NOT_OVER)
     org, found = _open_report(eng, scope, code, year)
     if found is None:
-        case = eng.start(REPORT_KIND, org.code, actor, {"year": year}, now,
-                         within=_one_per_year(eng, org.id, year))
+        case = eng.start(REPORT_KIND, org.code, actor, {"year": year}, now)
         case_id, version = case.id, case.version
     else:
         case_id, version = found[0].id, found[0].version
