@@ -105,7 +105,8 @@ def run(app: Flask, who: str | None, token: str | None
         schema = schema.include(lambda ctx, light=light: (ctx.operation.label in reached) != light)
         labels = {result.ok().label for result in schema.get_all_operations()}
         operations |= labels
-        fuzzed |= set() if light else labels
+        if not light:
+            fuzzed = labels
         for event in from_schema(schema).execute():
             if isinstance(event, events.ScenarioFinished) and event.label:
                 if event.status is not Status.SKIP and event.recorder.interactions:
