@@ -4,7 +4,8 @@
 #   make run     initialise instance/, load the demo data once, make the organisations' signing
 #                keys, serve on $HOST:$PORT (default 127.0.0.1:5000)
 #   make test    ruff, the suite on SQLite and on a throwaway PostgreSQL 15, a date sweep on both
-#   make bench   install the bench extra (the peers), then run bench/bench_*.py
+#   make bench   install the bench extra (the peers), run bench/bench_*.py, write the
+#                table in bench/README.md from their figures (bench/report.py)
 #   make screenshots  rewrite docs/screenshots/ (every page kind, phone and desk)
 #   make lint    ruff check
 #   make lock    rewrite constraints.txt from what is installed in .venv
@@ -92,13 +93,7 @@ screenshots: venv system-test
 
 bench: venv
 	$(PIP) install --quiet -c constraints.txt -e '.[test,bench]'
-	@shopt -s nullglob; \
-	benches=(bench/bench_*.py); \
-	if [ $${#benches[@]} -eq 0 ]; then echo "bench: no bench/bench_*.py"; fi; \
-	for b in "$${benches[@]}"; do \
-	  echo "== $$b"; \
-	  $(PYTHON) "$$b"; \
-	done
+	$(PYTHON) bench/report.py run
 
 lint: venv
 	$(VENV)/bin/ruff check .
