@@ -11,6 +11,7 @@ through the real Flask app (login, query, template) as a browser would.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import random
 import statistics
 import sys
@@ -23,7 +24,7 @@ import sqlalchemy as sa  # noqa: E402
 from bench.common import cli, fresh_engine, p95, p95_at_two_sizes, remove_db, show  # noqa: E402
 from machines import definitions  # noqa: E402
 from web import create_app  # noqa: E402
-from workflow.base.timeutil import utcnow  # noqa: E402
+from workflow.base.timeutil import local_date, utcnow  # noqa: E402
 from workflow.core.engine import Engine  # noqa: E402
 from workflow.people import accounts
 from workflow.people.orgs import add_org  # noqa: E402
@@ -60,7 +61,7 @@ def load(engine: Engine, count: int, seed: int = 7) -> list[int]:
                 "org_id": rng.choice(villages if i % 3 else towns), "code": f"YS-2026-{i:07d}",
                 "title": f"申请公开事项 {i}", "state": rng.choice(STATES), "data": "{}",
                 "version": 1, "seq": 1, "head_hash": "", "due_at": due,
-                "due_date": due.date(), "due_provisional": False,
+                "due_date": local_date(due), "due_provisional": False,
                 "created_at": now, "updated_at": now})
             if len(rows) == 20_000:
                 conn.execute(sa.insert(cases), rows)
@@ -82,7 +83,7 @@ def measure(path: Path, count: int) -> dict:
     assert client.post("/login", data={"username": "bench",
                                        "password": "bench-pass-1"}).status_code == 302
     first = client.get("/inbox?view=org").get_data(as_text=True)
-    cursor = first.split("after=")[1].split('"')[0] if "after=" in first else ""
+    cursor = html.unescape(first.split("after=")[1].split('"')[0]) if "after=" in first else ""
     pages = (*PAGES, f"/inbox?view=org&after={cursor}")
     samples: dict[str, list[float]] = {page: [] for page in pages}
     rows = 0

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from workflow.audit.chain import case_events
 from workflow.base.errors import Forbidden, Invalid
 from workflow.base.text import Text
-from workflow.base.timeutil import local_date, utcnow
+from workflow.base.timeutil import end_of_local_day, local_date, utcnow
 from workflow.core.engine import CaseView, Engine, event_label
 from workflow.core.registry import Registry
 from workflow.people.accounts import actor_of
@@ -59,8 +59,9 @@ class Page:
     more: bool = False
 
 
-#: the inbox counts its matches up to this many, so that a count stays cheap at a million
-COUNT_CAP = 10_000
+#: the inbox counts its matches up to this many ("1 000 or more"), so that a count costs
+#: the same at a million cases as at ten thousand (bench/bench_inbox.py)
+COUNT_CAP = 1_000
 
 
 def subtree_ids(conn: Connection, paths: Iterable[str]) -> list[int]:
@@ -102,24 +103,27 @@ def _pairs(pairs: list[tuple[str, str]]):
                     for k, s in by_kind.items()])
 
 
-def queue_condition(conn: Connection, registry: Registry,
-                    grants: Iterable[tuple[str, str]]):
-    """Cases waiting on one of these (org path, role) grants."""
+def queue_pairs(conn: Connection, registry: Registry,
+                grants: Iterable[tuple[str, str]]) -> dict[int, frozenset[tuple[str, str]]]:
+    """Organisation id -> the (kind, state) pairs of its cases that wait on one of these
+    (org path, role) grants: the role's own states at the grant's organisation, its
+    ``upper:`` states at the organisations just below. Each organisation's page is then
+    its own index range (``org_id, id``), read only as far as the page needs."""
     roles = waiting_on(registry)
+    grants = list(grants)
     ids = {r.path: r.id for r in conn.execute(sa.select(orgs.c.id, orgs.c.path).where(
         orgs.c.path.in_({path for path, _ in grants})))}
-    parent = orgs.alias("parent_org")
-    clauses = []
+    found: dict[int, set[tuple[str, str]]] = {}
     for path, role in grants:
         if path not in ids:
             continue
         if roles.get(role):
-            clauses.append(sa.and_(cases.c.org_id == ids[path], _pairs(roles[role])))
+            found.setdefault(ids[path], set()).update(roles[role])
         if roles.get(f"upper:{role}"):
-            children = sa.select(parent.c.id).where(parent.c.parent_id == ids[path])
-            clauses.append(sa.and_(cases.c.org_id.in_(children),
-                                   _pairs(roles[f"upper:{role}"])))
-    return sa.or_(*clauses) if clauses else sa.false()
+            for (child,) in conn.execute(sa.select(orgs.c.id).where(
+                    orgs.c.parent_id == ids[path])):
+                found.setdefault(child, set()).update(roles[f"upper:{role}"])
+    return {org_id: frozenset(pairs) for org_id, pairs in found.items()}
 
 
 def final_states(registry: Registry) -> dict[str, list[str]]:
@@ -152,15 +156,17 @@ def list_cases(engine: Engine, grants: Iterable[tuple[str, str]], filters: Filte
         if filters.org:
             org = conn.execute(sa.select(orgs.c.path).where(orgs.c.code == filters.org)).first()
             scope = sorted(set(scope) & set(subtree_ids(conn, [org.path]))) if org else []
-        conditions = _conditions(engine, conn, grants, filters, now)
+        conditions = _conditions(engine, conn, filters, now)
         by_due = filters.sort == "due" or filters.view in ("due", "overdue")
         if by_due:
             conditions.append(cases.c.due_at.is_not(None))
-        total = _count(conn, scope, conditions)
+        groups = _groups(conn, engine.registry, grants, filters, scope, conditions)
+        total = _count(conn, groups)
         cursor = filters.before if backwards else filters.after
         if cursor:
-            conditions.append(_beyond(cursor, by_due, backwards))
-        ids = _top_ids(conn, scope, conditions, by_due, limit + 1, backwards)
+            beyond = _beyond(cursor, by_due, backwards)
+            groups = [(ids, [*where, beyond]) for ids, where in groups]
+        ids = _top_ids(conn, groups, by_due, limit + 1, backwards)
         more, ids = len(ids) > limit, ids[:limit]
         if backwards:
             ids.reverse()
@@ -215,28 +221,53 @@ def _beyond(cursor: str, by_due: bool, backwards: bool):
     return cases.c.id > int(cursor) if backwards else cases.c.id < int(cursor)
 
 
-def _count(conn: Connection, scope: list[int], conditions: list[Any]) -> int:
+#: organisations and the conditions on their cases: every organisation of a group
+#: shares its group's conditions
+Groups = list[tuple[list[int], list[Any]]]
+
+
+def _groups(conn: Connection, registry: Registry, grants: list[tuple[str, str]],
+            filters: Filters, scope: list[int], conditions: list[Any]) -> Groups:
+    """The organisations in ``scope`` with the conditions on their cases: all alike, except
+    in "my queue", where each organisation has the pairs waiting there (grouped when alike)."""
+    if filters.view != "mine":
+        return [(scope, conditions)] if scope else []
+    in_scope = set(scope)
+    by_pairs: dict[frozenset[tuple[str, str]], list[int]] = {}
+    for org_id, pairs in queue_pairs(conn, registry, grants).items():
+        if org_id in in_scope:
+            by_pairs.setdefault(pairs, []).append(org_id)
+    return [(sorted(ids), [*conditions, _pairs(sorted(pairs))])
+            for pairs, ids in by_pairs.items()]
+
+
+def _where(groups: Groups):
+    """One condition for all the groups (a wide scope, the count)."""
+    return sa.or_(*[sa.and_(cases.c.org_id.in_(ids), *where) for ids, where in groups])
+
+
+def _count(conn: Connection, groups: Groups) -> int:
     """How many cases match, counted up to one past ``COUNT_CAP``."""
-    if not scope:
+    if not groups:
         return 0
-    capped = (sa.select(cases.c.id).where(cases.c.org_id.in_(scope), *conditions)
-              .limit(COUNT_CAP + 1).subquery())
+    capped = sa.select(cases.c.id).where(_where(groups)).limit(COUNT_CAP + 1).subquery()
     return conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
 
 
-def _conditions(engine: Engine, conn: Connection, grants: list[tuple[str, str]],
-                filters: Filters, now: dt.datetime) -> list[Any]:
+def _conditions(engine: Engine, conn: Connection, filters: Filters,
+                now: dt.datetime) -> list[Any]:
     found: list[Any] = []
-    if filters.view == "mine":
-        found.append(queue_condition(conn, engine.registry, grants))
-    elif filters.view in ("due", "overdue"):
+    if filters.view in ("due", "overdue"):
         found += [cases.c.due_at.is_not(None), _open_condition(engine.registry)]
         if filters.view == "overdue":
             found.append(cases.c.due_at <= now)
         else:
             cal = engine.calendars.for_org(conn, "/")
             soon = cal.add_working_days(local_date(now), DUE_SOON_DAYS).due
-            found += [cases.c.due_at > now, cases.c.due_date <= soon]
+            # A due time lies within its due date's local day (workflow.core.deadlines), so
+            # the bound on due_at follows from the one on due_date; it ends the index range.
+            found += [cases.c.due_at > now, cases.c.due_at <= end_of_local_day(soon),
+                      cases.c.due_date <= soon]
     if filters.kind:
         found.append(cases.c.kind == filters.kind)
     if filters.state:
@@ -250,14 +281,14 @@ def _conditions(engine: Engine, conn: Connection, grants: list[tuple[str, str]],
     return found
 
 
-def _top_ids(conn: Connection, scope: list[int], conditions: list[Any], by_due: bool,
-             count: int, backwards: bool = False) -> list[int]:
+def _top_ids(conn: Connection, groups: Groups, by_due: bool, count: int,
+             backwards: bool = False) -> list[int]:
     """The first ``count`` case ids in page order (in reverse order, ``backwards``). With
     few organisations in scope, each one's index range (``org_id, id`` or ``org_id,
     due_at, id``) gives its own first rows and those are merged, so a page costs the same
     at a million cases as at ten thousand; a wide scope has matches enough near the top
     of the primary key."""
-    if not scope:
+    if not groups:
         return []
     descending = by_due == backwards  # newest first by id; soonest first by due time
 
@@ -265,12 +296,12 @@ def _top_ids(conn: Connection, scope: list[int], conditions: list[Any], by_due: 
         return tuple(c.desc() if descending else c.asc() for c in columns)
 
     keys = (cases.c.due_at, cases.c.id) if by_due else (cases.c.id,)
-    if len(scope) > PER_ORG_LIMIT:
-        query = sa.select(cases.c.id).where(cases.c.org_id.in_(scope), *conditions)
+    if sum(len(ids) for ids, _ in groups) > PER_ORG_LIMIT:
+        query = sa.select(cases.c.id).where(_where(groups))
         return list(conn.execute(query.order_by(*order(*keys)).limit(count)).scalars())
-    parts = [sa.select(sa.select(*keys).where(cases.c.org_id == org_id, *conditions)
+    parts = [sa.select(sa.select(*keys).where(cases.c.org_id == org_id, *where)
                        .order_by(*order(*keys)).limit(count).subquery())
-             for org_id in scope]
+             for ids, where in groups for org_id in ids]
     merged = sa.union_all(*parts).subquery()
     outer = order(merged.c.due_at, merged.c.id) if by_due else order(merged.c.id)
     return list(conn.execute(sa.select(merged.c.id).order_by(*outer).limit(count)).scalars())
