@@ -227,7 +227,7 @@ def load(path: Path) -> dict[str, Any]:
 
 def _git(*args: str) -> str:
     found = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-    return found.stdout.strip() if found.returncode == 0 else ""
+    return found.stdout.rstrip() if found.returncode == 0 else ""  # status lines start " M"
 
 
 def _dirty(results: Path, readme: Path) -> bool:

@@ -104,3 +104,14 @@ def test_an_unknown_script_is_refused():
         report.scripts(["bench_nothing"])
     assert [p.stem for p in report.scripts(["bench_fire"])] == ["bench_fire"]
     assert Path(report.HERE / "bench_peers.py") in report.scripts([])
+
+
+def test_a_change_beside_the_two_written_files_marks_the_run(monkeypatch):
+    """``git status --porcelain`` as git prints it: the first line starts with a space."""
+    status = {" M bench/README.md\n?? bench/results.json\n": False,
+              " M bench/README.md\n M workflow/core/engine.py\n": True,
+              "?? bench/new_bench.py\n": True, "": False}
+    for out, dirty in status.items():
+        monkeypatch.setattr(report.subprocess, "run", lambda *a, out=out, **k:
+                            subprocess.CompletedProcess(a, 0, stdout=out, stderr=""))
+        assert report._dirty(report.RESULTS, report.README) is dirty, out
