@@ -237,7 +237,10 @@ def _groups(conn: Connection, registry: Registry, grants: list[tuple[str, str]],
     for org_id, pairs in queue_pairs(conn, registry, grants).items():
         if org_id in in_scope:
             by_pairs.setdefault(pairs, []).append(org_id)
-    return [(sorted(ids), [*conditions, _pairs(sorted(pairs))])
+    # The states alone, beside the pairs they are in: an (org_id, state) index range for
+    # counting, where most cases of an organisation are in no queue (archived).
+    return [(sorted(ids), [*conditions, cases.c.state.in_(sorted({s for _, s in pairs})),
+                           _pairs(sorted(pairs))])
             for pairs, ids in by_pairs.items()]
 
 
