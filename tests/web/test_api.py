@@ -549,6 +549,7 @@ def test_filters(client, users, engine):
     ({"after": "x"}, {"after"}),
     ({"sort": "due", "after": "12"}, {"after"}),
     ({"view": "overdue", "after": "yesterday|3"}, {"after"}),
+    ({"sort": "due", "after": "2026-01-01T00:00|3"}, {"after"}),  # no offset: forged
     ({"view": "all", "sort": "old", "limit": "-1"}, {"view", "sort", "limit"}),
 ])
 def test_list_refusals(client, users, query, fields):

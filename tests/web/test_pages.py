@@ -202,7 +202,9 @@ def test_the_inbox_shows_a_total_and_pages_back(client, users, engine, tree):
 
 
 @pytest.mark.parametrize("query", ["after=abc", "before=abc", "after=-1", "before=9" * 30,
-                                   "sort=due&after=2026-01-01", "sort=due&before=x|1"])
+                                   "sort=due&after=2026-01-01", "sort=due&before=x|1",
+                                   "sort=due&after=2026-01-01T00:00|5",
+                                   "sort=due&before=2026-01-01T00:00|5"])
 def test_a_forged_page_cursor_is_refused_with_a_reason(client, users, query):
     login(client, users["handler"])
     response = client.get(f"/inbox?view=org&{query}")

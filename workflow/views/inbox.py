@@ -192,16 +192,17 @@ BAD_CURSOR = Text("翻页标记无效", "Invalid page cursor")
 
 
 def cursor_ok(cursor: str, by_due: bool) -> bool:
-    """Is this a page cursor as ``Page.next``/``prev`` gives them (an id, or a due time and
-    an id when paging by due time)? Anything else is refused before it reaches a query."""
+    """Is this a page cursor as ``Page.next``/``prev`` gives them (an id, or a due time
+    with its offset and an id when paging by due time)? Anything else is refused before
+    it reaches a query: a due time without an offset is not one the inbox gave."""
     if not by_due:
         return as_id(cursor) is not None
     stamp, sep, last = cursor.partition("|")
     try:
-        dt.datetime.fromisoformat(stamp)
+        moment = dt.datetime.fromisoformat(stamp)
     except ValueError:
         return False
-    return bool(sep) and as_id(last) is not None
+    return moment.tzinfo is not None and bool(sep) and as_id(last) is not None
 
 
 def _cursor(row: Any, by_due: bool) -> str:
