@@ -74,6 +74,27 @@ def test_item3_odd_query_strings_are_field_errors(client, users, query):
     assert response.json["error"] == "invalid" and response.json["fields"]
 
 
+#: times at the calendar's edges: with their offset (or Asia/Shanghai's) they have no UTC
+#: form, and the day after 9999-12-31 does not exist
+EDGE_TIMES = [
+    ("handler", "/inbox?view=org&sort=due&after=9999-12-31T23:59:59-14:00|5"),
+    ("handler", "/inbox?view=org&sort=due&before=0001-01-01T00:00:00%2B14:00|5"),
+    ("handler", "/inbox?view=org&sort=due&after=2026-01-01T00:00|5"),
+    ("auditor", "/audit/?since=9999-12-31T23:59:59-14:00"),
+    ("auditor", "/audit/?since=0001-01-01"),
+    ("auditor", "/audit/?until=9999-12-31"),
+    ("auditor", "/audit/?until=0001-01-01T00:00:00%2B14:00"),
+    ("auditor", "/audit/export/bundle?since=9999-12-31T23:59:59-14:00"),
+]
+
+
+@pytest.mark.parametrize(("who", "url"), EDGE_TIMES)
+def test_a_time_at_the_calendars_edge_is_a_field_error(client, users, who, url):
+    login(client, users[who])
+    response = client.get(url)
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+
+
 def test_item3_a_nul_in_the_path_or_a_form_is_not_a_server_error(client, users):
     assert client.get("/board/items/1\x00").status_code == 404
     login(client, users["handler"])

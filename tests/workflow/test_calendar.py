@@ -509,3 +509,21 @@ def test_parse_schedule_json_errors(tmp_path, data: str, message: str) -> None:
 def test_parse_schedule_missing_file(tmp_path) -> None:
     with pytest.raises(ScheduleError, match="无法读取文件：nope.csv"):
         parse_schedule(tmp_path / "nope.csv")
+
+
+@given(moment=st.datetimes(), minutes=st.one_of(st.none(), st.integers(-14 * 60, 14 * 60)))
+def test_parse_iso_gives_utc_or_refuses_with_a_value_error(moment, minutes):
+    """Any ISO time, with an offset or without (Asia/Shanghai), is the same instant in UTC,
+    or, at the calendar's edges where UTC cannot hold it, a ValueError (a field error to
+    the web layer), never an OverflowError."""
+    from workflow.base.timeutil import LOCAL_TZ, parse_iso
+
+    zone = LOCAL_TZ if minutes is None else dt.timezone(timedelta(minutes=minutes))
+    text = moment.isoformat() if minutes is None else moment.replace(tzinfo=zone).isoformat()
+    try:
+        parsed = parse_iso(text)
+    except ValueError:
+        with pytest.raises(OverflowError):
+            moment.replace(tzinfo=zone).astimezone(dt.UTC)
+        return
+    assert parsed.tzinfo is dt.UTC and parsed == moment.replace(tzinfo=zone)

@@ -33,11 +33,15 @@ def iso_utc(moment: dt.datetime) -> str:
 
 def parse_iso(text: str) -> dt.datetime:
     """ISO-8601 text as an aware UTC datetime (no offset: Asia/Shanghai). Python 3.11
-    reads a trailing ``Z`` itself; verify's replay parses every event's time."""
+    reads a trailing ``Z`` itself; verify's replay parses every event's time. A text that
+    is no time, or none that UTC can hold, raises ``ValueError``."""
     moment = dt.datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL_TZ)
-    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    try:
+        return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    except OverflowError:  # the first or last hours of the calendar, shifted out of it
+        raise ValueError(f"{text!r}: no UTC time within years 1–9999") from None
 
 
 def local_date(moment: dt.datetime) -> dt.date:

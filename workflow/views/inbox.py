@@ -200,7 +200,8 @@ def cursor_ok(cursor: str, by_due: bool) -> bool:
     stamp, sep, last = cursor.partition("|")
     try:
         moment = dt.datetime.fromisoformat(stamp)
-    except ValueError:
+        moment.astimezone(dt.UTC)  # a time at the calendar's edge may have no UTC form
+    except (ValueError, OverflowError):
         return False
     return moment.tzinfo is not None and bool(sep) and as_id(last) is not None
 
