@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import chinese_calendar
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from workflow.calendar.holidays import (
@@ -512,6 +512,9 @@ def test_parse_schedule_missing_file(tmp_path) -> None:
 
 
 @given(moment=st.datetimes(), minutes=st.one_of(st.none(), st.integers(-14 * 60, 14 * 60)))
+@example(moment=dt.datetime(9999, 12, 31, 23, 59, 59), minutes=-14 * 60)
+@example(moment=dt.datetime(1, 1, 1), minutes=14 * 60)
+@example(moment=dt.datetime(1, 1, 1, 3), minutes=None)
 def test_parse_iso_gives_utc_or_refuses_with_a_value_error(moment, minutes):
     """Any ISO time, with an offset or without (Asia/Shanghai), is the same instant in UTC,
     or, at the calendar's edges where UTC cannot hold it, a ValueError (a field error to
