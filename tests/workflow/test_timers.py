@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from workflow.base.errors import Invalid
 from workflow.base.timeutil import end_of_local_day, start_of_local_day
 from workflow.calendar.workdays import store_days
 from workflow.core.timers import recompute_provisional, run_due
@@ -218,3 +219,28 @@ def _rows(engine, case_id: int) -> list[dict]:
     with engine.db.read() as conn:
         return [dict(r._mapping) for r in conn.execute(
             sa.select(timers).where(timers.c.case_id == case_id).order_by(timers.c.id))]
+
+
+@pytest.mark.parametrize("meeting_at", ["0001-01-01T00:00", "9999-12-31T23:59:59-14:00",
+                                        "1899-12-31T23:59", "3000-01-01T00:00"])
+def test_a_time_beyond_the_years_a_payload_takes_is_a_field_error(engine, people, meeting_at):
+    """Bad input gets a field error: at the calendar's edges a time has no UTC form (an
+    OverflowError, a 500, before); a payload's time falls between 1900 and 2999."""
+    with pytest.raises(Invalid) as refused:
+        engine.start("sample", "T", people["handler"],
+                     {"title": "会议", "meeting_at": meeting_at}, NOW)
+    assert refused.value.fields["meeting_at"].en == "Times must fall between 1900 and 2999"
+    with engine.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(cases)).scalar_one() == 0
+
+
+def test_the_document_says_the_years_a_time_takes():
+    """The JSON Schema of a time field states ``YEARS`` as a pattern on its text."""
+    import re
+
+    from workflow.core.schema import YEARS, Field
+
+    pattern = re.compile(Field("at", "datetime").json_schema()["pattern"])
+    for year, taken in ((YEARS[0] - 1, False), (YEARS[0], True), (2026, True),
+                        (YEARS[1], True), (YEARS[1] + 1, False)):
+        assert bool(pattern.match(f"{year:04d}-01-01T00:00:00Z")) is taken, year

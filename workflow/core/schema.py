@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflow.base.text import Text
-from workflow.base.timeutil import LOCAL_TZ, iso_utc
+from workflow.base.timeutil import iso_utc, parse_iso
 
 TYPES = ("str", "text", "int", "bool", "date", "datetime", "choice", "list", "email", "phone",
          "file", "id_number")
@@ -49,6 +49,15 @@ class Upload:
 
     name: str
     data: bytes = field(repr=False)
+
+
+#: the years a time in a payload may fall in: each has a UTC form, and deadlines counted
+#: from it stay on the calendar (at its edges, 0001-01-01T00:00 in China has none)
+YEARS = (1900, 2999)
+OUT_OF_YEARS = Text("时间应在 {a} 年至 {b} 年之间", "Times must fall between {a} and {b}").format(
+    a=YEARS[0], b=YEARS[1])
+#: ``YEARS`` as the document says it (a time's text begins with its year)
+_YEARS_TEXT = "^(19|2[0-9])[0-9]{2}-"
 
 
 @dataclass(frozen=True)
@@ -168,15 +177,16 @@ class Field:
             ) from None
 
     def _clean_datetime(self, value: Any) -> str:
+        text = str(value).strip()
         try:
-            moment = dt.datetime.fromisoformat(str(value).strip())
+            moment = dt.datetime.fromisoformat(text)
         except ValueError:
             raise FieldError(
                 Text("时间格式应为 YYYY-MM-DDTHH:MM", "Time must be YYYY-MM-DDTHH:MM")
             ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=LOCAL_TZ)
-        return iso_utc(moment)
+        if not YEARS[0] <= moment.year <= YEARS[1]:
+            raise FieldError(OUT_OF_YEARS)
+        return iso_utc(parse_iso(text))
 
     def _clean_choice(self, value: Any) -> str:
         if not isinstance(value, str) or value not in self.choices:
@@ -238,7 +248,7 @@ class Field:
                     else MAX_SAFE_INT},
             "bool": {"type": "boolean"},
             "date": {"type": "string", "format": "date"},
-            "datetime": {"type": "string", "format": "date-time"},
+            "datetime": {"type": "string", "format": "date-time", "pattern": _YEARS_TEXT},
             "choice": {"type": "string", "enum": list(self.choices)},
         }[self.type]
         return base | kind
