@@ -58,6 +58,16 @@ def test_r3_periodic_case_is_due_ten_working_days_after_the_period(engine, staff
     assert case.state == "drafting" and case.due_date == dt.date(2027, 1, 15)
 
 
+@pytest.mark.parametrize("end", ["9999-12-31", "0001-01-01", "3000-01-01"])
+def test_r3_a_period_end_beyond_the_years_is_a_field_error(engine, staff, end):
+    """Ten working days after 9999-12-31 do not exist: the calendar's ValueError escaped
+    the door as a 500 before; now the date is refused with the payload's other errors."""
+    with pytest.raises(Invalid) as refused:
+        opened(engine, staff, period_end=end)
+    assert refused.value.fields["period_end"].en == (
+        "Dates and times must fall between 1900 and 2999")
+
+
 def test_g2_the_three_checks_must_all_pass(engine, staff):
     case = act(engine, opened(engine, staff), "submit", staff["handler"])
     with pytest.raises(Invalid) as refused:

@@ -229,18 +229,20 @@ def test_a_time_beyond_the_years_a_payload_takes_is_a_field_error(engine, people
     with pytest.raises(Invalid) as refused:
         engine.start("sample", "T", people["handler"],
                      {"title": "会议", "meeting_at": meeting_at}, NOW)
-    assert refused.value.fields["meeting_at"].en == "Times must fall between 1900 and 2999"
+    assert refused.value.fields["meeting_at"].en == (
+        "Dates and times must fall between 1900 and 2999")
     with engine.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(cases)).scalar_one() == 0
 
 
 def test_the_document_says_the_years_a_time_takes():
-    """The JSON Schema of a time field states ``YEARS`` as a pattern on its text."""
+    """The JSON Schema of a date or time field states ``YEARS`` as a pattern on its text."""
     import re
 
     from workflow.core.schema import YEARS, Field
 
-    pattern = re.compile(Field("at", "datetime").json_schema()["pattern"])
-    for year, taken in ((YEARS[0] - 1, False), (YEARS[0], True), (2026, True),
-                        (YEARS[1], True), (YEARS[1] + 1, False)):
-        assert bool(pattern.match(f"{year:04d}-01-01T00:00:00Z")) is taken, year
+    for kind, text in (("datetime", "{:04d}-01-01T00:00:00Z"), ("date", "{:04d}-01-01")):
+        pattern = re.compile(Field("at", kind).json_schema()["pattern"])
+        for year, taken in ((YEARS[0] - 1, False), (YEARS[0], True), (2026, True),
+                            (YEARS[1], True), (YEARS[1] + 1, False)):
+            assert bool(pattern.match(text.format(year))) is taken, (kind, year)

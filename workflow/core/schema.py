@@ -51,12 +51,14 @@ class Upload:
     data: bytes = field(repr=False)
 
 
-#: the years a time in a payload may fall in: each has a UTC form, and deadlines counted
-#: from it stay on the calendar (at its edges, 0001-01-01T00:00 in China has none)
+#: the years a date or time in a payload may fall in: a time has a UTC form, and deadlines
+#: counted from either stay on the calendar (at its edges, 0001-01-01T00:00 in China has
+#: no UTC form, and 10 working days after 9999-12-31 do not exist)
 YEARS = (1900, 2999)
-OUT_OF_YEARS = Text("时间应在 {a} 年至 {b} 年之间", "Times must fall between {a} and {b}").format(
-    a=YEARS[0], b=YEARS[1])
-#: ``YEARS`` as the document says it (a time's text begins with its year)
+OUT_OF_YEARS = Text("日期和时间应在 {a} 年至 {b} 年之间",
+                    "Dates and times must fall between {a} and {b}").format(a=YEARS[0],
+                                                                            b=YEARS[1])
+#: ``YEARS`` as the document says it (a date's or time's text begins with its year)
 _YEARS_TEXT = "^(19|2[0-9])[0-9]{2}-"
 
 
@@ -170,11 +172,14 @@ class Field:
 
     def _clean_date(self, value: Any) -> str:
         try:
-            return dt.date.fromisoformat(str(value).strip()).isoformat()
+            day = dt.date.fromisoformat(str(value).strip())
         except ValueError:
             raise FieldError(
                 Text("日期格式应为 YYYY-MM-DD", "Date must be YYYY-MM-DD")
             ) from None
+        if not YEARS[0] <= day.year <= YEARS[1]:
+            raise FieldError(OUT_OF_YEARS)
+        return day.isoformat()
 
     def _clean_datetime(self, value: Any) -> str:
         text = str(value).strip()
@@ -247,7 +252,7 @@ class Field:
                     "maximum": min(self.max, MAX_SAFE_INT) if self.max is not None
                     else MAX_SAFE_INT},
             "bool": {"type": "boolean"},
-            "date": {"type": "string", "format": "date"},
+            "date": {"type": "string", "format": "date", "pattern": _YEARS_TEXT},
             "datetime": {"type": "string", "format": "date-time", "pattern": _YEARS_TEXT},
             "choice": {"type": "string", "enum": list(self.choices)},
         }[self.type]
