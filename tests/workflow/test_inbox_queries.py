@@ -73,12 +73,12 @@ def walk(engine, held, sort: str) -> list[list[int]]:
     return pages
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(drawn=st.lists(st.tuples(st.sampled_from(ORGS), st.sampled_from(STATES),
-                                st.integers(-3, 12)), max_size=40),
+                                st.integers(-3, 12)), min_size=5, max_size=60),
        grants=st.lists(st.tuples(st.sampled_from(("C", "T", "V")), st.sampled_from(ROLES)),
-                       min_size=1, max_size=3, unique=True),
+                       min_size=2, max_size=4, unique=True),
        wide=st.booleans(), cap=st.sampled_from((3, 1000)), sort=st.sampled_from(("new", "due")))
 def test_my_queue_is_the_rule_by_hand(engine, tree, ids, monkeypatch, drawn, grants, wide, cap,
                                       sort):

@@ -161,12 +161,16 @@ def list_cases(engine: Engine, grants: Iterable[tuple[str, str]], filters: Filte
         if by_due:
             conditions.append(cases.c.due_at.is_not(None))
         groups = _groups(conn, engine.registry, grants, filters, scope, conditions)
-        total = _count(conn, groups)
+        matches = _matches(conn, groups, by_due)
+        total = len(matches)
         cursor = filters.before if backwards else filters.after
-        if cursor:
-            beyond = _beyond(cursor, by_due, backwards)
-            groups = [(ids, [*where, beyond]) for ids, where in groups]
-        ids = _top_ids(conn, groups, by_due, limit + 1, backwards)
+        if total <= COUNT_CAP:  # every match is in hand: the page is some of them
+            ids = _page_of(matches, cursor, by_due, backwards, limit + 1)
+        else:
+            if cursor:
+                beyond = _beyond(cursor, by_due, backwards)
+                groups = [(ids, [*where, beyond]) for ids, where in groups]
+            ids = _top_ids(conn, groups, by_due, limit + 1, backwards)
         more, ids = len(ids) > limit, ids[:limit]
         if backwards:
             ids.reverse()
@@ -251,12 +255,36 @@ def _where(groups: Groups):
     return sa.or_(*[sa.and_(cases.c.org_id.in_(ids), *where) for ids, where in groups])
 
 
-def _count(conn: Connection, groups: Groups) -> int:
-    """How many cases match, counted up to one past ``COUNT_CAP``."""
+def _matches(conn: Connection, groups: Groups, by_due: bool) -> list[tuple[Any, int]]:
+    """The matching cases, up to one past ``COUNT_CAP``, as (page order key, id): the
+    count, and, when that is all of them, every page. Where few cases of many match (a
+    queue among archived cases) this reads only those, through whichever index SQLite
+    finds best, where a page by index order would walk past all the others."""
     if not groups:
-        return 0
-    capped = sa.select(cases.c.id).where(_where(groups)).limit(COUNT_CAP + 1).subquery()
-    return conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
+        return []
+    columns = (cases.c.due_at, cases.c.id) if by_due else (cases.c.id,)
+    rows = conn.execute(sa.select(*columns).where(_where(groups)).limit(COUNT_CAP + 1))
+    return [(_key(row, by_due), row.id) for row in rows]
+
+
+def _key(row: Any, by_due: bool) -> tuple[Any, ...]:
+    """Where a case stands in page order, ascending: by due time then id, else newest
+    first."""
+    return (row.due_at, row.id) if by_due else (-row.id,)
+
+
+def _page_of(matches: list[tuple[Any, int]], cursor: str | None, by_due: bool,
+             backwards: bool, count: int) -> list[int]:
+    """``_top_ids`` over matches in hand: those beyond the cursor (``_beyond``), in page
+    order (reversed, ``backwards``), the first ``count``."""
+    if cursor:
+        if by_due:
+            stamp, _, last = cursor.partition("|")
+            mark: tuple[Any, ...] = (dt.datetime.fromisoformat(stamp), int(last))
+        else:
+            mark = (-int(cursor),)
+        matches = [m for m in matches if (m[0] < mark if backwards else m[0] > mark)]
+    return [case_id for _, case_id in sorted(matches, reverse=backwards)[:count]]
 
 
 def _conditions(engine: Engine, conn: Connection, filters: Filters,
