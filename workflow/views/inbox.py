@@ -169,7 +169,7 @@ def list_cases(engine: Engine, grants: Iterable[tuple[str, str]], filters: Filte
         else:
             if cursor:
                 beyond = _beyond(cursor, by_due, backwards)
-                groups = [(ids, [*where, beyond]) for ids, where in groups]
+                groups = [(ids, [*where, beyond], states) for ids, where, states in groups]
             ids = _top_ids(conn, groups, by_due, limit + 1, backwards)
         more, ids = len(ids) > limit, ids[:limit]
         if backwards:
@@ -227,9 +227,13 @@ def _beyond(cursor: str, by_due: bool, backwards: bool):
     return cases.c.id > int(cursor) if backwards else cases.c.id < int(cursor)
 
 
-#: organisations and the conditions on their cases: every organisation of a group
-#: shares its group's conditions
-Groups = list[tuple[list[int], list[Any]]]
+#: organisations, the conditions on their cases (every organisation of a group shares its
+#: group's) and, in my queue, the only states those conditions let through
+Groups = list[tuple[list[int], list[Any], tuple[str, ...]]]
+
+#: a group that lets this many states through, or fewer, is paged by its
+#: (org_id, state, id) ranges (``_ranges``)
+FEW_STATES = 3
 
 
 def _groups(conn: Connection, registry: Registry, grants: list[tuple[str, str]],
@@ -237,7 +241,7 @@ def _groups(conn: Connection, registry: Registry, grants: list[tuple[str, str]],
     """The organisations in ``scope`` with the conditions on their cases: all alike, except
     in "my queue", where each organisation has the pairs waiting there (grouped when alike)."""
     if filters.view != "mine":
-        return [(scope, conditions)] if scope else []
+        return [(scope, conditions, ())] if scope else []
     in_scope = set(scope)
     by_pairs: dict[frozenset[tuple[str, str]], list[int]] = {}
     for org_id, pairs in queue_pairs(conn, registry, grants).items():
@@ -245,14 +249,17 @@ def _groups(conn: Connection, registry: Registry, grants: list[tuple[str, str]],
             by_pairs.setdefault(pairs, []).append(org_id)
     # The states alone, beside the pairs they are in: an (org_id, state) index range for
     # counting, where most cases of an organisation are in no queue (archived).
-    return [(sorted(ids), [*conditions, cases.c.state.in_(sorted({s for _, s in pairs})),
-                           _pairs(sorted(pairs))])
-            for pairs, ids in by_pairs.items()]
+    found = []
+    for pairs, ids in by_pairs.items():
+        states = tuple(sorted({state for _, state in pairs}))
+        found.append((sorted(ids), [*conditions, cases.c.state.in_(states),
+                                    _pairs(sorted(pairs))], states))
+    return found
 
 
 def _where(groups: Groups):
     """One condition for all the groups (a wide scope, the count)."""
-    return sa.or_(*[sa.and_(cases.c.org_id.in_(ids), *where) for ids, where in groups])
+    return sa.or_(*[sa.and_(cases.c.org_id.in_(ids), *where) for ids, where, _ in groups])
 
 
 def _matches(conn: Connection, groups: Groups, by_due: bool) -> list[tuple[Any, int]]:
@@ -314,6 +321,22 @@ def _conditions(engine: Engine, conn: Connection, filters: Filters,
     return found
 
 
+def _ranges(groups: Groups, by_due: bool) -> list[list[Any]]:
+    """The conditions of each index range a page reads. By id, a group that lets few
+    states through reads one ``(org_id, state, id)`` range per organisation and state,
+    which holds only such cases where the ``(org_id, id)`` range walks past all the
+    others (an upper level's consent among a village's cases); anything else, one range
+    per organisation."""
+    found = []
+    for ids, where, states in groups:
+        by_state = bool(states) and len(states) <= FEW_STATES and not by_due
+        for org_id in ids:
+            found += ([[cases.c.org_id == org_id, cases.c.state == state, *where]
+                       for state in states] if by_state
+                      else [[cases.c.org_id == org_id, *where]])
+    return found
+
+
 def _top_ids(conn: Connection, groups: Groups, by_due: bool, count: int,
              backwards: bool = False) -> list[int]:
     """The first ``count`` case ids in page order (in reverse order, ``backwards``). With
@@ -329,12 +352,12 @@ def _top_ids(conn: Connection, groups: Groups, by_due: bool, count: int,
         return tuple(c.desc() if descending else c.asc() for c in columns)
 
     keys = (cases.c.due_at, cases.c.id) if by_due else (cases.c.id,)
-    if sum(len(ids) for ids, _ in groups) > PER_ORG_LIMIT:
+    if sum(len(ids) for ids, _, _ in groups) > PER_ORG_LIMIT:
         query = sa.select(cases.c.id).where(_where(groups))
         return list(conn.execute(query.order_by(*order(*keys)).limit(count)).scalars())
-    parts = [sa.select(sa.select(*keys).where(cases.c.org_id == org_id, *where)
-                       .order_by(*order(*keys)).limit(count).subquery())
-             for ids, where in groups for org_id in ids]
+    parts = [sa.select(sa.select(*keys).where(*where).order_by(*order(*keys)).limit(count)
+                       .subquery())
+             for where in _ranges(groups, by_due)]
     merged = sa.union_all(*parts).subquery()
     outer = order(merged.c.due_at, merged.c.id) if by_due else order(merged.c.id)
     return list(conn.execute(sa.select(merged.c.id).order_by(*outer).limit(count)).scalars())
