@@ -21,9 +21,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import cli, fresh_engine, p95, p95_at_two_sizes, remove_db, show  # noqa: E402
+from bench.common import (  # noqa: E402
+    cli,
+    fresh_engine,
+    p95,
+    p95_at_two_sizes,
+    remove_db,
+    served,
+    show,
+)
 from machines import definitions  # noqa: E402
-from web import create_app  # noqa: E402
 from workflow.base.timeutil import local_date, utcnow  # noqa: E402
 from workflow.core.engine import Engine  # noqa: E402
 from workflow.people import accounts
@@ -77,23 +84,23 @@ def measure(path: Path, count: int) -> dict:
     load(engine, count)
     with db.engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
-    app = create_app({"ENGINE": engine, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
-                      "RATELIMIT_ENABLED": False})
-    client = app.test_client()
-    assert client.post("/login", data={"username": "bench",
-                                       "password": "bench-pass-1"}).status_code == 302
-    first = client.get("/inbox?view=org").get_data(as_text=True)
-    cursor = html.unescape(first.split("after=")[1].split('"')[0]) if "after=" in first else ""
-    pages = (*PAGES, f"/inbox?view=org&after={cursor}")
-    samples: dict[str, list[float]] = {page: [] for page in pages}
-    rows = 0
-    for _ in range(REQUESTS):
-        for page in pages:
-            began = utcnow()
-            response = client.get(page)
-            samples[page].append((utcnow() - began).total_seconds())
-            assert response.status_code == 200
-            rows += response.get_data(as_text=True).count("<tr")
+    with served({"ENGINE": engine, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                 "RATELIMIT_ENABLED": False}) as client:
+        assert client.post("/login", data={"username": "bench",
+                                           "password": "bench-pass-1"}).status_code == 302
+        first = client.get("/inbox?view=org").get_data(as_text=True)
+        cursor = (html.unescape(first.split("after=")[1].split('"')[0]) if "after=" in first
+                  else "")
+        pages = (*PAGES, f"/inbox?view=org&after={cursor}")
+        samples: dict[str, list[float]] = {page: [] for page in pages}
+        rows = 0
+        for _ in range(REQUESTS):
+            for page in pages:
+                began = utcnow()
+                response = client.get(page)
+                samples[page].append((utcnow() - began).total_seconds())
+                assert response.status_code == 200
+                rows += response.get_data(as_text=True).count("<tr")
     all_samples = [s for found in samples.values() for s in found]
     db.dispose()
     remove_db(path)

@@ -27,9 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import cli, fresh_engine, p95, p95_at_two_sizes, remove_db, show  # noqa: E402
+from bench.common import (  # noqa: E402
+    cli,
+    fresh_engine,
+    p95,
+    p95_at_two_sizes,
+    remove_db,
+    served,
+    show,
+)
 from machines import definitions  # noqa: E402
-from web import create_app  # noqa: E402
 from workflow.base.timeutil import utcnow  # noqa: E402
 from workflow.core.engine import Engine  # noqa: E402
 from workflow.people import accounts  # noqa: E402
@@ -133,18 +140,17 @@ def measure(path: Path, count: int) -> dict:
     rows = load(engine, paths, count)
     with db.engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
-    app = create_app({"ENGINE": engine, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
-    client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     samples: list[float] = []
     received = 0
-    for _ in range(REQUESTS):
-        for query in QUERIES:
-            began = utcnow()
-            response = client.get("/api/v1/stats", query_string=query, headers=headers)
-            samples.append((utcnow() - began).total_seconds())
-            assert response.status_code == 200, response.get_data(as_text=True)
-            received = max(received, response.json["processes"][0]["figures"][0]["total"])
+    with served({"ENGINE": engine, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False}) as client:
+        for _ in range(REQUESTS):
+            for query in QUERIES:
+                began = utcnow()
+                response = client.get("/api/v1/stats", query_string=query, headers=headers)
+                samples.append((utcnow() - began).total_seconds())
+                assert response.status_code == 200, response.get_data(as_text=True)
+                received = max(received, response.json["processes"][0]["figures"][0]["total"])
     db.dispose()
     remove_db(path)
     return {"p95_s": p95(samples), "median_s": statistics.median(samples),

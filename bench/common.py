@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import statistics
@@ -96,6 +97,19 @@ def work_dir(given: Path | None) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="gongkai-bench-",
                                      dir=os.environ.get("GONGKAI_BENCH_DIR")) as tmp:
         yield Path(tmp)
+
+
+@contextmanager
+def served(config: dict[str, Any]) -> Iterator[Any]:
+    """A test client of the app as ``gongkai serve`` keeps it (``web.settled``); the
+    freeze is lifted afterwards, as the benchmark goes on in the same process."""
+    from web import create_app, settled
+
+    app = settled(create_app(config))
+    try:
+        yield app.test_client()
+    finally:
+        gc.unfreeze()
 
 
 def p95(samples: list[float]) -> float:

@@ -40,25 +40,25 @@ def serve(host: str, port: int, workers: int) -> None:
         return
     from waitress import serve as waitress_serve
 
-    from web import create_app
+    from web import create_app, settled
     from workflow.clock import Clock
 
     Clock(engine).start()
     Dispatcher(engine).start()
-    app = create_app({"ENGINE": engine})
+    app = settled(create_app({"ENGINE": engine}))
     waitress_serve(app, host=host, port=port, threads=8, ident="gongkai")
 
 
 def _worker_app():
     """One worker's app, built after the fork: its own engine and connections, and its
     own clock and dispatcher, of which the lease in the database lets one work at a time."""
-    from web import create_app
+    from web import create_app, settled
     from workflow.clock import Clock
 
     engine = _engine(init=False)
     Clock(engine).start()
     Dispatcher(engine).start()
-    return create_app({"ENGINE": engine})
+    return settled(create_app({"ENGINE": engine}))
 
 
 @main.command()

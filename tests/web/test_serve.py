@@ -83,3 +83,17 @@ def test_scheduler_takes_the_clock_lease(env, db, tmp_path):
     finally:
         clock.terminate()
         clock.wait(timeout=20)
+
+
+def test_a_served_app_is_out_of_the_collectors_sight(engine):
+    """``gongkai serve`` and each of its workers settle their app (``web.settled``): what
+    start-up built is frozen, so a full collection does not walk it in a request."""
+    import gc
+
+    from web import create_app, settled
+
+    app = create_app({"ENGINE": engine, "SECRET_KEY": "test"})
+    try:
+        assert settled(app) is app and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
