@@ -146,7 +146,9 @@ PER_ORG_LIMIT = 64  # up to this many organisations in scope: one index range ea
 def list_cases(engine: Engine, grants: Iterable[tuple[str, str]], filters: Filters,
                now: dt.datetime | None = None) -> Page:
     """One page of the inbox, keyset-paged by id (newest first) or by due time; from
-    ``after`` forwards or, with ``before``, the page that ends just before it."""
+    ``after`` forwards or, with ``before``, the page that ends just before it. Up to
+    ``COUNT_CAP`` matches the page is taken from the matches counted, beyond it from
+    each organisation's index ranges."""
     now = now or utcnow()
     grants = list(grants)
     limit = max(1, min(filters.limit, 200))
@@ -169,7 +171,8 @@ def list_cases(engine: Engine, grants: Iterable[tuple[str, str]], filters: Filte
         else:
             if cursor:
                 beyond = _beyond(cursor, by_due, backwards)
-                groups = [(ids, [*where, beyond], states) for ids, where, states in groups]
+                groups = [(members, [*where, beyond], states)
+                          for members, where, states in groups]
             ids = _top_ids(conn, groups, by_due, limit + 1, backwards)
         more, ids = len(ids) > limit, ids[:limit]
         if backwards:
