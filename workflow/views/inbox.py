@@ -217,11 +217,16 @@ def _cursor(row: Any, by_due: bool) -> str:
     return f"{row.due_at.isoformat()}|{row.id}" if by_due else str(row.id)
 
 
+def _due_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    """A due-time cursor's time and case id (``cursor_ok`` has checked it)."""
+    stamp, _, last = cursor.partition("|")
+    return dt.datetime.fromisoformat(stamp), int(last)
+
+
 def _beyond(cursor: str, by_due: bool, backwards: bool):
     """The rows after a page's cursor in page order (before it, going ``backwards``)."""
     if by_due:
-        stamp, _, last = cursor.partition("|")
-        moment, last_id = dt.datetime.fromisoformat(stamp), int(last)
+        moment, last_id = _due_cursor(cursor)
         if backwards:
             return sa.or_(cases.c.due_at < moment, sa.and_(
                 cases.c.due_at == moment, cases.c.id < last_id))
@@ -288,11 +293,7 @@ def _page_of(matches: list[tuple[Any, int]], cursor: str | None, by_due: bool,
     """``_top_ids`` over matches in hand: those beyond the cursor (``_beyond``), in page
     order (reversed, ``backwards``), the first ``count``."""
     if cursor:
-        if by_due:
-            stamp, _, last = cursor.partition("|")
-            mark: tuple[Any, ...] = (dt.datetime.fromisoformat(stamp), int(last))
-        else:
-            mark = (-int(cursor),)
+        mark: tuple[Any, ...] = _due_cursor(cursor) if by_due else (-int(cursor),)
         matches = [m for m in matches if (m[0] < mark if backwards else m[0] > mark)]
     return [case_id for _, case_id in sorted(matches, reverse=backwards)[:count]]
 
