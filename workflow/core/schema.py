@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflow.base.text import Text
-from workflow.base.timeutil import iso_utc, parse_iso
+from workflow.base.timeutil import LOCAL_TZ, iso_utc
 
 TYPES = ("str", "text", "int", "bool", "date", "datetime", "choice", "list", "email", "phone",
          "file", "id_number")
@@ -182,16 +182,15 @@ class Field:
         return day.isoformat()
 
     def _clean_datetime(self, value: Any) -> str:
-        text = str(value).strip()
         try:
-            moment = dt.datetime.fromisoformat(text)
+            moment = dt.datetime.fromisoformat(str(value).strip())
         except ValueError:
             raise FieldError(
                 Text("时间格式应为 YYYY-MM-DDTHH:MM", "Time must be YYYY-MM-DDTHH:MM")
             ) from None
         if not YEARS[0] <= moment.year <= YEARS[1]:
             raise FieldError(OUT_OF_YEARS)
-        return iso_utc(parse_iso(text))
+        return iso_utc(moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ))
 
     def _clean_choice(self, value: Any) -> str:
         if not isinstance(value, str) or value not in self.choices:
