@@ -74,7 +74,7 @@ def _time(text: str | None, end_of_day: bool = False) -> str | None:
             return iso_utc(end_of_local_day(dt.date.fromisoformat(text)) -
                            dt.timedelta(microseconds=1))
         return iso_utc(parse_iso(text))
-    except (ValueError, OverflowError):  # OverflowError: the day after 9999-12-31
+    except ValueError:
         raise Invalid(fields={"time": BAD_TIME}) from None
 
 

@@ -50,10 +50,17 @@ def local_date(moment: dt.datetime) -> dt.date:
 
 
 def end_of_local_day(day: dt.date) -> dt.datetime:
-    """A deadline on ``day`` falls due at the next midnight in Asia/Shanghai (overdue from then)."""
-    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), LOCAL_TZ)
-    return midnight.astimezone(UTC)
+    """A deadline on ``day`` falls due at the next midnight in Asia/Shanghai (overdue from
+    then). ``ValueError`` for 9999-12-31, which has no next day."""
+    if day == dt.date.max:
+        raise ValueError(f"{day}: no day follows it")
+    return start_of_local_day(day + dt.timedelta(days=1))
 
 
 def start_of_local_day(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), LOCAL_TZ).astimezone(UTC)
+    """Midnight in Asia/Shanghai of ``day``, in UTC; ``ValueError`` for 0001-01-01, whose
+    midnight is in year 0 in UTC."""
+    try:
+        return dt.datetime.combine(day, dt.time(), LOCAL_TZ).astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{day}: no UTC time within years 1–9999") from None
